@@ -1,0 +1,82 @@
+"""Workbench: experiment tracking for Jupyter, stored in a local DuckDB file.
+
+``import workbench as wb`` gives the tracking and query API; ``%load_ext workbench``
+registers the notebook magics. Importing this package loads no heavy dependency
+(DuckDB, pandas, pyarrow load on first use).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .api import delete_run, experiments, get_run, metric_history, restore_run, runs
+from .errors import (
+    AmbiguousRunError,
+    FilterSyntaxError,
+    InvalidInputError,
+    NoActiveRunError,
+    RunNotFoundError,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreVersionError,
+    WorkbenchError,
+)
+from .tracking import (
+    Run,
+    active_run,
+    end_run,
+    flush,
+    log_artifact,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    set_store,
+    set_tag,
+    set_tags,
+    start_run,
+)
+
+try:
+    from ._version import __version__
+except ImportError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "AmbiguousRunError",
+    "FilterSyntaxError",
+    "InvalidInputError",
+    "NoActiveRunError",
+    "Run",
+    "RunNotFoundError",
+    "StoreBusyError",
+    "StoreCorruptError",
+    "StoreVersionError",
+    "WorkbenchError",
+    "__version__",
+    "active_run",
+    "delete_run",
+    "end_run",
+    "experiments",
+    "flush",
+    "get_run",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "metric_history",
+    "restore_run",
+    "runs",
+    "set_store",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the ``%%track`` and ``%wb`` magics (``%load_ext workbench``)."""
+    from .magics import load_ipython_extension as _load
+
+    _load(ipython)

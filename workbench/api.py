@@ -1,0 +1,149 @@
+"""Reading runs back: the query half of the public Python API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidInputError
+from .store.store import RunRecord, Store, get_store
+from .tracking import current_store, flush
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["delete_run", "experiments", "get_run", "metric_history", "restore_run", "runs"]
+
+
+def _store(store: str | os.PathLike[str] | Store | None) -> Store:
+    if isinstance(store, Store):
+        s = store
+    else:
+        s = current_store() if store is None else get_store(store)
+    # Read what this process has logged so far, like a database reads its own writes.
+    flush(s)
+    return s
+
+
+def runs(
+    filter: str | None = None,
+    order_by: str | Sequence[str] | None = None,
+    experiment: str | Sequence[str] | None = None,
+    *,
+    include_deleted: bool = False,
+    limit: int | None = None,
+    store: str | os.PathLike[str] | Store | None = None,
+) -> pd.DataFrame:
+    """Search runs; one row per run, shaped like MLflow's ``search_runs``.
+
+    Parameters
+    ----------
+    filter
+        MLflow's search grammar plus ``OR`` and parentheses, e.g.
+        ``"metrics.rmse < 55 and params.model = 'ridge'"``,
+        ``"attributes.status = 'FINISHED'"``, ``"tags.team IN ('a', 'b')"``.
+    order_by
+        E.g. ``["metrics.rmse ASC"]`` or ``"metrics.rmse ASC, params.alpha DESC"``.
+        Default: newest first.
+    experiment
+        Restrict to one experiment name (or a list of names).
+    include_deleted
+        Include soft-deleted runs.
+    limit
+        At most this many rows.
+    store
+        A store directory; by default the current one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``run_id, run_name, experiment, status, start_time, end_time, source,
+        parent_run_id`` then ``params.<name>`` (strings), ``metrics.<name>`` (latest
+        value, float) and ``tags.<name>``.
+
+    Raises
+    ------
+    FilterSyntaxError
+        The filter or order_by does not parse (the message shows where).
+    """
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise InvalidInputError(f"limit must be a non-negative integer, got {limit!r}")
+    return _store(store).search_runs(filter, order_by, experiment, include_deleted, limit)
+
+
+def get_run(run_id: str, *, store: str | os.PathLike[str] | Store | None = None) -> RunRecord:
+    """Everything recorded about one run.
+
+    Parameters
+    ----------
+    run_id
+        The run id or any unique prefix of it.
+
+    Raises
+    ------
+    RunNotFoundError, AmbiguousRunError
+    """
+    return _store(store).get_run(run_id)
+
+
+def metric_history(
+    run_ids: str | Sequence[str],
+    key: str | Sequence[str] | None = None,
+    *,
+    store: str | os.PathLike[str] | Store | None = None,
+) -> pd.DataFrame:
+    """Every logged point of metric ``key`` for the given runs.
+
+    Parameters
+    ----------
+    run_ids
+        One run id (or prefix) or a list of them.
+    key
+        A metric name, a list of names, or None for all metrics.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``run_id, key, step, value, timestamp``, in the order of ``run_ids``,
+        then by key and step.
+    """
+    s = _store(store)
+    ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
+    if not ids:
+        raise InvalidInputError("metric_history needs at least one run id")
+    full = [s.resolve_run_id(r) for r in ids]
+    keys: list[str] | None
+    if key is None:
+        keys = None
+    elif isinstance(key, str):
+        keys = [key]
+    else:
+        keys = list(key)
+        if not all(isinstance(k, str) for k in keys):
+            raise InvalidInputError(f"metric keys must be strings, got {key!r}")
+    return s.metric_history(full, keys)
+
+
+def experiments(*, store: str | os.PathLike[str] | Store | None = None) -> list[dict[str, Any]]:
+    """Experiments with their number of (non-deleted) runs."""
+    return _store(store).experiments()
+
+
+def delete_run(run_id: str, *, store: str | os.PathLike[str] | Store | None = None) -> str:
+    """Soft-delete a run (hidden from searches, kept whole; :func:`restore_run` undoes it).
+
+    Returns the full run id.
+    """
+    s = _store(store)
+    full = s.resolve_run_id(run_id)
+    s.set_deleted(full, True)
+    return full
+
+
+def restore_run(run_id: str, *, store: str | os.PathLike[str] | Store | None = None) -> str:
+    """Undo :func:`delete_run`. Returns the full run id."""
+    s = _store(store)
+    full = s.resolve_run_id(run_id)
+    s.set_deleted(full, False)
+    return full

@@ -1,0 +1,49 @@
+"""Side-by-side comparison of runs: the data behind ``workbench compare`` and the views."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .store.store import RunRecord
+
+# Metric names where a higher value is better; every other metric is taken as a loss.
+_HIGHER_IS_BETTER = re.compile(r"(^|[_.\-])(r2|acc|accuracy|auc|f1|precision|recall|score|map|ndcg|iou)($|[_.\-@])", re.I)
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better (judged from its name)."""
+    return bool(_HIGHER_IS_BETTER.search(metric))
+
+
+def compare_records(records: Sequence[RunRecord]) -> dict[str, Any]:
+    """Align the params and final metrics of several runs.
+
+    Returns
+    -------
+    dict
+        ``runs`` (id, name, status, experiment per run), ``params`` and ``metrics``
+        (name -> one value per run, None where a run lacks it), ``differing_params``
+        (names whose values are not all equal), and ``best`` (metric -> index of the
+        best run).
+    """
+    param_names = sorted({k for r in records for k in r.params})
+    metric_names = sorted({k for r in records for k in r.metrics})
+    params = {k: [r.params.get(k) for r in records] for k in param_names}
+    metrics = {k: [r.metrics.get(k) for r in records] for k in metric_names}
+    best: dict[str, int] = {}
+    for name, values in metrics.items():
+        present = [(v, i) for i, v in enumerate(values) if v is not None]
+        if len(present) > 1:
+            best[name] = (max if higher_is_better(name) else min)(present)[1]
+    return {
+        "runs": [
+            {"run_id": r.run_id, "run_name": r.run_name, "status": r.status, "experiment": r.experiment}
+            for r in records
+        ],
+        "params": params,
+        "differing_params": [k for k, vs in params.items() if len(set(vs)) > 1],
+        "metrics": metrics,
+        "best": best,
+    }

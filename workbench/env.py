@@ -1,0 +1,10 @@
+"""Names of the environment variables Workbench reads (and nothing else)."""
+
+#: Directory holding ``workbench.duckdb``; overrides the walk-up search.
+WORKBENCH_STORE = "WORKBENCH_STORE"
+#: Seconds a process waits for the store lock before giving up (default 120).
+WORKBENCH_LOCK_TIMEOUT = "WORKBENCH_LOCK_TIMEOUT"
+#: Set by rerun/sweep so the child notebook's run records where it came from.
+WORKBENCH_PARENT_RUN_ID = "WORKBENCH_PARENT_RUN_ID"
+#: Set by rerun/sweep: the ``source`` recorded for runs of the child notebook.
+WORKBENCH_SOURCE = "WORKBENCH_SOURCE"

@@ -1,0 +1,86 @@
+"""The store's schema as ordered, named migrations.
+
+Each migration runs once, in order, inside the transaction that records it in
+``_workbench_migrations``. A store whose recorded version is above ``SCHEMA_VERSION``
+was written by a newer Workbench and is refused, never altered.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "core tables: experiments, runs, params, metrics, tags, artifacts",
+        """
+        CREATE TABLE experiments (
+            name VARCHAR PRIMARY KEY,
+            created_at BIGINT NOT NULL
+        );
+        CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY,
+            experiment VARCHAR NOT NULL,
+            run_name VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            start_time BIGINT NOT NULL,
+            end_time BIGINT,
+            source VARCHAR NOT NULL,
+            parent_run_id VARCHAR,
+            error VARCHAR,
+            host VARCHAR,
+            pid INTEGER,
+            pid_started BIGINT,
+            heartbeat BIGINT,
+            notebook_path VARCHAR,
+            notebook_sha VARCHAR,
+            cell_id VARCHAR,
+            cell_source VARCHAR,
+            git_commit VARCHAR,
+            git_branch VARCHAR,
+            git_dirty BOOLEAN,
+            env_hash VARCHAR,
+            deleted_at BIGINT
+        );
+        CREATE TABLE params (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            PRIMARY KEY (run_id, key)
+        );
+        CREATE TABLE tags (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            PRIMARY KEY (run_id, key)
+        );
+        -- Every point, append-only: no index, so batches append at Arrow speed.
+        CREATE TABLE metrics (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            step BIGINT NOT NULL,
+            value DOUBLE NOT NULL,
+            timestamp BIGINT NOT NULL
+        );
+        -- The latest point per (run, key), maintained at each flush, so search and the
+        -- runs table never aggregate the full history.
+        CREATE TABLE latest_metrics (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            step BIGINT NOT NULL,
+            value DOUBLE NOT NULL,
+            timestamp BIGINT NOT NULL,
+            PRIMARY KEY (run_id, key)
+        );
+        CREATE TABLE artifacts (
+            run_id VARCHAR NOT NULL,
+            path VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            size BIGINT NOT NULL,
+            direction VARCHAR NOT NULL,
+            stored_path VARCHAR,
+            created_at BIGINT NOT NULL
+        );
+        """,
+    ),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

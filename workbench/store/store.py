@@ -1,0 +1,598 @@
+"""``Store``: the only code in Workbench that speaks SQL.
+
+Every operation is one short session: take the cross-process lock, ATTACH the DuckDB
+file to a long-lived in-memory DuckDB instance, run one transaction, DETACH, release.
+Attaching costs about 0.3 ms where opening a new connection costs about 12 ms, so a
+batch write is a few milliseconds and no process keeps the file from the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import procs
+from ..errors import (
+    AmbiguousRunError,
+    InvalidInputError,
+    RunNotFoundError,
+    StoreCorruptError,
+    StoreVersionError,
+)
+from ..paths import DB_FILENAME, resolve_store
+from ..search import build_query
+from .lock import StoreLock
+from .schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+__all__ = ["Batch", "RunRecord", "Store", "get_store"]
+
+# A run on another host is presumed dead when its heartbeat is older than this.
+STALE_HEARTBEAT_MS = 10 * 60 * 1000
+_ALIAS = "wb"
+
+
+@dataclass
+class Batch:
+    """Rows gathered by the tracking buffer, written by :meth:`Store.write` in one transaction.
+
+    Column-oriented lists keep the conversion to Arrow cheap.
+    """
+
+    experiments: dict[str, int] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    params: list[tuple[str, str, str]] = field(default_factory=list)
+    tags: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Per run: ``(run_id, keys, steps, values, unix_times)`` as parallel sequences
+    #: (steps as int64 and values/times as float64 buffers, e.g. ``array.array``).
+    metrics: list[tuple[str, Sequence[str], Sequence[int], Sequence[float], Sequence[float]]] = field(
+        default_factory=list
+    )
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    ends: list[tuple[str, str, int, str | None]] = field(default_factory=list)
+    heartbeats: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        """True when there is nothing to write."""
+        return not (
+            self.experiments
+            or self.runs
+            or self.params
+            or self.tags
+            or self.metrics
+            or self.artifacts
+            or self.ends
+            or self.heartbeats
+        )
+
+    @property
+    def n_points(self) -> int:
+        """Number of metric points in the batch."""
+        return sum(len(m[1]) for m in self.metrics)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Everything recorded about one run, as returned by :meth:`Store.get_run`."""
+
+    run_id: str
+    run_name: str
+    experiment: str
+    status: str
+    start_time: int
+    end_time: int | None
+    source: str
+    parent_run_id: str | None
+    error: str | None
+    params: dict[str, str]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    artifacts: list[dict[str, Any]]
+    context: dict[str, Any]
+    deleted: bool
+    children: list[str]
+
+    @property
+    def duration_s(self) -> float | None:
+        """Wall time in seconds, or None while the run has not ended."""
+        return None if self.end_time is None else (self.end_time - self.start_time) / 1000
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__} | {
+            "duration_s": self.duration_s
+        }
+
+
+_CONTEXT_COLUMNS = (
+    "host",
+    "pid",
+    "notebook_path",
+    "notebook_sha",
+    "cell_id",
+    "cell_source",
+    "git_commit",
+    "git_branch",
+    "git_dirty",
+    "env_hash",
+)
+_RUN_COLUMNS = (
+    "run_id",
+    "experiment",
+    "run_name",
+    "status",
+    "start_time",
+    "end_time",
+    "source",
+    "parent_run_id",
+    "error",
+    "host",
+    "pid",
+    "pid_started",
+    "heartbeat",
+    "notebook_path",
+    "notebook_sha",
+    "cell_id",
+    "cell_source",
+    "git_commit",
+    "git_branch",
+    "git_dirty",
+    "env_hash",
+)
+
+
+class Store:
+    """A Workbench store: one directory holding ``workbench.duckdb`` and its artifacts.
+
+    Use :func:`get_store` rather than the constructor, so every user of one directory in
+    a process shares its lock.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.db_path = self.directory / DB_FILENAME
+        self.artifact_dir = self.directory / "artifacts"
+        self.lock = StoreLock(self.directory / "workbench.lock")
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._con_pid = -1
+        self._migrated = False
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.directory)!r})"
+
+    # -- sessions ------------------------------------------------------------------
+    def _memory_connection(self) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        if self._con is None or self._con_pid != os.getpid():
+            # A DuckDB instance must not cross a fork: make a new one in the child.
+            self._con = duckdb.connect(":memory:")
+            self._con_pid = os.getpid()
+        return self._con
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Hold the store for one unit of work and yield a connection whose default
+        catalog is the store. Commit or roll back inside; the file is released after."""
+        import duckdb
+
+        with self.lock:
+            con = self._memory_connection()
+            existed = self.db_path.exists() and self.db_path.stat().st_size > 0
+            try:
+                con.execute(f"ATTACH '{_sql_str(str(self.db_path))}' AS {_ALIAS}")
+            except duckdb.Error as e:
+                if existed:
+                    raise StoreCorruptError(
+                        f"{self.db_path} is not a readable Workbench store ({_first_line(e)}). "
+                        "It was left untouched: move it aside to start a new store, or point "
+                        "--store / $WORKBENCH_STORE at another directory"
+                    ) from None
+                raise
+            try:
+                con.execute(f"USE {_ALIAS}")
+                self._ensure_schema(con)
+                yield con
+            finally:
+                with contextlib.suppress(Exception):
+                    con.execute("ROLLBACK")
+                con.execute("USE memory")
+                con.execute(f"DETACH {_ALIAS}")
+
+    def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+        has_table = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
+            "AND table_name = '_workbench_migrations'",
+            [_ALIAS],
+        ).fetchone()[0]
+        if has_table:
+            version = con.execute("SELECT coalesce(max(version), 0) FROM _workbench_migrations").fetchone()[0]
+        else:
+            other = con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = ?", [_ALIAS]
+            ).fetchone()[0]
+            if other:
+                raise StoreCorruptError(
+                    f"{self.db_path} is a DuckDB file but not a Workbench store (it has tables "
+                    "but no _workbench_migrations table); it was left untouched"
+                )
+            version = 0
+        if version > SCHEMA_VERSION:
+            raise StoreVersionError(
+                f"{self.db_path} has schema version {version}, written by a newer Workbench; "
+                f"this version reads up to {SCHEMA_VERSION}. Upgrade workbench "
+                "(pip install -U workbench); the store was not changed"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        con.execute("BEGIN")
+        if not has_table:
+            con.execute(
+                "CREATE TABLE _workbench_migrations (version INTEGER PRIMARY KEY, "
+                "name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+            )
+        for number, (name, sql) in enumerate(MIGRATIONS, start=1):
+            if number <= version:
+                continue
+            con.execute(sql)
+            con.execute(
+                "INSERT INTO _workbench_migrations VALUES (?, ?, current_timestamp)", [number, name]
+            )
+        con.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the store (creating the store if needed)."""
+        with self.session() as con:
+            return con.execute("SELECT max(version) FROM _workbench_migrations").fetchone()[0]
+
+    # -- writes ----------------------------------------------------------------------
+    def write(self, batch: Batch) -> None:
+        """Write one batch from the tracking buffer in a single transaction."""
+        if batch.is_empty():
+            return
+        import pyarrow as pa
+
+        now = _now_ms()
+        with self.session() as con:
+            con.execute("BEGIN")
+            if batch.experiments:
+                exp = pa.table(
+                    {
+                        "name": list(batch.experiments),
+                        "created_at": pa.array(list(batch.experiments.values()), pa.int64()),
+                    }
+                )
+                con.register("_exp", exp)
+                con.execute("INSERT INTO experiments SELECT * FROM _exp ON CONFLICT DO NOTHING")
+                con.unregister("_exp")
+            if batch.runs:
+                cols = {c: [r.get(c) for r in batch.runs] for c in _RUN_COLUMNS}
+                types = {"start_time": pa.int64(), "end_time": pa.int64(), "pid": pa.int32(),
+                         "pid_started": pa.int64(), "heartbeat": pa.int64(), "git_dirty": pa.bool_()}
+                tbl = pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in cols.items()})
+                con.register("_runs", tbl)
+                con.execute(f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) SELECT * FROM _runs")
+                con.unregister("_runs")
+            for table, rows in (("params", batch.params), ("tags", batch.tags)):
+                if rows:
+                    run_ids, keys, values = zip(*rows)
+                    tbl = pa.table({"run_id": run_ids, "key": keys, "value": values})
+                    con.register("_kv", tbl)
+                    # Same key twice in one batch: the last one wins, as it would in order.
+                    con.execute(
+                        f"INSERT INTO {table} SELECT run_id, key, last(value ORDER BY rn) FROM "
+                        "(SELECT *, row_number() OVER () AS rn FROM _kv) GROUP BY run_id, key "
+                        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
+                    )
+                    con.unregister("_kv")
+            if batch.metrics:
+                self._write_metrics(con, batch)
+            if batch.artifacts:
+                cols = ("run_id", "path", "kind", "sha256", "size", "direction", "stored_path", "created_at")
+                tbl = pa.table(
+                    {
+                        c: pa.array(
+                            [a[c] for a in batch.artifacts],
+                            pa.int64() if c in ("size", "created_at") else pa.string(),
+                        )
+                        for c in cols
+                    }
+                )
+                con.register("_art", tbl)
+                con.execute("INSERT INTO artifacts SELECT * FROM _art")
+                con.unregister("_art")
+            if batch.heartbeats:
+                con.execute(
+                    "UPDATE runs SET heartbeat = ? WHERE run_id IN (SELECT unnest(?))",
+                    [now, batch.heartbeats],
+                )
+            if batch.ends:
+                run_ids, statuses, end_times, errors = zip(*batch.ends)
+                tbl = pa.table(
+                    {
+                        "run_id": run_ids,
+                        "status": statuses,
+                        "end_time": pa.array(end_times, pa.int64()),
+                        "error": pa.array(errors, pa.string()),
+                    }
+                )
+                con.register("_ends", tbl)
+                con.execute(
+                    "UPDATE runs SET status = e.status, end_time = e.end_time, "
+                    "error = coalesce(e.error, runs.error), heartbeat = e.end_time "
+                    "FROM _ends e WHERE runs.run_id = e.run_id"
+                )
+                con.unregister("_ends")
+            con.execute("COMMIT")
+
+    def _write_metrics(self, con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+        import numpy as np
+        import pyarrow as pa
+
+        for run_id, keys, steps, values, times in batch.metrics:
+            # Buffers convert without a per-point Python loop; the run id is bound once
+            # rather than repeated in a column.
+            tbl = pa.table(
+                {
+                    "key": pa.array(keys, pa.string()),
+                    "step": np.frombuffer(steps, dtype=np.int64) if isinstance(steps, array) else np.asarray(steps, np.int64),
+                    "value": np.frombuffer(values, dtype=np.float64) if isinstance(values, array) else np.asarray(values, np.float64),
+                    "timestamp": (np.asarray(times, dtype=np.float64) * 1000).astype(np.int64),
+                }
+            )
+            con.register("_m", tbl)
+            con.execute("INSERT INTO metrics SELECT ?, key, step, value, timestamp FROM _m", [run_id])
+            # MLflow's notion of "latest": highest step, then newest.
+            con.execute(
+                """
+                INSERT INTO latest_metrics
+                SELECT ?, key, max(step), arg_max(value, (step, timestamp)), arg_max(timestamp, (step, timestamp))
+                FROM _m GROUP BY key
+                ON CONFLICT (run_id, key) DO UPDATE SET
+                    step = excluded.step, value = excluded.value, timestamp = excluded.timestamp
+                WHERE (excluded.step, excluded.timestamp) >= (latest_metrics.step, latest_metrics.timestamp)
+                """,
+                [run_id],
+            )
+            con.unregister("_m")
+
+    def set_deleted(self, run_id: str, deleted: bool) -> None:
+        """Soft-delete (or restore) a run: it is hidden from searches but kept whole."""
+        with self.session() as con:
+            con.execute(
+                "UPDATE runs SET deleted_at = ? WHERE run_id = ?",
+                [_now_ms() if deleted else None, run_id],
+            )
+
+    # -- liveness ----------------------------------------------------------------------
+    def reap_dead_runs(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Mark ``killed`` the runs still ``running`` whose process is gone.
+
+        On this host the pid is checked (with its start time, against pid reuse); runs of
+        other hosts are judged by their heartbeat. Returns how many runs were marked.
+        """
+        rows = con.execute(
+            "SELECT run_id, host, pid, pid_started, heartbeat FROM runs WHERE status = 'running'"
+        ).fetchall()
+        if not rows:
+            return 0
+        host, now = procs.hostname(), _now_ms()
+        dead = []
+        for run_id, run_host, pid, started, heartbeat in rows:
+            if run_host == host:
+                if not procs.is_alive(pid, started):
+                    dead.append((run_id, heartbeat or now, f"process {pid} ended without ending the run"))
+            elif heartbeat is not None and now - heartbeat > STALE_HEARTBEAT_MS:
+                dead.append((run_id, heartbeat, f"no heartbeat from {run_host} since {heartbeat}"))
+        if dead:
+            con.execute("BEGIN")
+            for run_id, end, why in dead:
+                con.execute(
+                    "UPDATE runs SET status = 'killed', end_time = ?, error = coalesce(error, ?) "
+                    "WHERE run_id = ? AND status = 'running'",
+                    [end, why, run_id],
+                )
+            con.execute("COMMIT")
+        return len(dead)
+
+    # -- reads -----------------------------------------------------------------------
+    def resolve_run_id(self, ref: str, con: duckdb.DuckDBPyConnection | None = None) -> str:
+        """Return the full run id for an id or unique prefix.
+
+        Raises
+        ------
+        RunNotFoundError, AmbiguousRunError
+        """
+        if not isinstance(ref, str) or not ref.strip():
+            raise InvalidInputError(f"a run id must be a non-empty string, got {ref!r}")
+        ref = ref.strip()
+        if con is None:
+            with self.session() as c:
+                return self.resolve_run_id(ref, c)
+        rows = con.execute(
+            "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id LIMIT 11", [ref]
+        ).fetchall()
+        exact = [r[0] for r in rows if r[0] == ref]
+        if exact:
+            return exact[0]
+        if not rows:
+            raise RunNotFoundError(ref)
+        if len(rows) > 1:
+            raise AmbiguousRunError(ref, [r[0] for r in rows])
+        return rows[0][0]
+
+    def search_runs(
+        self,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        experiment: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> pd.DataFrame:
+        """Runs matching a filter, one row each, shaped like MLflow's ``search_runs``.
+
+        See :func:`workbench.runs` for the columns and the filter grammar.
+        """
+        import pandas as pd
+
+        query = build_query(filter, order_by)  # parse before touching the store
+        where = [f"({query.where})"]
+        params: list[Any] = list(query.where_params)
+        if not include_deleted:
+            where.append("r.deleted_at IS NULL")
+        if experiment is not None:
+            names = [experiment] if isinstance(experiment, str) else list(experiment)
+            where.append("r.experiment IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(names)
+        page = ""
+        if limit is not None:
+            page = f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        with self.session() as con:
+            self.reap_dead_runs(con)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _sel AS SELECT row_number() OVER () AS _ord, * FROM ("
+                "SELECT r.run_id, r.run_name, r.experiment, r.status, r.start_time, r.end_time, "
+                f"r.source, r.parent_run_id FROM runs r WHERE {' AND '.join(where)} "
+                f"ORDER BY {query.order}{page})",
+                params + query.order_params,
+            )
+            base = con.execute("SELECT * FROM _sel ORDER BY _ord").df()
+            wide = {
+                prefix: con.execute(
+                    f"SELECT t.run_id, t.key, t.value FROM {table} t JOIN _sel USING (run_id)"
+                ).df()
+                for prefix, table in (("params", "params"), ("metrics", "latest_metrics"), ("tags", "tags"))
+            }
+            con.execute("DROP TABLE _sel")
+        base = base.drop(columns="_ord")
+        for col in ("start_time", "end_time"):
+            base[col] = pd.to_datetime(base[col], unit="ms", utc=True)
+        frames = [base.set_index("run_id")]
+        for prefix, long in wide.items():
+            if len(long):
+                w = long.pivot(index="run_id", columns="key", values="value")
+                w.columns = [f"{prefix}.{k}" for k in w.columns]
+                frames.append(w.reindex(sorted(w.columns), axis=1))
+        out = frames[0].join(frames[1:]) if len(frames) > 1 else frames[0]
+        return out.reset_index()
+
+    def count_runs(self, filter: str | None = None, experiment: str | None = None,
+                   include_deleted: bool = False) -> int:
+        """How many runs match (for pagination)."""
+        query = build_query(filter, None)
+        where, params = [f"({query.where})"], list(query.where_params)
+        if not include_deleted:
+            where.append("r.deleted_at IS NULL")
+        if experiment is not None:
+            where.append("r.experiment = ?")
+            params.append(experiment)
+        with self.session() as con:
+            return con.execute(f"SELECT count(*) FROM runs r WHERE {' AND '.join(where)}", params).fetchone()[0]
+
+    def get_run(self, ref: str) -> RunRecord:
+        """Everything recorded about one run (id or unique prefix)."""
+        with self.session() as con:
+            self.reap_dead_runs(con)
+            run_id = self.resolve_run_id(ref, con)
+            cur = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+            names = [d[0] for d in cur.description]
+            row = dict(zip(names, cur.fetchone()))
+            params = dict(con.execute("SELECT key, value FROM params WHERE run_id = ? ORDER BY key", [run_id]).fetchall())
+            metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ? ORDER BY key", [run_id]).fetchall())
+            tags = dict(con.execute("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [run_id]).fetchall())
+            cur = con.execute(
+                "SELECT path, kind, sha256, size, direction, stored_path, created_at FROM artifacts "
+                "WHERE run_id = ? ORDER BY created_at, path",
+                [run_id],
+            )
+            art_cols = [d[0] for d in cur.description]
+            artifacts = [dict(zip(art_cols, r)) for r in cur.fetchall()]
+            children = [r[0] for r in con.execute(
+                "SELECT run_id FROM runs WHERE parent_run_id = ? ORDER BY start_time", [run_id]
+            ).fetchall()]
+        return RunRecord(
+            run_id=run_id,
+            run_name=row["run_name"],
+            experiment=row["experiment"],
+            status=row["status"],
+            start_time=row["start_time"],
+            end_time=row["end_time"],
+            source=row["source"],
+            parent_run_id=row["parent_run_id"],
+            error=row["error"],
+            params=params,
+            metrics=metrics,
+            tags=tags,
+            artifacts=artifacts,
+            context={c: row[c] for c in _CONTEXT_COLUMNS},
+            deleted=row["deleted_at"] is not None,
+            children=children,
+        )
+
+    def metric_history(self, run_ids: Sequence[str], keys: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every point of the given metrics for the given (full) run ids, as a DataFrame
+        with columns ``run_id, key, step, value, timestamp``."""
+        import pandas as pd
+
+        sql = (
+            "SELECT m.run_id, m.key, m.step, m.value, m.timestamp FROM metrics m "
+            "JOIN (SELECT unnest(?::VARCHAR[]) AS run_id, generate_subscripts(?::VARCHAR[], 1) AS o) s "
+            "USING (run_id)"
+        )
+        params: list[Any] = [list(run_ids), list(run_ids)]
+        if keys is not None:
+            sql += " WHERE m.key IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(list(keys))
+        sql += " ORDER BY s.o, m.key, m.step, m.timestamp"
+        with self.session() as con:
+            df = con.execute(sql, params).df()
+        df["timestamp"] = pd.to_datetime(df["timestamp"], unit="ms", utc=True)
+        return df
+
+    def experiments(self) -> list[dict[str, Any]]:
+        """Experiments with their run counts, newest first."""
+        with self.session() as con:
+            cur = con.execute(
+                "SELECT e.name, e.created_at, count(r.run_id) AS runs, max(r.start_time) AS last_run "
+                "FROM experiments e LEFT JOIN runs r ON r.experiment = e.name AND r.deleted_at IS NULL "
+                "GROUP BY e.name, e.created_at ORDER BY e.created_at DESC, e.name"
+            )
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _sql_str(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+_stores: dict[Path, Store] = {}
+_stores_lock = threading.Lock()
+
+
+def get_store(path: str | os.PathLike[str] | None = None) -> Store:
+    """The process-wide :class:`Store` for a directory resolved by ``resolve_store``."""
+    directory = resolve_store(path)
+    with _stores_lock:
+        store = _stores.get(directory)
+        if store is None:
+            store = _stores[directory] = Store(directory)
+        return store

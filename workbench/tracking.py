@@ -1,0 +1,817 @@
+"""Runs and the buffered writer behind every logging call.
+
+A logging call validates its input and appends a tuple to an in-memory list: no I/O,
+about a microsecond. A background thread per store writes what has accumulated in one
+transaction: every second, as soon as a run ends, when a run's buffer passes
+``FLUSH_POINTS``, and at interpreter exit. ``flush()`` writes synchronously. Several
+runs ending close together share one transaction (group commit), which is what keeps
+run creation far below the ~3 ms a store session costs.
+"""
+
+from __future__ import annotations
+
+import atexit
+from array import array
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
+import threading
+import time
+import traceback
+import uuid
+import warnings
+from collections.abc import Mapping
+from operator import index as _as_index
+from pathlib import Path
+from typing import Any
+
+from . import procs
+from .env import WORKBENCH_PARENT_RUN_ID, WORKBENCH_SOURCE
+from .errors import InvalidInputError, NoActiveRunError, WorkbenchError
+from .store.store import Batch, Store, get_store
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Run",
+    "active_run",
+    "end_run",
+    "flush",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "set_store",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]
+
+#: A run's buffer size that wakes the writer at once.
+FLUSH_POINTS = 500_000
+#: Past this many unwritten points the logging call itself writes (back-pressure).
+MAX_BUFFERED_POINTS = 2_000_000
+#: Seconds between background flushes while there is something to write.
+FLUSH_INTERVAL_S = 1.0
+#: Seconds between heartbeats of a running run that logs nothing.
+HEARTBEAT_S = 30.0
+
+STATUSES = ("finished", "failed", "killed")
+DEFAULT_EXPERIMENT = "Default"
+
+_time = time.time
+_stack: list[Run] = []
+_store_override: str | None = None
+
+
+def _now_ms() -> int:
+    return int(_time() * 1000)
+
+
+class Run:
+    """One tracked run. Made by :func:`start_run`; also a context manager.
+
+    The logging methods mirror the module-level functions (``wb.log_metric`` logs to
+    the active run; ``run.log_metric`` to this one).
+    """
+
+    def __init__(
+        self,
+        writer: _Writer,
+        run_id: str,
+        run_name: str,
+        experiment: str,
+        parent_run_id: str | None,
+        source: str,
+    ) -> None:
+        self.run_id = run_id
+        self.run_name = run_name
+        self.experiment = experiment
+        self.parent_run_id = parent_run_id
+        self.source = source
+        self.status = "running"
+        self._writer = writer
+        self._key_col: list[str] = []
+        self._step_col = array("q")
+        self._value_col = array("d")
+        self._times = array("d")
+        self._steps: dict[str, int] = {}
+        self._params: dict[str, str] = {}
+        self._ended = False
+
+    def __repr__(self) -> str:
+        return f"<Run {self.run_name} ({self.run_id[:8]}) {self.status}>"
+
+    @property
+    def store(self) -> Store:
+        """The store this run is written to."""
+        return self._writer.store
+
+    # -- metrics ---------------------------------------------------------------
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        """Record one value of metric ``key``.
+
+        Parameters
+        ----------
+        key
+            Metric name, a non-empty string.
+        value
+            A finite number (int, float, or a NumPy/PyTorch scalar).
+        step
+            Integer step. By default one more than this key's previous step (0 first).
+
+        Raises
+        ------
+        InvalidInputError
+            Non-string key, non-numeric/NaN/infinite value, non-integer step, ended run.
+        """
+        # The hot path: plain type checks first, the slow explanations only on failure.
+        if type(key) is not str or not key:
+            raise _bad_key("metric", key)
+        if self._ended:
+            raise InvalidInputError(f"run {self.run_id[:8]} has ended; start a new run to log {key!r}")
+        if type(value) is float:
+            v = value
+        elif type(value) is int:
+            v = float(value)
+        else:
+            v = _to_float(key, value)
+        if v - v != 0.0:
+            raise InvalidInputError(
+                f"metric {key!r} got {v}: metric values must be finite numbers (not NaN or inf)"
+            )
+        if step is None:
+            step = self._steps.get(key, -1) + 1
+        elif type(step) is not int:
+            step = _to_step(key, step)
+        # Four parallel columns, appended in this order: the writer reads len(_times)
+        # first, so every column holds at least that many points when it slices them.
+        # The step goes first because it is the only append that can fail (int64 range).
+        try:
+            self._step_col.append(step)
+        except OverflowError:
+            raise InvalidInputError(f"step for metric {key!r} is out of the 64-bit range: {step}") from None
+        self._steps[key] = step
+        self._key_col.append(key)
+        self._value_col.append(v)
+        times = self._times
+        times.append(_time())
+        if len(times) >= FLUSH_POINTS:
+            self._writer.points_full(len(times))
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Record several metrics at once (same rules as :meth:`log_metric`).
+
+        All values are checked before any is recorded, so a bad one records none.
+        """
+        if not isinstance(metrics, Mapping):
+            raise InvalidInputError(f"log_metrics takes a dict of name -> number, got {type(metrics).__name__}")
+        for k, v in metrics.items():
+            if type(k) is not str or not k:
+                raise _bad_key("metric", k)
+            val = float(v) if type(v) in (int, float) else _to_float(k, v)
+            if val - val != 0.0:
+                raise InvalidInputError(
+                    f"metric {k!r} got {val}: metric values must be finite numbers (not NaN or inf)"
+                )
+        if step is not None and type(step) is not int:
+            step = _to_step(next(iter(metrics), "?"), step)
+        for k, v in metrics.items():
+            self.log_metric(k, v, step)
+
+    # -- params and tags ---------------------------------------------------------
+    def log_param(self, key: str, value: Any) -> None:
+        """Record a parameter. Stored as ``str(value)``, as MLflow does.
+
+        Logging the same key again with the same value is a no-op; with a different value
+        it is refused, since a run's parameters describe how it was started.
+        """
+        if type(key) is not str or not key:
+            raise _bad_key("param", key)
+        self._check_open(f"log param {key!r}")
+        text = value if isinstance(value, str) else str(value)
+        old = self._params.get(key)
+        if old is not None:
+            if old == text:
+                return
+            raise InvalidInputError(
+                f"param {key!r} is already {old!r} in run {self.run_id[:8]}; a run's params cannot "
+                f"change (got {text!r}). Log it under another name or start a new run"
+            )
+        self._params[key] = text
+        self._writer.ops.append(("param", self.run_id, key, text))
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Record several parameters (see :meth:`log_param`)."""
+        if not isinstance(params, Mapping):
+            raise InvalidInputError(f"log_params takes a dict of name -> value, got {type(params).__name__}")
+        for k in params:
+            if type(k) is not str or not k:
+                raise _bad_key("param", k)
+        for k, v in params.items():
+            self.log_param(k, v)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The parameters logged so far."""
+        return dict(self._params)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        """Set a tag (a string label; setting it again replaces the value)."""
+        if type(key) is not str or not key:
+            raise _bad_key("tag", key)
+        self._check_open(f"set tag {key!r}")
+        self._writer.ops.append(("tag", self.run_id, key, value if isinstance(value, str) else str(value)))
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set several tags."""
+        if not isinstance(tags, Mapping):
+            raise InvalidInputError(f"set_tags takes a dict of name -> value, got {type(tags).__name__}")
+        for k, v in tags.items():
+            self.set_tag(k, v)
+
+    # -- artifacts -------------------------------------------------------------
+    def log_artifact(self, path: str | os.PathLike[str], kind: str = "file") -> str:
+        """Copy a file (or every file of a directory) into the store, content-addressed.
+
+        Returns the sha256 of the file (of the last file, for a directory).
+        """
+        self._check_open("log an artifact")
+        p = Path(path)
+        if not p.exists():
+            raise InvalidInputError(f"artifact {str(p)!r} does not exist")
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        digest = ""
+        for f in files:
+            digest, size = _sha256(f)
+            dest = self.store.artifact_dir / digest[:2] / digest
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dest.with_suffix(f".tmp{os.getpid()}")
+                shutil.copyfile(f, tmp)
+                os.replace(tmp, dest)
+            self._writer.ops.append(
+                (
+                    "artifact",
+                    {
+                        "run_id": self.run_id,
+                        "path": str(f.absolute()),
+                        "kind": str(kind),
+                        "sha256": digest,
+                        "size": size,
+                        "direction": "output",
+                        "stored_path": str(dest),
+                        "created_at": _now_ms(),
+                    },
+                )
+            )
+        return digest
+
+    # -- lifecycle ---------------------------------------------------------------
+    def end(self, status: str = "finished", error: str | None = None) -> None:
+        """End the run with ``status`` (finished, failed or killed). Ending twice is a no-op."""
+        status = _check_status(status)
+        if self._ended:
+            return
+        self._ended = True
+        self.status = status
+        if self in _stack:
+            _stack.remove(self)
+        self._writer.ops.append(("end", self.run_id, status, _now_ms(), error))
+        self._writer.run_ended()
+
+    def _check_open(self, what: str) -> None:
+        if self._ended:
+            raise InvalidInputError(f"cannot {what}: run {self.run_id[:8]} has ended")
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc_type is None:
+            self.end("finished")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.end("killed", "KeyboardInterrupt")
+        else:
+            self.end("failed", "".join(traceback.format_exception(exc_type, exc, tb)))
+
+
+def _bad_key(what: str, key: Any) -> InvalidInputError:
+    return InvalidInputError(f"{what} names must be non-empty strings, got {key!r} ({type(key).__name__})")
+
+
+def _to_float(key: str, value: Any) -> float:
+    if isinstance(value, bool) or isinstance(value, (str, bytes)):
+        raise InvalidInputError(
+            f"metric {key!r} got {value!r} ({type(value).__name__}): metric values must be numbers"
+        )
+    try:
+        # NumPy and PyTorch scalars (and 0-d arrays) convert; a vector does not.
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(
+            f"metric {key!r} got {value!r} ({type(value).__name__}): metric values must be numbers"
+        ) from None
+
+
+def _to_step(key: str, step: Any) -> int:
+    if isinstance(step, bool):
+        raise InvalidInputError(f"step for metric {key!r} must be an integer, got {step!r}")
+    try:
+        s = _as_index(step)
+    except TypeError:
+        if isinstance(step, float) and step.is_integer():
+            return int(step)
+        raise InvalidInputError(
+            f"step for metric {key!r} must be an integer, got {step!r} ({type(step).__name__})"
+        ) from None
+    return int(s)
+
+
+def _check_status(status: str) -> str:
+    s = str(status).lower() if isinstance(status, str) else None
+    if s not in STATUSES:
+        raise InvalidInputError(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
+    return s
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+class _Writer:
+    """The per-process, per-store buffer and its background flushing thread."""
+
+    def __init__(self, store: Store) -> None:
+        # Import the write path's libraries now: imported at interpreter exit they would
+        # fail (they register exit hooks, which Python refuses once shutdown has begun;
+        # DuckDB's Arrow scan pulls in pandas, which pulls in concurrent.futures.thread).
+        import concurrent.futures.thread  # noqa: F401
+
+        import duckdb  # noqa: F401
+        import numpy  # noqa: F401
+        import pyarrow  # noqa: F401
+
+        self.store = store
+        self.ops: list[tuple[Any, ...]] = []
+        self.runs: dict[str, Run] = {}
+        self.error: BaseException | None = None
+        self._known_experiments: set[str] = set()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._last_write = time.monotonic()
+        self._pid = os.getpid()
+
+    # -- called from logging code -----------------------------------------------
+    def add_run(self, run: Run, row: dict[str, Any], params: Mapping[str, Any] | None,
+                tags: Mapping[str, Any] | None) -> None:
+        if run.experiment not in self._known_experiments:
+            self.ops.append(("experiment", run.experiment, row["start_time"]))
+            self._known_experiments.add(run.experiment)
+        self.ops.append(("run", row))
+        self.runs[run.run_id] = run
+        if params:
+            run.log_params(params)
+        if tags:
+            run.set_tags(tags)
+        self._ensure_thread()
+
+    def points_full(self, n: int) -> None:
+        if n >= MAX_BUFFERED_POINTS:
+            self.flush()
+        else:
+            self._wake.set()
+
+    def run_ended(self) -> None:
+        self._wake.set()
+
+    # -- flushing -----------------------------------------------------------------
+    def has_pending(self) -> bool:
+        return bool(self.ops) or any(len(r._times) for r in list(self.runs.values()))
+
+    def flush(self) -> None:
+        """Write everything buffered so far, in this thread, in one transaction."""
+        with self._flush_lock:
+            # Ops before points: a point's run row is then always in this batch or an earlier one.
+            n = len(self.ops)
+            ops = self.ops[:n]
+            del self.ops[:n]
+            chunks: list[tuple[Run, _Columns]] = []
+            for run in list(self.runs.values()):
+                k = len(run._times)
+                if k:
+                    # Slicing and deleting are atomic under the GIL: points appended by the
+                    # logging thread meanwhile land after index k and stay for the next flush.
+                    cols = (run._key_col[:k], run._step_col[:k], run._value_col[:k], run._times[:k])
+                    for col in (run._key_col, run._step_col, run._value_col, run._times):
+                        del col[:k]
+                    chunks.append((run, cols))
+            batch = _make_batch(ops, chunks)
+            batch.heartbeats = [r.run_id for r in list(self.runs.values()) if not r._ended]
+            try:
+                self.store.write(batch)
+            except BaseException as e:
+                self.ops[:0] = ops
+                for run, cols in chunks:
+                    for col, part in zip((run._key_col, run._step_col, run._value_col, run._times), cols):
+                        col[:0] = part
+                self.error = e
+                raise
+            self.error = None
+            self._last_write = time.monotonic()
+            for run_id, run in list(self.runs.items()):
+                if run._ended and not run._times:
+                    self.runs.pop(run_id, None)
+
+    def _ensure_thread(self) -> None:
+        if self._pid != os.getpid():
+            # Forked child: the parent's thread does not exist here, and its buffers are the parent's.
+            self._pid = os.getpid()
+            self._thread = None
+            self.ops.clear()
+            self.runs.clear()
+        _register_exit_hook()
+        if self._thread is None or not self._thread.is_alive():
+            self._stopping = False
+            self._thread = threading.Thread(target=self._loop, name="workbench-writer", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        backoff = FLUSH_INTERVAL_S
+        while not self._stopping:
+            self._wake.wait(backoff)
+            self._wake.clear()
+            if self._stopping:
+                return
+            active = any(not r._ended for r in list(self.runs.values()))
+            due_heartbeat = active and time.monotonic() - self._last_write > HEARTBEAT_S
+            if not (self.has_pending() or due_heartbeat):
+                continue
+            try:
+                self.flush()
+                backoff = FLUSH_INTERVAL_S
+            except BaseException as e:  # noqa: BLE001 - the thread must survive to retry
+                if backoff == FLUSH_INTERVAL_S and not self._stopping:
+                    warnings.warn(
+                        f"Workbench could not write to {self.store.directory} ({e}); "
+                        "the data stays in memory and will be retried",
+                        RuntimeWarning,
+                        stacklevel=1,
+                    )
+                backoff = min(backoff * 2, 30.0)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the thread and write what is left; rescue it to a file if that fails."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        if self._pid != os.getpid() or not self.has_pending():
+            return
+        try:
+            self.flush()
+        except BaseException as e:  # noqa: BLE001
+            path = self._rescue()
+            print(
+                f"workbench: could not write to {self.store.directory} at exit ({e}); "
+                f"the unwritten data was saved to {path}",
+                file=sys.stderr,
+            )
+
+    def _rescue(self) -> Path:
+        directory = self.store.directory / "unflushed"
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{int(_time())}-{os.getpid()}.json"
+        payload = {
+            "ops": self.ops,
+            "points": {
+                rid: {"key": r._key_col, "step": list(r._step_col), "value": list(r._value_col),
+                      "time": list(r._times)}
+                for rid, r in self.runs.items()
+                if len(r._times)
+            },
+        }
+        path.write_text(json.dumps(payload, default=str))
+        return path
+
+
+_Columns = tuple[list[str], "array[int]", "array[float]", "array[float]"]
+
+
+def _make_batch(ops: list[tuple[Any, ...]], chunks: list[tuple[Run, _Columns]]) -> Batch:
+    batch = Batch()
+    for op in ops:
+        kind = op[0]
+        if kind == "param":
+            batch.params.append(op[1:])
+        elif kind == "tag":
+            batch.tags.append(op[1:])
+        elif kind == "run":
+            batch.runs.append(op[1])
+        elif kind == "end":
+            batch.ends.append(op[1:])
+        elif kind == "artifact":
+            batch.artifacts.append(op[1])
+        elif kind == "experiment":
+            batch.experiments[op[1]] = op[2]
+    batch.metrics = [(run.run_id, *cols) for run, cols in chunks]
+    return batch
+
+
+_writers: dict[Path, _Writer] = {}
+_writers_lock = threading.Lock()
+
+
+def writer_for(store: Store) -> _Writer:
+    """The process's writer for ``store``."""
+    with _writers_lock:
+        w = _writers.get(store.directory)
+        if w is None:
+            w = _writers[store.directory] = _Writer(store)
+        return w
+
+
+def current_store() -> Store:
+    """The store new runs go to: ``set_store``'s, else the one ``resolve_store`` finds."""
+    return get_store(_store_override)
+
+
+def set_store(path: str | os.PathLike[str] | None) -> Path:
+    """Use the store in directory ``path`` for the runs started from now on.
+
+    ``None`` goes back to the default rule ($WORKBENCH_STORE, then the nearest
+    ``.workbench/`` walking up from the working directory).
+
+    Returns
+    -------
+    Path
+        The store directory now in use.
+    """
+    global _store_override
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise InvalidInputError(f"set_store takes a directory path, got {type(path).__name__}")
+    _store_override = None if path is None else os.fspath(path)
+    return current_store().directory
+
+
+_ADJECTIVES = (
+    "amber brave calm clever crisp dapper eager fancy gentle glad jolly keen lively lucid "
+    "mellow nimble noble placid quick quiet rapid shiny sunny swift tidy vivid witty zesty"
+).split()
+_NOUNS = (
+    "otter falcon badger heron lynx marten osprey panda puffin quail raven robin salmon "
+    "sparrow tapir tiger trout walrus wombat yak zebra bison crane eagle finch gecko"
+).split()
+
+
+def _run_name(run_id: str) -> str:
+    n = int(run_id[:8], 16)
+    return f"{_ADJECTIVES[n % len(_ADJECTIVES)]}-{_NOUNS[(n // 97) % len(_NOUNS)]}-{n % 1000}"
+
+
+_self_started: int | None = None
+_self_pid = -1
+
+
+def _process_started() -> int | None:
+    global _self_started, _self_pid
+    if _self_pid != os.getpid():
+        _self_pid, _self_started = os.getpid(), procs.start_time(os.getpid())
+    return _self_started
+
+
+def start_run(
+    name: str | None = None,
+    experiment: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    *,
+    nested: bool = False,
+    source: str | None = None,
+    parent_run_id: str | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> Run:
+    """Start a run and make it the active one.
+
+    Use it as a context manager (``with wb.start_run(): ...``) to end the run
+    automatically: ``finished`` normally, ``failed`` (with the traceback) on an exception,
+    ``killed`` on KeyboardInterrupt. Otherwise call :func:`end_run`.
+
+    Parameters
+    ----------
+    name
+        Run name; a readable random one (``swift-otter-412``) by default.
+    experiment
+        Experiment name; ``"Default"`` by default.
+    params, tags
+        Initial parameters and tags.
+    nested
+        Allow starting while another run is active; the new run's parent is that run.
+    source
+        What started the run (``api``, ``magic``, ``rerun``, ``sweep``); by default
+        ``$WORKBENCH_SOURCE`` or ``api``.
+    parent_run_id
+        The run this one derives from; by default ``$WORKBENCH_PARENT_RUN_ID``.
+    context
+        Extra run context columns (notebook path, git state, ...), used by the magics.
+
+    Returns
+    -------
+    Run
+        The new active run.
+
+    Raises
+    ------
+    InvalidInputError
+        A run is already active and ``nested`` is false, or an argument has the wrong type.
+    """
+    if _stack and not nested:
+        cur = _stack[-1]
+        raise InvalidInputError(
+            f"run {cur.run_name} ({cur.run_id[:8]}) is still active; end it with wb.end_run() "
+            "first, or pass nested=True to start a child run"
+        )
+    for label, val in (("name", name), ("experiment", experiment)):
+        if val is not None and (not isinstance(val, str) or not val.strip()):
+            raise InvalidInputError(f"run {label} must be a non-empty string, got {val!r}")
+    store = current_store()
+    writer = writer_for(store)
+    if writer.error is not None:
+        warnings.warn(f"Workbench's last write to {store.directory} failed ({writer.error}); retrying",
+                      RuntimeWarning, stacklevel=2)
+    run_id = uuid.uuid4().hex
+    if parent_run_id is None:
+        parent_run_id = _stack[-1].run_id if nested and _stack else os.environ.get(WORKBENCH_PARENT_RUN_ID) or None
+    source = source or os.environ.get(WORKBENCH_SOURCE) or "api"
+    run = Run(writer, run_id, name or _run_name(run_id), experiment or DEFAULT_EXPERIMENT, parent_run_id, source)
+    now = _now_ms()
+    row: dict[str, Any] = {
+        "run_id": run_id,
+        "experiment": run.experiment,
+        "run_name": run.run_name,
+        "status": "running",
+        "start_time": now,
+        "source": source,
+        "parent_run_id": parent_run_id,
+        "host": procs.hostname(),
+        "pid": os.getpid(),
+        "pid_started": _process_started(),
+        "heartbeat": now,
+    }
+    if context:
+        row.update({k: v for k, v in context.items() if k not in row})
+    writer.add_run(run, row, params, tags)
+    _stack.append(run)
+    return run
+
+
+def active_run() -> Run | None:
+    """The innermost active run, or None."""
+    return _stack[-1] if _stack else None
+
+
+def end_run(status: str = "finished") -> None:
+    """End the active run with ``status`` (``finished``, ``failed`` or ``killed``).
+
+    Returns at once; the background writer commits the run within milliseconds, and
+    :func:`flush` waits for it.
+
+    Raises
+    ------
+    NoActiveRunError
+        No run is active.
+    InvalidInputError
+        ``status`` is not one of the accepted values.
+    """
+    status = _check_status(status)
+    if not _stack:
+        raise NoActiveRunError("end a run")
+    _stack[-1].end(status)
+
+
+def _active(what: str) -> Run:
+    if not _stack:
+        raise NoActiveRunError(what)
+    return _stack[-1]
+
+
+def log_metric(key: str, value: float, step: int | None = None) -> None:
+    """Record one value of a metric in the active run (see :meth:`Run.log_metric`).
+
+    Costs about a microsecond: the value is buffered and written in batches.
+
+    Raises
+    ------
+    NoActiveRunError
+        No run is active.
+    InvalidInputError
+        Non-string key, non-numeric/NaN/infinite value or non-integer step.
+    """
+    if not _stack:
+        raise NoActiveRunError(f"log metric {key!r}")
+    _stack[-1].log_metric(key, value, step)
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    """Record several metrics in the active run, all at the same step."""
+    _active("log metrics").log_metrics(metrics, step)
+
+
+def log_param(key: str, value: Any) -> None:
+    """Record a parameter of the active run (stored as a string)."""
+    _active(f"log param {key!r}").log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Record several parameters of the active run."""
+    _active("log params").log_params(params)
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set a tag on the active run."""
+    _active(f"set tag {key!r}").set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set several tags on the active run."""
+    _active("set tags").set_tags(tags)
+
+
+def log_artifact(path: str | os.PathLike[str], kind: str = "file") -> str:
+    """Copy a file or directory into the store as an output of the active run.
+
+    Returns
+    -------
+    str
+        The file's sha256 (content address).
+    """
+    return _active("log an artifact").log_artifact(path, kind)
+
+
+def flush(store: Store | None = None) -> None:
+    """Write everything buffered in this process (for ``store``, or every store) now.
+
+    Raises
+    ------
+    WorkbenchError
+        The store cannot be written (locked too long, corrupt, newer schema); the data
+        stays buffered and is retried.
+    """
+    with _writers_lock:
+        writers = list(_writers.values())
+    for w in writers:
+        if store is None or w.store is store:
+            w.flush()
+
+
+def _at_exit() -> None:
+    # A script that never ended its run: finished, or failed if it is dying of an
+    # exception; in a kernel being shut down, killed.
+    if _stack:
+        if "ipykernel" in sys.modules:
+            status, error = "killed", "the kernel shut down while the run was active"
+        elif getattr(sys, "last_type", None) is not None:
+            status = "failed"
+            error = "".join(traceback.format_exception(sys.last_type, sys.last_value, sys.last_traceback))
+        else:
+            status, error = "finished", None
+        for run in list(reversed(_stack)):
+            try:
+                run.end(status, error)
+            except WorkbenchError:
+                pass
+    with _writers_lock:
+        writers = list(_writers.values())
+    for w in writers:
+        w.close()
+
+
+_exit_hook_registered = False
+
+
+def _register_exit_hook() -> None:
+    # Runs the final flush from threading's shutdown hooks, which Python calls before
+    # any atexit handler: DuckDB's own atexit handler refuses Python scans once it ran.
+    global _exit_hook_registered
+    if _exit_hook_registered:
+        return
+    _exit_hook_registered = True
+    register = getattr(threading, "_register_atexit", None)
+    try:
+        if register is None:
+            raise RuntimeError
+        register(_at_exit)
+    except RuntimeError:
+        atexit.register(_at_exit)

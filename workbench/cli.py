@@ -49,16 +49,28 @@ def cli(ctx: click.Context, store: str | None) -> None:
 
 
 @cli.command("runs")
-@click.option("-f", "--filter", "filter_", help="MLflow search syntax, plus OR and parentheses, "
-              "e.g. \"metrics.rmse < 55 and params.model = 'ridge'\".")
+@click.option(
+    "-f",
+    "--filter",
+    "filter_",
+    help="MLflow search syntax, plus OR and parentheses, "
+    "e.g. \"metrics.rmse < 55 and params.model = 'ridge'\".",
+)
 @click.option("-o", "--order-by", multiple=True, help="E.g. 'metrics.rmse ASC' (repeatable).")
 @click.option("-e", "--experiment", help="Only runs of this experiment.")
 @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
 @click.option("-n", "--limit", type=click.IntRange(min=0), help="At most this many runs.")
 @click.option("--deleted", is_flag=True, help="Include soft-deleted runs.")
 @click.pass_context
-def runs_cmd(ctx: click.Context, filter_: str | None, order_by: Sequence[str], experiment: str | None,
-             fmt: str, limit: int | None, deleted: bool) -> None:
+def runs_cmd(
+    ctx: click.Context,
+    filter_: str | None,
+    order_by: Sequence[str],
+    experiment: str | None,
+    fmt: str,
+    limit: int | None,
+    deleted: bool,
+) -> None:
     """List runs, newest first (or as --order-by says)."""
     store = _store(ctx)
     df = store.search_runs(filter_, list(order_by) or None, experiment, deleted, limit)
@@ -98,7 +110,11 @@ def show_cmd(ctx: click.Context, run: str, fmt: str) -> None:
     from datetime import datetime, timezone
 
     def ts(ms: int | None) -> str:
-        return "-" if ms is None else datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return (
+            "-"
+            if ms is None
+            else datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        )
 
     lines = [
         f"run        {rec.run_id}",
@@ -119,11 +135,17 @@ def show_cmd(ctx: click.Context, run: str, fmt: str) -> None:
         lines += [f"  {k:<{width}}  {_fmt(v)}" for k, v in mapping.items()]
     if rec.artifacts:
         lines.append("\nartifacts:")
-        lines += [f"  {a['kind']:<8} {a['path']}  sha256:{a['sha256'][:12]}  {a['size']} B" for a in rec.artifacts]
+        lines += [
+            f"  {a['kind']:<8} {a['path']}  sha256:{a['sha256'][:12]}  {a['size']} B" for a in rec.artifacts
+        ]
     context = {k: v for k, v in rec.context.items() if v not in (None, "")}
     if context:
         lines.append("\ncontext:")
-        lines += [f"  {k:<13} {str(v).splitlines()[0] if v else v}" for k, v in context.items() if k != "cell_source"]
+        lines += [
+            f"  {k:<13} {str(v).splitlines()[0] if v else v}"
+            for k, v in context.items()
+            if k != "cell_source"
+        ]
     if rec.error:
         lines.append("\nerror:\n  " + "\n  ".join(rec.error.strip().splitlines()[-6:]))
     click.echo("\n".join(lines))
@@ -162,7 +184,9 @@ def _compare_table(result: dict[str, Any], show_all: bool) -> str:
         rows.append(["  (parameters identical)", *["" for _ in heads]])
     for name, values in result["metrics"].items():
         best = result["best"].get(name)
-        rows.append([f"  metrics.{name}", *[_cell(v) + (" <" if i == best else "") for i, v in enumerate(values)]])
+        rows.append(
+            [f"  metrics.{name}", *[_cell(v) + (" <" if i == best else "") for i, v in enumerate(values)]]
+        )
     widths = [max(len(x) for x in col) for col in zip(["", *heads], *rows)]
     fmt_row = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
     out = [fmt_row(["", *heads]), fmt_row(["-" * w for w in widths])]
@@ -210,8 +234,13 @@ def experiments_cmd(ctx: click.Context) -> None:
 
 @cli.command("demo")
 @click.option("--experiment", default="diabetes-demo", show_default=True, help="Experiment to record into.")
-@click.option("--n-estimators", type=click.IntRange(min=1), default=150, show_default=True,
-              help="Boosting stages per run (length of each metric curve).")
+@click.option(
+    "--n-estimators",
+    type=click.IntRange(min=1),
+    default=150,
+    show_default=True,
+    help="Boosting stages per run (length of each metric curve).",
+)
 @click.pass_context
 def demo_cmd(ctx: click.Context, experiment: str, n_estimators: int) -> None:
     """Record a real scikit-learn sweep on the diabetes data, then compare its runs."""
@@ -229,7 +258,10 @@ def demo_cmd(ctx: click.Context, experiment: str, n_estimators: int) -> None:
     from .compare import compare_records
 
     best, worst = df["run_id"].iloc[0], df["run_id"].iloc[-1]
-    click.echo("\nbest vs worst:\n" + _compare_table(compare_records([store.get_run(best), store.get_run(worst)]), False))
+    click.echo(
+        "\nbest vs worst:\n"
+        + _compare_table(compare_records([store.get_run(best), store.get_run(worst)]), False)
+    )
     click.echo(f"\nnext: workbench runs -e {experiment} --order-by 'metrics.rmse ASC'")
 
 

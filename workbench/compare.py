@@ -9,7 +9,9 @@ from typing import Any
 from .store.store import RunRecord
 
 # Metric names where a higher value is better; every other metric is taken as a loss.
-_HIGHER_IS_BETTER = re.compile(r"(^|[_.\-])(r2|acc|accuracy|auc|f1|precision|recall|score|map|ndcg|iou)($|[_.\-@])", re.I)
+_HIGHER_IS_BETTER = re.compile(
+    r"(^|[_.\-])(r2|acc|accuracy|auc|f1|precision|recall|score|map|ndcg|iou)($|[_.\-@])", re.I
+)
 
 
 def higher_is_better(metric: str) -> bool:

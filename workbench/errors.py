@@ -37,8 +37,7 @@ class RunNotFoundError(NotFoundError):
     def __init__(self, ref: str) -> None:
         self.ref = ref
         super().__init__(
-            f"no run matches {ref!r}; give a run id or a unique prefix of one "
-            "(`workbench runs` lists them)"
+            f"no run matches {ref!r}; give a run id or a unique prefix of one (`workbench runs` lists them)"
         )
 
 

@@ -93,8 +93,11 @@ def _tokenize(text: str) -> list[_Tok]:
         m = _TOKEN_RE.match(text, pos)
         if m is None:
             raise FilterSyntaxError(
-                text, pos, "an identifier (metrics.x, params.x, tags.x, attributes.x), "
-                "a value, an operator or a parenthesis", text[pos : pos + 10]
+                text,
+                pos,
+                "an identifier (metrics.x, params.x, tags.x, attributes.x), "
+                "a value, an operator or a parenthesis",
+                text[pos : pos + 10],
             )
         kind = m.lastgroup or ""
         if kind != "ws":
@@ -179,8 +182,9 @@ class _Parser:
             hint = ""
             if tok is not None and tok.kind == "word":
                 hint = f" (did you mean metrics.{tok.text}, params.{tok.text} or attributes.{tok.text}?)"
-            raise self._fail("an identifier such as metrics.rmse, params.alpha, tags.team or "
-                             "attributes.status" + hint)
+            raise self._fail(
+                "an identifier such as metrics.rmse, params.alpha, tags.team or attributes.status" + hint
+            )
         self.i += 1
         prefix, name = tok.text.split(".", 1)
         entity = _ENTITY.get(prefix.lower())
@@ -188,7 +192,7 @@ class _Parser:
             raise FilterSyntaxError(
                 self.text, tok.pos, "an entity type: metrics, params, tags or attributes", prefix
             )
-        if name[:1] in "`\"":
+        if name[:1] in '`"':
             name = name[1:-1]
         if entity == "attributes" and name not in _STRING_ATTRS and name not in _NUMERIC_ATTRS:
             accepted = ", ".join(sorted({*_STRING_ATTRS, "start_time", "end_time"}))

@@ -11,7 +11,6 @@ run creation far below the ~3 ms a store session costs.
 from __future__ import annotations
 
 import atexit
-from array import array
 import hashlib
 import json
 import logging
@@ -23,6 +22,7 @@ import time
 import traceback
 import uuid
 import warnings
+from array import array
 from collections.abc import Mapping
 from operator import index as _as_index
 from pathlib import Path
@@ -169,7 +169,9 @@ class Run:
         All values are checked before any is recorded, so a bad one records none.
         """
         if not isinstance(metrics, Mapping):
-            raise InvalidInputError(f"log_metrics takes a dict of name -> number, got {type(metrics).__name__}")
+            raise InvalidInputError(
+                f"log_metrics takes a dict of name -> number, got {type(metrics).__name__}"
+            )
         for k, v in metrics.items():
             if type(k) is not str or not k:
                 raise _bad_key("metric", k)
@@ -375,8 +377,9 @@ class _Writer:
         self._pid = os.getpid()
 
     # -- called from logging code -----------------------------------------------
-    def add_run(self, run: Run, row: dict[str, Any], params: Mapping[str, Any] | None,
-                tags: Mapping[str, Any] | None) -> None:
+    def add_run(
+        self, run: Run, row: dict[str, Any], params: Mapping[str, Any] | None, tags: Mapping[str, Any] | None
+    ) -> None:
         if run.experiment not in self._known_experiments:
             self.ops.append(("experiment", run.experiment, row["start_time"]))
             self._known_experiments.add(run.experiment)
@@ -497,8 +500,12 @@ class _Writer:
         payload = {
             "ops": self.ops,
             "points": {
-                rid: {"key": r._key_col, "step": list(r._step_col), "value": list(r._value_col),
-                      "time": list(r._times)}
+                rid: {
+                    "key": r._key_col,
+                    "step": list(r._step_col),
+                    "value": list(r._value_col),
+                    "time": list(r._times),
+                }
                 for rid, r in self.runs.items()
                 if len(r._times)
             },
@@ -535,11 +542,17 @@ _writers_lock = threading.Lock()
 
 
 def writer_for(store: Store) -> _Writer:
-    """The process's writer for ``store``."""
+    """The process's writer for ``store``.
+
+    The first call in a process opens the store once, so a store that cannot be used
+    (corrupt, newer schema) is refused when the run starts, not later in the background.
+    """
     with _writers_lock:
         w = _writers.get(store.directory)
         if w is None:
-            w = _writers[store.directory] = _Writer(store)
+            w = _Writer(store)
+            store.schema_version()  # creates and migrates the store, or raises
+            _writers[store.directory] = w
         return w
 
 
@@ -649,13 +662,20 @@ def start_run(
     store = current_store()
     writer = writer_for(store)
     if writer.error is not None:
-        warnings.warn(f"Workbench's last write to {store.directory} failed ({writer.error}); retrying",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"Workbench's last write to {store.directory} failed ({writer.error}); retrying",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     run_id = uuid.uuid4().hex
     if parent_run_id is None:
-        parent_run_id = _stack[-1].run_id if nested and _stack else os.environ.get(WORKBENCH_PARENT_RUN_ID) or None
+        parent_run_id = (
+            _stack[-1].run_id if nested and _stack else os.environ.get(WORKBENCH_PARENT_RUN_ID) or None
+        )
     source = source or os.environ.get(WORKBENCH_SOURCE) or "api"
-    run = Run(writer, run_id, name or _run_name(run_id), experiment or DEFAULT_EXPERIMENT, parent_run_id, source)
+    run = Run(
+        writer, run_id, name or _run_name(run_id), experiment or DEFAULT_EXPERIMENT, parent_run_id, source
+    )
     now = _now_ms()
     row: dict[str, Any] = {
         "run_id": run_id,

@@ -109,9 +109,7 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
-        return {f: getattr(self, f) for f in self.__dataclass_fields__} | {
-            "duration_s": self.duration_s
-        }
+        return {f: getattr(self, f) for f in self.__dataclass_fields__} | {"duration_s": self.duration_s}
 
 
 _CONTEXT_COLUMNS = (
@@ -245,9 +243,7 @@ class Store:
             if number <= version:
                 continue
             con.execute(sql)
-            con.execute(
-                "INSERT INTO _workbench_migrations VALUES (?, ?, current_timestamp)", [number, name]
-            )
+            con.execute("INSERT INTO _workbench_migrations VALUES (?, ?, current_timestamp)", [number, name])
         con.execute("COMMIT")
 
     def schema_version(self) -> int:
@@ -277,8 +273,14 @@ class Store:
                 con.unregister("_exp")
             if batch.runs:
                 cols = {c: [r.get(c) for r in batch.runs] for c in _RUN_COLUMNS}
-                types = {"start_time": pa.int64(), "end_time": pa.int64(), "pid": pa.int32(),
-                         "pid_started": pa.int64(), "heartbeat": pa.int64(), "git_dirty": pa.bool_()}
+                types = {
+                    "start_time": pa.int64(),
+                    "end_time": pa.int64(),
+                    "pid": pa.int32(),
+                    "pid_started": pa.int64(),
+                    "heartbeat": pa.int64(),
+                    "git_dirty": pa.bool_(),
+                }
                 tbl = pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in cols.items()})
                 con.register("_runs", tbl)
                 con.execute(f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) SELECT * FROM _runs")
@@ -345,8 +347,12 @@ class Store:
             tbl = pa.table(
                 {
                     "key": pa.array(keys, pa.string()),
-                    "step": np.frombuffer(steps, dtype=np.int64) if isinstance(steps, array) else np.asarray(steps, np.int64),
-                    "value": np.frombuffer(values, dtype=np.float64) if isinstance(values, array) else np.asarray(values, np.float64),
+                    "step": np.frombuffer(steps, dtype=np.int64)
+                    if isinstance(steps, array)
+                    else np.asarray(steps, np.int64),
+                    "value": np.frombuffer(values, dtype=np.float64)
+                    if isinstance(values, array)
+                    else np.asarray(values, np.float64),
                     "timestamp": (np.asarray(times, dtype=np.float64) * 1000).astype(np.int64),
                 }
             )
@@ -487,8 +493,9 @@ class Store:
         out = frames[0].join(frames[1:]) if len(frames) > 1 else frames[0]
         return out.reset_index()
 
-    def count_runs(self, filter: str | None = None, experiment: str | None = None,
-                   include_deleted: bool = False) -> int:
+    def count_runs(
+        self, filter: str | None = None, experiment: str | None = None, include_deleted: bool = False
+    ) -> int:
         """How many runs match (for pagination)."""
         query = build_query(filter, None)
         where, params = [f"({query.where})"], list(query.where_params)
@@ -498,7 +505,9 @@ class Store:
             where.append("r.experiment = ?")
             params.append(experiment)
         with self.session() as con:
-            return con.execute(f"SELECT count(*) FROM runs r WHERE {' AND '.join(where)}", params).fetchone()[0]
+            return con.execute(f"SELECT count(*) FROM runs r WHERE {' AND '.join(where)}", params).fetchone()[
+                0
+            ]
 
     def get_run(self, ref: str) -> RunRecord:
         """Everything recorded about one run (id or unique prefix)."""
@@ -508,19 +517,32 @@ class Store:
             cur = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
             names = [d[0] for d in cur.description]
             row = dict(zip(names, cur.fetchone()))
-            params = dict(con.execute("SELECT key, value FROM params WHERE run_id = ? ORDER BY key", [run_id]).fetchall())
-            metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ? ORDER BY key", [run_id]).fetchall())
-            tags = dict(con.execute("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [run_id]).fetchall())
+            params = dict(
+                con.execute(
+                    "SELECT key, value FROM params WHERE run_id = ? ORDER BY key", [run_id]
+                ).fetchall()
+            )
+            metrics = dict(
+                con.execute(
+                    "SELECT key, value FROM latest_metrics WHERE run_id = ? ORDER BY key", [run_id]
+                ).fetchall()
+            )
+            tags = dict(
+                con.execute("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [run_id]).fetchall()
+            )
             cur = con.execute(
                 "SELECT path, kind, sha256, size, direction, stored_path, created_at FROM artifacts "
-                "WHERE run_id = ? ORDER BY created_at, path",
+                "WHERE run_id = ? ORDER BY created_at, rowid",
                 [run_id],
             )
             art_cols = [d[0] for d in cur.description]
             artifacts = [dict(zip(art_cols, r)) for r in cur.fetchall()]
-            children = [r[0] for r in con.execute(
-                "SELECT run_id FROM runs WHERE parent_run_id = ? ORDER BY start_time", [run_id]
-            ).fetchall()]
+            children = [
+                r[0]
+                for r in con.execute(
+                    "SELECT run_id FROM runs WHERE parent_run_id = ? ORDER BY start_time", [run_id]
+                ).fetchall()
+            ]
         return RunRecord(
             run_id=run_id,
             run_name=row["run_name"],

@@ -1,0 +1,31 @@
+"""Every test gets its own store directory and working directory; none touches ~ or the repo."""
+
+from __future__ import annotations
+
+import pytest
+
+import workbench as wb
+from workbench import tracking
+
+
+@pytest.fixture(autouse=True)
+def store_dir(tmp_path, monkeypatch):
+    """A fresh store directory, exported as $WORKBENCH_STORE so subprocesses use it too."""
+    d = tmp_path / "store"
+    monkeypatch.setenv("WORKBENCH_STORE", str(d))
+    monkeypatch.chdir(tmp_path)
+    wb.set_store(None)
+    yield d
+    # Leave no active run behind for the next test.
+    while tracking.active_run() is not None:
+        tracking.active_run().end("killed")
+    try:
+        wb.flush()
+    finally:
+        # Tests that break their store on purpose leave unwritable data behind: drop it.
+        with tracking._writers_lock:
+            for w in tracking._writers.values():
+                w._stopping = True
+                w._wake.set()
+            tracking._writers.clear()
+        wb.set_store(None)

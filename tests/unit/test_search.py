@@ -1,0 +1,235 @@
+"""The search grammar: parse errors, injection attempts, OR/parentheses, and MLflow parity."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import workbench as wb
+from workbench.search import parse_filter, parse_order_by
+
+# name, params, metric points (key -> [(step, value)]), tags, final status
+RUNS = [
+    (
+        "r1",
+        {"model": "ridge", "alpha": "0.1"},
+        {"rmse": [(0, 60.0), (1, 50.0)], "r2": [(0, 0.4)]},
+        {"team": "a"},
+        "FINISHED",
+    ),
+    (
+        "r2",
+        {"model": "tree", "alpha": "0.5"},
+        {"rmse": [(0, 55.0)], "r2": [(0, 0.3)]},
+        {"team": "b", "data set": "diabetes v2"},
+        "FINISHED",
+    ),
+    ("r3", {"model": "Ridge", "alpha": "1.0"}, {"rmse": [(0, 70.0)]}, {"team": "a"}, "FAILED"),
+    ("r4", {"model": "forest"}, {"error-rate": [(0, 0.1)]}, {}, "KILLED"),
+    (
+        "r5",
+        {"model": "ridge_cv", "alpha": "0.1"},
+        {"rmse": [(0, 40.0), (5, 45.0)], "r2": [(0, 0.5)]},
+        {"team": "c"},
+        "FINISHED",
+    ),
+    (
+        "R6",
+        {"model": "lasso", "alpha": "10"},
+        {"rmse": [(3, 52.0), (2, 10.0)]},
+        {"team": "a", "data set": "diabetes v1"},
+        "FINISHED",
+    ),
+]
+
+FILTERS = [
+    "metrics.rmse < 55",
+    "metrics.rmse <= 55",
+    "metrics.rmse != 50",
+    "metrics.rmse = 45",
+    "metrics.r2 >= 0.3",
+    "metrics.rmse > 1e1",
+    "params.model = 'ridge'",
+    'params.model = "ridge"',
+    "params.model != 'ridge'",
+    "params.model LIKE 'ridge%'",
+    "params.model ILIKE 'ridge%'",
+    "params.model LIKE '%e%'",
+    "params.alpha = '0.1'",
+    "tags.team = 'a'",
+    "tags.team != 'a'",
+    "tags.`data set` LIKE '%v2'",
+    "tags.\"data set\" = 'diabetes v1'",
+    "attributes.status = 'FINISHED'",
+    "attributes.status != 'FINISHED'",
+    "attributes.run_name = 'r3'",
+    "attributes.run_name LIKE 'r%'",
+    "attributes.run_name ILIKE 'r%'",
+    "metrics.`error-rate` < 1",
+    "params.alpha = '0.1' and metrics.rmse < 48",
+    "metrics.rmse > 40 AND params.model != 'tree' and tags.team = 'a'",
+    "attributes.start_time > 0",
+    "metric.rmse < 55 and param.alpha = '0.1'",
+]
+ORDERS = [
+    ["metrics.rmse ASC"],
+    ["metrics.rmse DESC"],
+    ["params.model ASC"],
+    ["attributes.run_name DESC"],
+    ["metrics.r2 DESC", "attributes.run_name ASC"],
+]
+
+
+def _seed_workbench():
+    for name, params, metrics, tags, status in RUNS:
+        run = wb.start_run(name=name, experiment="parity", params=params, tags=tags)
+        for key, points in metrics.items():
+            for step, value in points:
+                wb.log_metric(key, value, step=step)
+        run.end(status)
+    wb.flush()
+
+
+@pytest.fixture(scope="module")
+def mlflow_exp(tmp_path_factory):
+    """The same runs recorded by MLflow itself (sqlite store), for side-by-side results."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    mlflow = pytest.importorskip("mlflow")
+    d = tmp_path_factory.mktemp("mlflow")
+    mlflow.set_tracking_uri(f"sqlite:///{d}/mlflow.db")
+    exp_id = mlflow.create_experiment("parity", artifact_location=str(d / "artifacts"))
+    for name, params, metrics, tags, status in RUNS:
+        with mlflow.start_run(experiment_id=exp_id, run_name=name):
+            mlflow.log_params(params)
+            mlflow.set_tags(tags)
+            for key, points in metrics.items():
+                for step, value in points:
+                    mlflow.log_metric(key, value, step=step)
+        mlflow.tracking.MlflowClient().set_terminated(mlflow.last_active_run().info.run_id, status)
+    return mlflow, exp_id
+
+
+def _mlflow_names(mlflow_exp, filter_string="", order_by=None):
+    mlflow, exp_id = mlflow_exp
+    from mlflow.exceptions import MlflowException
+
+    try:
+        df = mlflow.search_runs(experiment_ids=[exp_id], filter_string=filter_string, order_by=order_by)
+    except MlflowException as e:
+        pytest.fail(f"not a parity case, MLflow rejects it: {str(e).splitlines()[0]}")
+    return list(df["tags.mlflow.runName"]) if len(df) else []
+
+
+@pytest.mark.parametrize("filter_string", FILTERS)
+def test_filter_matches_the_runs_mlflow_finds(mlflow_exp, filter_string):
+    _seed_workbench()
+    expected = _mlflow_names(mlflow_exp, filter_string)
+    got = list(wb.runs(filter_string)["run_name"])
+    assert sorted(got) == sorted(expected)
+    assert expected, "a parity case that matches nothing proves little"
+
+
+@pytest.mark.parametrize("order_by", ORDERS)
+def test_order_by_sorts_as_mlflow_does(mlflow_exp, order_by):
+    _seed_workbench()
+    assert list(wb.runs(order_by=order_by)["run_name"]) == _mlflow_names(mlflow_exp, "", order_by)
+
+
+@pytest.mark.parametrize(
+    "filter_string, expected",
+    [
+        ("metrics.rmse < 46 or params.model = 'tree'", {"r2", "r5"}),
+        ("(metrics.rmse < 46 or params.model = 'tree') and tags.team = 'b'", {"r2"}),
+        ("metrics.rmse < 46 or params.model = 'tree' and tags.team = 'a'", {"r5"}),  # AND binds tighter
+        ("((attributes.status = 'failed'))", {"r3"}),
+        ("attributes.status = 'killed' OR attributes.status = 'FAILED'", {"r3", "r4"}),
+        ("", {"r1", "r2", "r3", "r4", "r5", "R6"}),
+        # IN lists beyond MLflow's run_id-only support
+        ("params.model IN ('ridge', 'tree')", {"r1", "r2"}),
+        ("params.model NOT IN ('ridge', 'tree')", {"r3", "r4", "r5", "R6"}),
+        ("tags.team IN ('a')", {"r1", "r3", "R6"}),
+        ("attributes.run_name IN ('r1', 'r2')", {"r1", "r2"}),
+        ("attributes.status IN ('FAILED', 'killed')", {"r3", "r4"}),
+    ],
+)
+def test_extensions_mlflow_lacks(filter_string, expected):
+    _seed_workbench()
+    assert set(wb.runs(filter_string)["run_name"]) == expected
+
+
+def test_run_id_in_list():
+    _seed_workbench()
+    df = wb.runs(order_by="attributes.run_name")
+    ids = list(df["run_id"][:2])
+    got = wb.runs(f"attributes.run_id IN ('{ids[0]}', \"{ids[1]}\")")
+    assert set(got["run_id"]) == set(ids)
+
+
+@pytest.mark.parametrize(
+    "text, position, expected",
+    [
+        ("metrics.rmse <", 14, "a number"),
+        ("metrics.rmse < 'abc'", 15, "a number"),
+        ("params.alpha = 0.1", 15, "quote it"),
+        ("metrics.rmse LIKE '5%'", 13, "comparison operator"),
+        ("rmse < 5", 0, "did you mean metrics.rmse"),
+        ("foo.rmse < 5", 0, "entity type"),
+        ("attributes.colour = 'red'", 0, "attribute name"),
+        ("metrics.rmse < 5 and", 20, "identifier"),
+        ("metrics.rmse < 5 params.a = 'x'", 17, "AND, OR"),
+        ("(metrics.rmse < 5", 17, "')'"),
+        ("params.a IN ('x', 'y'", 21, "closing the IN list"),
+        ("params.a = 'x' ; DROP TABLE runs", 15, "identifier"),
+        ("metrics.rmse < 5 #", 17, "identifier"),
+    ],
+)
+def test_unparsable_filters_name_the_position_and_what_was_expected(text, position, expected):
+    with pytest.raises(wb.FilterSyntaxError) as err:
+        parse_filter(text)
+    assert err.value.position == position
+    assert expected in str(err.value)
+    assert f"position {position}" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "evil",
+    [
+        "params.model = 'x'' OR 1=1 --'",
+        "params.model = 'x\\' OR \\'1\\'=\\'1'",
+        "tags.`a' OR 1=1 --` = 'x'",
+        "attributes.run_name = 'r1'); DROP TABLE runs; --'",
+        "params.model LIKE '%' OR params.model LIKE '%'",
+    ],
+)
+def test_injection_attempts_stay_values(evil):
+    _seed_workbench()
+    try:
+        df = wb.runs(evil)
+    except wb.FilterSyntaxError:
+        df = None
+    if df is not None:
+        # Only the last case legitimately matches everything (it is a valid OR).
+        assert len(df) in (0, len(RUNS))
+        assert len(df) == 0 or "LIKE '%' OR" in evil
+    assert len(wb.runs()) == len(RUNS)  # the table is intact
+
+
+def test_user_text_is_bound_never_spliced():
+    sql, params = parse_filter("params.model = 'x'' OR 1=1 --' and metrics.`a;b` > 3")
+    assert "OR 1=1" not in sql and "a;b" not in sql
+    assert params == ["model", "x' OR 1=1 --", "a;b", 3.0]
+
+
+@pytest.mark.parametrize("bad", ["metrics.rmse SIDEWAYS", "rmse ASC", ["metrics.rmse", 3]])
+def test_bad_order_by_is_refused(bad):
+    with pytest.raises(wb.FilterSyntaxError):
+        parse_order_by(bad)
+
+
+def test_filter_errors_leave_the_store_untouched():
+    _seed_workbench()
+    with pytest.raises(wb.FilterSyntaxError):
+        wb.runs("metrics.rmse <<< 3")
+    assert len(wb.runs()) == len(RUNS)

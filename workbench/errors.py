@@ -55,16 +55,21 @@ class AmbiguousRunError(InvalidInputError):
 
 
 class FilterSyntaxError(InvalidInputError):
-    """A search filter or order_by clause does not parse."""
+    """A search filter or order_by clause does not parse.
+
+    The message is one line; ``pointer`` shows the filter with a caret under the
+    offending position, for interfaces that can show two lines.
+    """
 
     def __init__(self, text: str, position: int, expected: str, found: str | None = None) -> None:
         self.text = text
         self.position = position
         self.expected = expected
-        found_txt = "end of filter" if found is None else repr(found)
+        self.found = found
+        self.pointer = f"{text}\n{' ' * position}^"
+        found_txt = "the end of the filter" if found is None else repr(found)
         super().__init__(
-            f"invalid filter at position {position}: expected {expected}, found {found_txt}\n"
-            f"  {text}\n  {' ' * position}^"
+            f"invalid filter at position {position}: expected {expected}, found {found_txt} (in {text!r})"
         )
 
 

@@ -92,13 +92,9 @@ def _tokenize(text: str) -> list[_Tok]:
     while pos < len(text):
         m = _TOKEN_RE.match(text, pos)
         if m is None:
-            raise FilterSyntaxError(
-                text,
-                pos,
-                "an identifier (metrics.x, params.x, tags.x, attributes.x), "
-                "a value, an operator or a parenthesis",
-                text[pos : pos + 10],
-            )
+            # Reported when the parser reaches it, so an earlier mistake is named first.
+            toks.append(_Tok("bad", text[pos : pos + 10], pos))
+            break
         kind = m.lastgroup or ""
         if kind != "ws":
             tok_text = m.group()

@@ -181,8 +181,8 @@ def test_run_id_in_list():
         ("metrics.rmse < 5 params.a = 'x'", 17, "AND, OR"),
         ("(metrics.rmse < 5", 17, "')'"),
         ("params.a IN ('x', 'y'", 21, "closing the IN list"),
-        ("params.a = 'x' ; DROP TABLE runs", 15, "identifier"),
-        ("metrics.rmse < 5 #", 17, "identifier"),
+        ("params.a = 'x' ; DROP TABLE runs", 15, "AND, OR or the end"),
+        ("metrics.rmse < 5 #", 17, "AND, OR or the end"),
     ],
 )
 def test_unparsable_filters_name_the_position_and_what_was_expected(text, position, expected):

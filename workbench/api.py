@@ -112,7 +112,7 @@ def metric_history(
     ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
     if not ids:
         raise InvalidInputError("metric_history needs at least one run id")
-    full = [s.resolve_run_id(r) for r in ids]
+    full = s.resolve_run_ids(ids)
     keys: list[str] | None
     if key is None:
         keys = None

@@ -57,6 +57,9 @@ FLUSH_POINTS = 500_000
 MAX_BUFFERED_POINTS = 2_000_000
 #: Seconds between background flushes while there is something to write.
 FLUSH_INTERVAL_S = 1.0
+#: After a run ends, the writer waits this long for others to end before writing, so a
+#: loop of short runs shares transactions instead of paying one per run.
+GROUP_COMMIT_S = 0.02
 #: Seconds between heartbeats of a running run that logs nothing.
 HEARTBEAT_S = 30.0
 
@@ -374,6 +377,7 @@ class _Writer:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._last_write = time.monotonic()
+        self._run_ended = False
         self._pid = os.getpid()
 
     # -- called from logging code -----------------------------------------------
@@ -398,6 +402,7 @@ class _Writer:
             self._wake.set()
 
     def run_ended(self) -> None:
+        self._run_ended = True
         self._wake.set()
 
     # -- flushing -----------------------------------------------------------------
@@ -458,6 +463,9 @@ class _Writer:
             self._wake.clear()
             if self._stopping:
                 return
+            if self._run_ended:
+                self._run_ended = False
+                time.sleep(GROUP_COMMIT_S)
             active = any(not r._ended for r in list(self.runs.values()))
             due_heartbeat = active and time.monotonic() - self._last_write > HEARTBEAT_S
             if not (self.has_pending() or due_heartbeat):

@@ -201,13 +201,23 @@ class Store:
                 con.execute(f"USE {_ALIAS}")
                 self._ensure_schema(con)
                 yield con
-            finally:
+            except BaseException:
                 with contextlib.suppress(Exception):
                     con.execute("ROLLBACK")
+                raise
+            finally:
                 con.execute("USE memory")
                 con.execute(f"DETACH {_ALIAS}")
 
     def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+        import duckdb
+
+        try:
+            version = con.execute("SELECT max(version) FROM _workbench_migrations").fetchone()[0]
+        except duckdb.CatalogException:
+            version = None
+        if version == SCHEMA_VERSION:
+            return  # the common case: one cheap query per session
         has_table = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
             "AND table_name = '_workbench_migrations'",
@@ -338,39 +348,53 @@ class Store:
             con.execute("COMMIT")
 
     def _write_metrics(self, con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+        import itertools
+
         import numpy as np
         import pyarrow as pa
 
-        for run_id, keys, steps, values, times in batch.metrics:
-            # Buffers convert without a per-point Python loop; the run id is bound once
-            # rather than repeated in a column.
-            tbl = pa.table(
-                {
-                    "key": pa.array(keys, pa.string()),
-                    "step": np.frombuffer(steps, dtype=np.int64)
-                    if isinstance(steps, array)
-                    else np.asarray(steps, np.int64),
-                    "value": np.frombuffer(values, dtype=np.float64)
-                    if isinstance(values, array)
-                    else np.asarray(values, np.float64),
-                    "timestamp": (np.asarray(times, dtype=np.float64) * 1000).astype(np.int64),
-                }
-            )
-            con.register("_m", tbl)
-            con.execute("INSERT INTO metrics SELECT ?, key, step, value, timestamp FROM _m", [run_id])
-            # MLflow's notion of "latest": highest step, then newest.
-            con.execute(
-                """
-                INSERT INTO latest_metrics
-                SELECT ?, key, max(step), arg_max(value, (step, timestamp)), arg_max(timestamp, (step, timestamp))
-                FROM _m GROUP BY key
-                ON CONFLICT (run_id, key) DO UPDATE SET
-                    step = excluded.step, value = excluded.value, timestamp = excluded.timestamp
-                WHERE (excluded.step, excluded.timestamp) >= (latest_metrics.step, latest_metrics.timestamp)
-                """,
-                [run_id],
-            )
-            con.unregister("_m")
+        def f64(x: Sequence[float]) -> Any:
+            return np.frombuffer(x, dtype=np.float64) if isinstance(x, array) else np.asarray(x, np.float64)
+
+        lengths = [len(m[1]) for m in batch.metrics]
+        # One table for all runs of the batch; the run id column is dictionary-encoded
+        # so a million points of one run do not become a million Python strings.
+        run_col = pa.DictionaryArray.from_arrays(
+            pa.array(np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)),
+            pa.array([m[0] for m in batch.metrics], pa.string()),
+        )
+        steps = np.concatenate(
+            [
+                np.frombuffer(m[2], dtype=np.int64) if isinstance(m[2], array) else np.asarray(m[2], np.int64)
+                for m in batch.metrics
+            ]
+        )
+        tbl = pa.table(
+            {
+                "run_id": run_col,
+                "key": pa.array(
+                    list(itertools.chain.from_iterable(m[1] for m in batch.metrics)), pa.string()
+                ),
+                "step": steps,
+                "value": np.concatenate([f64(m[3]) for m in batch.metrics]),
+                "timestamp": (np.concatenate([f64(m[4]) for m in batch.metrics]) * 1000).astype(np.int64),
+            }
+        )
+        con.register("_m", tbl)
+        con.execute("INSERT INTO metrics SELECT run_id::VARCHAR, key, step, value, timestamp FROM _m")
+        # MLflow's notion of "latest": highest step, then newest.
+        con.execute(
+            """
+            INSERT INTO latest_metrics
+            SELECT run_id::VARCHAR, key, max(step), arg_max(value, (step, timestamp)),
+                   arg_max(timestamp, (step, timestamp))
+            FROM _m GROUP BY run_id, key
+            ON CONFLICT (run_id, key) DO UPDATE SET
+                step = excluded.step, value = excluded.value, timestamp = excluded.timestamp
+            WHERE (excluded.step, excluded.timestamp) >= (latest_metrics.step, latest_metrics.timestamp)
+            """
+        )
+        con.unregister("_m")
 
     def set_deleted(self, run_id: str, deleted: bool) -> None:
         """Soft-delete (or restore) a run: it is hidden from searches but kept whole."""
@@ -419,12 +443,12 @@ class Store:
         ------
         RunNotFoundError, AmbiguousRunError
         """
-        if not isinstance(ref, str) or not ref.strip():
-            raise InvalidInputError(f"a run id must be a non-empty string, got {ref!r}")
-        ref = ref.strip()
         if con is None:
             with self.session() as c:
                 return self.resolve_run_id(ref, c)
+        if not isinstance(ref, str) or not ref.strip():
+            raise InvalidInputError(f"a run id must be a non-empty string, got {ref!r}")
+        ref = ref.strip()
         rows = con.execute(
             "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id LIMIT 11", [ref]
         ).fetchall()
@@ -436,6 +460,11 @@ class Store:
         if len(rows) > 1:
             raise AmbiguousRunError(ref, [r[0] for r in rows])
         return rows[0][0]
+
+    def resolve_run_ids(self, refs: Sequence[str]) -> list[str]:
+        """Resolve several ids or prefixes in one session (see :meth:`resolve_run_id`)."""
+        with self.session() as con:
+            return [self.resolve_run_id(r, con) for r in refs]
 
     def search_runs(
         self,

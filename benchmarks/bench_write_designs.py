@@ -81,6 +81,7 @@ def _worker_attach(d: str, worker: int, q) -> None:
         with lock:
             mem.execute(f"ATTACH '{db}' AS s")
             mem.execute("BEGIN")
+            mem.register("tbl", tbl)
             mem.execute("INSERT INTO s.metrics SELECT * FROM tbl")
             mem.execute("COMMIT")
             mem.execute("DETACH s")
@@ -98,6 +99,7 @@ def _worker_connect(d: str, worker: int, q) -> None:
         t = time.perf_counter()
         with lock:
             con = duckdb.connect(str(db))
+            con.register("tbl", tbl)
             con.execute("INSERT INTO metrics SELECT * FROM tbl")
             con.close()
         times.append(time.perf_counter() - t)
@@ -115,7 +117,7 @@ def _fold(d: Path, mem) -> None:
     for f in files:
         with pa.memory_map(str(f)) as src:
             tables.append(ipc.open_file(src).read_all())
-    allt = pa.concat_tables(tables)  # noqa: F841 - read by DuckDB's replacement scan
+    mem.register("allt", pa.concat_tables(tables))
     mem.execute(f"ATTACH '{d / 'm.duckdb'}' AS s")
     mem.execute("INSERT INTO s.metrics SELECT * FROM allt")
     mem.execute("DETACH s")
@@ -173,7 +175,12 @@ def run(design: str, target) -> dict:
     con = duckdb.connect(str(d / "m.duckdb"))
     n, distinct = con.execute("SELECT count(*), count(DISTINCT (run_id, step)) FROM metrics").fetchone()
     con.close()
-    return {"wall_s": wall, "median_batch_ms": statistics.median(per_batch) * 1000, "points": n, "distinct": distinct}
+    return {
+        "wall_s": wall,
+        "median_batch_ms": statistics.median(per_batch) * 1000,
+        "points": n,
+        "distinct": distinct,
+    }
 
 
 def main() -> None:
@@ -188,10 +195,16 @@ def main() -> None:
     total = N_PROCS * N_BATCHES * BATCH
     print(f"{N_PROCS} processes x {N_BATCHES} batches x {BATCH:,} points = {total:,} points\n")
     print(f"{'design':<14} {'wall s':>8} {'points/s':>12} {'writer ms/batch':>16} {'stored once':>12}")
-    for design, target in (("lock+attach", _worker_attach), ("lock+connect", _worker_connect), ("spool", _worker_spool)):
+    for design, target in (
+        ("lock+attach", _worker_attach),
+        ("lock+connect", _worker_connect),
+        ("spool", _worker_spool),
+    ):
         r = run(design, target)
         ok = r["points"] == r["distinct"] == total
-        print(f"{design:<14} {r['wall_s']:>8.2f} {total / r['wall_s']:>12,.0f} {r['median_batch_ms']:>16.2f} {str(ok):>12}")
+        print(
+            f"{design:<14} {r['wall_s']:>8.2f} {total / r['wall_s']:>12,.0f} {r['median_batch_ms']:>16.2f} {str(ok):>12}"
+        )
 
 
 if __name__ == "__main__":

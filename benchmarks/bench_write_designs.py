@@ -8,7 +8,11 @@
 - ``lock+connect``: the same, but opening a new DuckDB connection per batch;
 - ``spool``: each batch is written to a per-process Arrow spool file (no lock); whoever
   gets the lock without waiting folds every spool file into DuckDB; a final fold at the
-  end.
+  end;
+- ``workbench``: what Workbench's store does, the two combined: a batch is written
+  directly (lock + ATTACH) when the lock is free, and spooled when it is not; every
+  session folds the spool first. Measured through ``Store.write`` itself, with the
+  real schema (so it also maintains the latest-value table the others lack).
 
 Printed per design: wall time until all 400,000 points are in the DuckDB file, the
 median time a writer spends per batch, and a check that every point arrived once.
@@ -149,6 +153,26 @@ def _worker_spool(d: str, worker: int, q) -> None:
     q.put(times)
 
 
+def _worker_workbench(d: str, worker: int, q) -> None:
+    import numpy as np
+
+    from workbench.store import Batch, get_store
+
+    store = get_store(Path(d) / "wb")
+    times = []
+    for b in range(N_BATCHES):
+        steps = np.arange(b * BATCH, (b + 1) * BATCH, dtype=np.int64)
+        batch = Batch(
+            metrics=[
+                (f"w{worker}", ["loss"] * BATCH, steps, steps.astype(np.float64), np.full(BATCH, time.time()))
+            ]
+        )
+        t = time.perf_counter()
+        store.write(batch)
+        times.append(time.perf_counter() - t)
+    q.put(times)
+
+
 def run(design: str, target) -> dict:
     # Spawned workers re-import this module: hand them the sizes through the environment.
     os.environ["WB_DESIGN_SIZES"] = f"{N_BATCHES},{BATCH}"
@@ -159,6 +183,10 @@ def run(design: str, target) -> dict:
     con = duckdb.connect(str(d / "m.duckdb"))
     con.execute(SCHEMA)
     con.close()
+    if design.startswith("workbench"):
+        from workbench.store import get_store
+
+        get_store(d / "wb").schema_version()
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     procs = [ctx.Process(target=target, args=(str(d), i, q)) for i in range(N_PROCS)]
@@ -171,8 +199,15 @@ def run(design: str, target) -> dict:
     if design == "spool":
         with _Lock(d / "lock"):
             _fold(d, duckdb.connect())
+    db = d / "m.duckdb"
+    if design.startswith("workbench"):
+        from workbench.store import get_store
+
+        with get_store(d / "wb").session():  # folds whatever is still spooled
+            pass
+        db = d / "wb" / "workbench.duckdb"
     wall = time.perf_counter() - t
-    con = duckdb.connect(str(d / "m.duckdb"))
+    con = duckdb.connect(str(db))
     n, distinct = con.execute("SELECT count(*), count(DISTINCT (run_id, step)) FROM metrics").fetchone()
     con.close()
     return {
@@ -199,6 +234,7 @@ def main() -> None:
         ("lock+attach", _worker_attach),
         ("lock+connect", _worker_connect),
         ("spool", _worker_spool),
+        ("workbench", _worker_workbench),
     ):
         r = run(design, target)
         ok = r["points"] == r["distinct"] == total

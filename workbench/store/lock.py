@@ -41,21 +41,33 @@ class StoreLock:
 
     def acquire(self) -> None:
         """Block until this thread holds the lock, or raise ``StoreBusyError``."""
-        self._thread_lock.acquire()
+        self._acquire(wait=True)
+
+    def try_acquire(self) -> bool:
+        """Take the lock only if nobody holds it now; never waits."""
+        return self._acquire(wait=False)
+
+    def _acquire(self, wait: bool) -> bool:
+        if not self._thread_lock.acquire(blocking=wait):
+            return False
         if self._pid != os.getpid():
             # A forked child inherits the parent's descriptor, which shares its flock.
             self._fd, self._depth, self._pid = None, 0, os.getpid()
         if self._depth:
             self._depth += 1
-            return
+            return True
         try:
-            self._fd = self._lock_file()
+            self._fd = self._lock_file(wait)
         except BaseException:
             self._thread_lock.release()
             raise
+        if self._fd is None:
+            self._thread_lock.release()
+            return False
         self._depth = 1
+        return True
 
-    def _lock_file(self) -> int:
+    def _lock_file(self, wait: bool = True) -> int | None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         deadline = time.monotonic() + self._timeout()
@@ -68,6 +80,9 @@ class StoreLock:
                 except OSError as e:
                     if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                         raise
+                if not wait:
+                    os.close(fd)
+                    return None
                 if time.monotonic() >= deadline:
                     raise StoreBusyError(
                         f"the store {self.path.parent} stayed locked for {self._timeout():.0f} s "

@@ -81,6 +81,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "spool_applied: spool files already folded in, so a fold interrupted after its "
+        "commit never applies a file twice",
+        """
+        CREATE TABLE spool_applied (
+            name VARCHAR PRIMARY KEY,
+            applied_at BIGINT NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,6 +9,8 @@ batch write is a few milliseconds and no process keeps the file from the others.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import threading
 import time
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Batch", "RunRecord", "Store", "get_store"]
 
+log = logging.getLogger(__name__)
+
 # A run on another host is presumed dead when its heartbeat is older than this.
 STALE_HEARTBEAT_MS = 10 * 60 * 1000
 _ALIAS = "wb"
@@ -61,6 +65,10 @@ class Batch:
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     ends: list[tuple[str, str, int, str | None]] = field(default_factory=list)
     heartbeats: list[str] = field(default_factory=list)
+    #: When the batch was made (the heartbeat time it carries).
+    created_ms: int = field(default_factory=lambda: _now_ms())
+    #: The metrics as one Arrow table, when read back from a spool file.
+    metrics_table: Any = None
 
     def is_empty(self) -> bool:
         """True when there is nothing to write."""
@@ -70,6 +78,7 @@ class Batch:
             or self.params
             or self.tags
             or self.metrics
+            or self.metrics_table is not None
             or self.artifacts
             or self.ends
             or self.heartbeats
@@ -78,7 +87,9 @@ class Batch:
     @property
     def n_points(self) -> int:
         """Number of metric points in the batch."""
-        return sum(len(m[1]) for m in self.metrics)
+        return sum(len(m[1]) for m in self.metrics) + (
+            0 if self.metrics_table is None else self.metrics_table.num_rows
+        )
 
 
 @dataclass(frozen=True)
@@ -160,6 +171,7 @@ class Store:
         self.directory = Path(directory)
         self.db_path = self.directory / DB_FILENAME
         self.artifact_dir = self.directory / "artifacts"
+        self.spool_dir = self.directory / "spool"
         self.lock = StoreLock(self.directory / "workbench.lock")
         self._con: duckdb.DuckDBPyConnection | None = None
         self._con_pid = -1
@@ -181,33 +193,43 @@ class Store:
     @contextlib.contextmanager
     def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Hold the store for one unit of work and yield a connection whose default
-        catalog is the store. Commit or roll back inside; the file is released after."""
+        catalog is the store. Commit or roll back inside; the file is released after.
+
+        Spooled batches of other processes are folded in first, so what a session reads
+        includes everything any process has flushed.
+        """
+        with self.lock, self._attached() as con:
+            yield con
+
+    @contextlib.contextmanager
+    def _attached(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        # The caller holds self.lock.
         import duckdb
 
-        with self.lock:
-            con = self._memory_connection()
-            existed = self.db_path.exists() and self.db_path.stat().st_size > 0
-            try:
-                con.execute(f"ATTACH '{_sql_str(str(self.db_path))}' AS {_ALIAS}")
-            except duckdb.Error as e:
-                if existed:
-                    raise StoreCorruptError(
-                        f"{self.db_path} is not a readable Workbench store ({_first_line(e)}). "
-                        "It was left untouched: move it aside to start a new store, or point "
-                        "--store / $WORKBENCH_STORE at another directory"
-                    ) from None
-                raise
-            try:
-                con.execute(f"USE {_ALIAS}")
-                self._ensure_schema(con)
-                yield con
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    con.execute("ROLLBACK")
-                raise
-            finally:
-                con.execute("USE memory")
-                con.execute(f"DETACH {_ALIAS}")
+        con = self._memory_connection()
+        existed = self.db_path.exists() and self.db_path.stat().st_size > 0
+        try:
+            con.execute(f"ATTACH '{_sql_str(str(self.db_path))}' AS {_ALIAS}")
+        except duckdb.Error as e:
+            if existed:
+                raise StoreCorruptError(
+                    f"{self.db_path} is not a readable Workbench store ({_first_line(e)}). "
+                    "It was left untouched: move it aside to start a new store, or point "
+                    "--store / $WORKBENCH_STORE at another directory"
+                ) from None
+            raise
+        try:
+            con.execute(f"USE {_ALIAS}")
+            self._ensure_schema(con)
+            self._fold_spool(con)
+            yield con
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.execute("USE memory")
+            con.execute(f"DETACH {_ALIAS}")
 
     def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
         import duckdb
@@ -263,123 +285,186 @@ class Store:
 
     # -- writes ----------------------------------------------------------------------
     def write(self, batch: Batch) -> None:
-        """Write one batch from the tracking buffer in a single transaction."""
+        """Write one batch from the tracking buffer; never waits for another process.
+
+        With the lock free, the batch is written in one transaction. While another
+        process holds the store, it goes to a spool file instead (about 0.5 ms), which
+        the next session of any process folds in before doing anything else.
+        """
         if batch.is_empty():
             return
+        if not self.lock.try_acquire():
+            self._spool(batch)
+            return
+        try:
+            with self._attached() as con:
+                self._apply(con, batch)
+        finally:
+            self.lock.release()
+
+    # -- the spool -----------------------------------------------------------------
+    def _spool(self, batch: Batch) -> Path:
+        import pyarrow as pa
+        import pyarrow.ipc as ipc
+
+        global _spool_seq
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        _spool_seq += 1
+        # Names sort by time, so folding applies one process's batches in order.
+        name = f"{time.time_ns():020d}-{os.getpid()}-{_spool_seq:08d}.arrow"
+        table = (
+            _metrics_table(batch) if (batch.metrics or batch.metrics_table is not None) else _EMPTY_METRICS()
+        )
+        rest = {
+            "experiments": batch.experiments,
+            "runs": batch.runs,
+            "params": batch.params,
+            "tags": batch.tags,
+            "artifacts": batch.artifacts,
+            "ends": batch.ends,
+            "heartbeats": batch.heartbeats,
+            "created_ms": batch.created_ms,
+        }
+        table = table.replace_schema_metadata({b"workbench_batch": json.dumps(rest).encode()})
+        tmp = self.spool_dir / (name + ".tmp")
+        with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp, self.spool_dir / name)  # readers never see a half-written file
+        return self.spool_dir / name
+
+    def _fold_spool(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Apply every spool file not yet applied, oldest first; returns how many."""
+        try:
+            names = sorted(n for n in os.listdir(self.spool_dir) if n.endswith(".arrow"))
+        except FileNotFoundError:
+            return 0
+        if not names:
+            return 0
+        import duckdb
+
+        applied = {r[0] for r in con.execute("SELECT name FROM spool_applied").fetchall()}
+        pending = [n for n in names if n not in applied]
+        if len(pending) > 1:
+            # All in one transaction when they can be; file by file (to find a bad one) if not.
+            try:
+                batches = [_read_spool(self.spool_dir / n) for n in pending]
+                self._apply(con, _merge(batches), spool_names=pending)
+                applied.update(pending)
+            except (duckdb.Error, OSError, ValueError, KeyError):
+                pass
+        done = []
+        for name in names:
+            path = self.spool_dir / name
+            if name not in applied:
+                try:
+                    self._apply(con, _read_spool(path), spool_names=[name])
+                except (duckdb.Error, OSError, ValueError, KeyError) as e:
+                    # One bad file must not block the store; keep it aside for a person.
+                    bad = self.spool_dir / "bad"
+                    bad.mkdir(exist_ok=True)
+                    os.replace(path, bad / name)
+                    log.warning("workbench: could not apply spool file %s (%s); moved to %s", name, e, bad)
+                    continue
+            path.unlink(missing_ok=True)
+            done.append(name)
+        if done:
+            con.execute("DELETE FROM spool_applied WHERE name IN (SELECT unnest(?::VARCHAR[]))", [done])
+        return len(done)
+
+    def _apply(self, con: duckdb.DuckDBPyConnection, batch: Batch, spool_names: Sequence[str] = ()) -> None:
+        """Write a batch in one transaction (recording the spool files it came from)."""
+        con.execute("BEGIN")
+        try:
+            self._apply_rows(con, batch)
+            if spool_names:
+                con.execute(
+                    "INSERT INTO spool_applied SELECT unnest(?::VARCHAR[]), ?", [list(spool_names), _now_ms()]
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _apply_rows(self, con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
         import pyarrow as pa
 
-        now = _now_ms()
-        with self.session() as con:
-            con.execute("BEGIN")
-            if batch.experiments:
-                exp = pa.table(
-                    {
-                        "name": list(batch.experiments),
-                        "created_at": pa.array(list(batch.experiments.values()), pa.int64()),
-                    }
-                )
-                con.register("_exp", exp)
-                con.execute("INSERT INTO experiments SELECT * FROM _exp ON CONFLICT DO NOTHING")
-                con.unregister("_exp")
-            if batch.runs:
-                cols = {c: [r.get(c) for r in batch.runs] for c in _RUN_COLUMNS}
-                types = {
-                    "start_time": pa.int64(),
-                    "end_time": pa.int64(),
-                    "pid": pa.int32(),
-                    "pid_started": pa.int64(),
-                    "heartbeat": pa.int64(),
-                    "git_dirty": pa.bool_(),
+        if batch.experiments:
+            exp = pa.table(
+                {
+                    "name": list(batch.experiments),
+                    "created_at": pa.array(list(batch.experiments.values()), pa.int64()),
                 }
-                tbl = pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in cols.items()})
-                con.register("_runs", tbl)
-                con.execute(f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) SELECT * FROM _runs")
-                con.unregister("_runs")
-            for table, rows in (("params", batch.params), ("tags", batch.tags)):
-                if rows:
-                    run_ids, keys, values = zip(*rows)
-                    tbl = pa.table({"run_id": run_ids, "key": keys, "value": values})
-                    con.register("_kv", tbl)
-                    # Same key twice in one batch: the last one wins, as it would in order.
-                    con.execute(
-                        f"INSERT INTO {table} SELECT run_id, key, last(value ORDER BY rn) FROM "
-                        "(SELECT *, row_number() OVER () AS rn FROM _kv) GROUP BY run_id, key "
-                        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
+            )
+            con.register("_exp", exp)
+            con.execute("INSERT INTO experiments SELECT * FROM _exp ON CONFLICT DO NOTHING")
+            con.unregister("_exp")
+        if batch.runs:
+            cols = {c: [r.get(c) for r in batch.runs] for c in _RUN_COLUMNS}
+            types = {
+                "start_time": pa.int64(),
+                "end_time": pa.int64(),
+                "pid": pa.int32(),
+                "pid_started": pa.int64(),
+                "heartbeat": pa.int64(),
+                "git_dirty": pa.bool_(),
+            }
+            tbl = pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in cols.items()})
+            con.register("_runs", tbl)
+            con.execute(f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) SELECT * FROM _runs")
+            con.unregister("_runs")
+        for table, rows in (("params", batch.params), ("tags", batch.tags)):
+            if rows:
+                run_ids, keys, values = zip(*rows)
+                tbl = pa.table({"run_id": run_ids, "key": keys, "value": values})
+                con.register("_kv", tbl)
+                # Same key twice in one batch: the last one wins, as it would in order.
+                con.execute(
+                    f"INSERT INTO {table} SELECT run_id, key, last(value ORDER BY rn) FROM "
+                    "(SELECT *, row_number() OVER () AS rn FROM _kv) GROUP BY run_id, key "
+                    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
+                )
+                con.unregister("_kv")
+        if batch.metrics or batch.metrics_table is not None:
+            self._write_metrics(con, batch)
+        if batch.artifacts:
+            cols = ("run_id", "path", "kind", "sha256", "size", "direction", "stored_path", "created_at")
+            tbl = pa.table(
+                {
+                    c: pa.array(
+                        [a[c] for a in batch.artifacts],
+                        pa.int64() if c in ("size", "created_at") else pa.string(),
                     )
-                    con.unregister("_kv")
-            if batch.metrics:
-                self._write_metrics(con, batch)
-            if batch.artifacts:
-                cols = ("run_id", "path", "kind", "sha256", "size", "direction", "stored_path", "created_at")
-                tbl = pa.table(
-                    {
-                        c: pa.array(
-                            [a[c] for a in batch.artifacts],
-                            pa.int64() if c in ("size", "created_at") else pa.string(),
-                        )
-                        for c in cols
-                    }
-                )
-                con.register("_art", tbl)
-                con.execute("INSERT INTO artifacts SELECT * FROM _art")
-                con.unregister("_art")
-            if batch.heartbeats:
-                con.execute(
-                    "UPDATE runs SET heartbeat = ? WHERE run_id IN (SELECT unnest(?))",
-                    [now, batch.heartbeats],
-                )
-            if batch.ends:
-                run_ids, statuses, end_times, errors = zip(*batch.ends)
-                tbl = pa.table(
-                    {
-                        "run_id": run_ids,
-                        "status": statuses,
-                        "end_time": pa.array(end_times, pa.int64()),
-                        "error": pa.array(errors, pa.string()),
-                    }
-                )
-                con.register("_ends", tbl)
-                con.execute(
-                    "UPDATE runs SET status = e.status, end_time = e.end_time, "
-                    "error = coalesce(e.error, runs.error), heartbeat = e.end_time "
-                    "FROM _ends e WHERE runs.run_id = e.run_id"
-                )
-                con.unregister("_ends")
-            con.execute("COMMIT")
+                    for c in cols
+                }
+            )
+            con.register("_art", tbl)
+            con.execute("INSERT INTO artifacts SELECT * FROM _art")
+            con.unregister("_art")
+        if batch.heartbeats:
+            con.execute(
+                "UPDATE runs SET heartbeat = ? WHERE run_id IN (SELECT unnest(?))",
+                [batch.created_ms, batch.heartbeats],
+            )
+        if batch.ends:
+            run_ids, statuses, end_times, errors = zip(*batch.ends)
+            tbl = pa.table(
+                {
+                    "run_id": run_ids,
+                    "status": statuses,
+                    "end_time": pa.array(end_times, pa.int64()),
+                    "error": pa.array(errors, pa.string()),
+                }
+            )
+            con.register("_ends", tbl)
+            con.execute(
+                "UPDATE runs SET status = e.status, end_time = e.end_time, "
+                "error = coalesce(e.error, runs.error), heartbeat = e.end_time "
+                "FROM _ends e WHERE runs.run_id = e.run_id"
+            )
+            con.unregister("_ends")
 
     def _write_metrics(self, con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
-        import itertools
-
-        import numpy as np
-        import pyarrow as pa
-
-        def f64(x: Sequence[float]) -> Any:
-            return np.frombuffer(x, dtype=np.float64) if isinstance(x, array) else np.asarray(x, np.float64)
-
-        lengths = [len(m[1]) for m in batch.metrics]
-        # One table for all runs of the batch; the run id column is dictionary-encoded
-        # so a million points of one run do not become a million Python strings.
-        run_col = pa.DictionaryArray.from_arrays(
-            pa.array(np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)),
-            pa.array([m[0] for m in batch.metrics], pa.string()),
-        )
-        steps = np.concatenate(
-            [
-                np.frombuffer(m[2], dtype=np.int64) if isinstance(m[2], array) else np.asarray(m[2], np.int64)
-                for m in batch.metrics
-            ]
-        )
-        tbl = pa.table(
-            {
-                "run_id": run_col,
-                "key": pa.array(
-                    list(itertools.chain.from_iterable(m[1] for m in batch.metrics)), pa.string()
-                ),
-                "step": steps,
-                "value": np.concatenate([f64(m[3]) for m in batch.metrics]),
-                "timestamp": (np.concatenate([f64(m[4]) for m in batch.metrics]) * 1000).astype(np.int64),
-            }
-        )
+        tbl = _metrics_table(batch)
         con.register("_m", tbl)
         con.execute("INSERT INTO metrics SELECT run_id::VARCHAR, key, step, value, timestamp FROM _m")
         # MLflow's notion of "latest": highest step, then newest.
@@ -621,6 +706,93 @@ class Store:
             )
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _metrics_table(batch: Batch) -> Any:
+    """The batch's metric points as one Arrow table (run_id dictionary-encoded)."""
+    if batch.metrics_table is not None:
+        return batch.metrics_table
+    import itertools
+
+    import numpy as np
+    import pyarrow as pa
+
+    def col(x: Sequence[Any], dtype: Any) -> Any:
+        return np.frombuffer(x, dtype=dtype) if isinstance(x, array) else np.asarray(x, dtype)
+
+    lengths = [len(m[1]) for m in batch.metrics]
+    # A million points of one run must not become a million Python strings.
+    run_col = pa.DictionaryArray.from_arrays(
+        pa.array(np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)),
+        pa.array([m[0] for m in batch.metrics], pa.string()),
+    )
+    return pa.table(
+        {
+            "run_id": run_col,
+            "key": pa.array(list(itertools.chain.from_iterable(m[1] for m in batch.metrics)), pa.string()),
+            "step": np.concatenate([col(m[2], np.int64) for m in batch.metrics]),
+            "value": np.concatenate([col(m[3], np.float64) for m in batch.metrics]),
+            "timestamp": (np.concatenate([col(m[4], np.float64) for m in batch.metrics]) * 1000).astype(
+                np.int64
+            ),
+        }
+    )
+
+
+def _EMPTY_METRICS() -> Any:
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "run_id": pa.array([], pa.dictionary(pa.int32(), pa.string())),
+            "key": pa.array([], pa.string()),
+            "step": pa.array([], pa.int64()),
+            "value": pa.array([], pa.float64()),
+            "timestamp": pa.array([], pa.int64()),
+        }
+    )
+
+
+def _read_spool(path: Path) -> Batch:
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    with pa.memory_map(str(path)) as src:
+        table = ipc.open_file(src).read_all()
+    rest = json.loads(table.schema.metadata[b"workbench_batch"])
+    return Batch(
+        experiments=rest["experiments"],
+        runs=rest["runs"],
+        params=[tuple(p) for p in rest["params"]],
+        tags=[tuple(t) for t in rest["tags"]],
+        artifacts=rest["artifacts"],
+        ends=[tuple(e) for e in rest["ends"]],
+        heartbeats=rest["heartbeats"],
+        created_ms=rest["created_ms"],
+        metrics_table=table.replace_schema_metadata(None) if table.num_rows else None,
+    )
+
+
+def _merge(batches: Sequence[Batch]) -> Batch:
+    """One batch holding several, in order (for folding many spool files at once)."""
+    import pyarrow as pa
+
+    out = Batch(created_ms=max(b.created_ms for b in batches))
+    for b in batches:
+        out.experiments.update(b.experiments)
+        out.runs.extend(b.runs)
+        out.params.extend(b.params)
+        out.tags.extend(b.tags)
+        out.artifacts.extend(b.artifacts)
+        out.ends.extend(b.ends)
+        out.heartbeats.extend(b.heartbeats)
+    tables = [b.metrics_table for b in batches if b.metrics_table is not None]
+    if tables:
+        out.metrics_table = pa.concat_tables(tables)
+    return out
+
+
+_spool_seq = 0
 
 
 def _sql_str(text: str) -> str:

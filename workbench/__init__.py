@@ -55,6 +55,7 @@ __all__ = [
     "WorkbenchError",
     "__version__",
     "active_run",
+    "compare",
     "delete_run",
     "end_run",
     "experiments",
@@ -68,6 +69,7 @@ __all__ = [
     "metric_history",
     "restore_run",
     "runs",
+    "runs_widget",
     "set_store",
     "set_tag",
     "set_tags",
@@ -80,3 +82,37 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import load_ipython_extension as _load
 
     _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Detach the magics (``%unload_ext workbench``; ``%reload_ext`` calls it)."""
+    from .magics import unload_ipython_extension as _unload
+
+    _unload(ipython)
+
+
+def compare(run_ids: Any, **kwargs: Any) -> Any:
+    """Compare runs in the notebook: parameter diff (differences highlighted), final
+    metrics side by side, overlaid metric curves and parallel coordinates.
+
+    Parameters
+    ----------
+    run_ids
+        Run ids or unique prefixes.
+
+    Returns
+    -------
+    CompareView
+        An ipywidgets view (with a static HTML fallback for saved notebooks).
+    """
+    from .widgets import compare as _compare
+
+    return _compare(run_ids, **kwargs)
+
+
+def runs_widget(filter: str | None = None, order_by: Any = None, experiment: str | None = None, **kwargs: Any) -> Any:
+    """An interactive runs table: filter box (search syntax, errors inline), sortable
+    columns, row selection and a Compare button. ``%wb runs`` shows the same."""
+    from .widgets import runs_widget as _runs_widget
+
+    return _runs_widget(filter, order_by, experiment, **kwargs)

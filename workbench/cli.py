@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from .errors import WorkbenchError
+from .formatting import compare_table, format_run, runs_table
 
 _FORMATS = click.Choice(["table", "csv", "json"], case_sensitive=False)
 
@@ -81,20 +82,7 @@ def runs_cmd(
     elif df.empty:
         click.echo("no runs" + (" match" if filter_ or experiment else " yet"))
     else:
-        click.echo(_runs_table(df))
-
-
-def _runs_table(df: Any) -> str:
-    out = df.copy()
-    out.insert(0, "id", out["run_id"].str[:8])
-    out["start"] = out["start_time"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
-    dur = (out["end_time"] - out["start_time"]).dt.total_seconds()
-    out["duration"] = dur.map(lambda s: "" if s != s else f"{s:.1f}s")
-    cols = ["id", "run_name", "experiment", "status", "start", "duration"]
-    cols += [c for c in out.columns if c.startswith("metrics.")]
-    cols += [c for c in out.columns if c.startswith("params.")]
-    table = out[cols].rename(columns=lambda c: c.split(".", 1)[1] if "." in c else c)
-    return table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
+        click.echo(runs_table(df))
 
 
 @cli.command("show")
@@ -107,52 +95,7 @@ def show_cmd(ctx: click.Context, run: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(rec.to_dict(), indent=2, default=str))
         return
-    from datetime import datetime, timezone
-
-    def ts(ms: int | None) -> str:
-        return (
-            "-"
-            if ms is None
-            else datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        )
-
-    lines = [
-        f"run        {rec.run_id}",
-        f"name       {rec.run_name}",
-        f"experiment {rec.experiment}",
-        f"status     {rec.status}" + (" (deleted)" if rec.deleted else ""),
-        f"started    {ts(rec.start_time)}",
-        f"ended      {ts(rec.end_time)}" + ("" if rec.duration_s is None else f"  ({rec.duration_s:.1f} s)"),
-        f"source     {rec.source}",
-    ]
-    if rec.parent_run_id:
-        lines.append(f"parent     {rec.parent_run_id}")
-    if rec.children:
-        lines.append(f"reruns     {', '.join(rec.children)}")
-    for title, mapping in (("params", rec.params), ("metrics", rec.metrics), ("tags", rec.tags)):
-        lines.append(f"\n{title}:" + ("" if mapping else " none"))
-        width = max((len(k) for k in mapping), default=0)
-        lines += [f"  {k:<{width}}  {_fmt(v)}" for k, v in mapping.items()]
-    if rec.artifacts:
-        lines.append("\nartifacts:")
-        lines += [
-            f"  {a['kind']:<8} {a['path']}  sha256:{a['sha256'][:12]}  {a['size']} B" for a in rec.artifacts
-        ]
-    context = {k: v for k, v in rec.context.items() if v not in (None, "")}
-    if context:
-        lines.append("\ncontext:")
-        lines += [
-            f"  {k:<13} {str(v).splitlines()[0] if v else v}"
-            for k, v in context.items()
-            if k != "cell_source"
-        ]
-    if rec.error:
-        lines.append("\nerror:\n  " + "\n  ".join(rec.error.strip().splitlines()[-6:]))
-    click.echo("\n".join(lines))
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
+    click.echo(format_run(rec))
 
 
 @cli.command("compare")
@@ -170,33 +113,7 @@ def compare_cmd(ctx: click.Context, runs: Sequence[str], show_all: bool, fmt: st
     if fmt == "json":
         click.echo(json.dumps(result, indent=2, default=str))
         return
-    click.echo(_compare_table(result, show_all))
-
-
-def _compare_table(result: dict[str, Any], show_all: bool) -> str:
-    heads = [f"{r['run_name']} ({r['run_id'][:8]})" for r in result["runs"]]
-    rows: list[list[str]] = []
-    for name, values in result["params"].items():
-        differs = name in result["differing_params"]
-        if differs or show_all:
-            rows.append([("* " if differs else "  ") + f"params.{name}", *[_cell(v) for v in values]])
-    if not rows:
-        rows.append(["  (parameters identical)", *["" for _ in heads]])
-    for name, values in result["metrics"].items():
-        best = result["best"].get(name)
-        rows.append(
-            [f"  metrics.{name}", *[_cell(v) + (" <" if i == best else "") for i, v in enumerate(values)]]
-        )
-    widths = [max(len(x) for x in col) for col in zip(["", *heads], *rows)]
-    fmt_row = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
-    out = [fmt_row(["", *heads]), fmt_row(["-" * w for w in widths])]
-    out += [fmt_row(r) for r in rows]
-    out.append("\n* differs between runs; < best value (lowest, or highest for r2/accuracy/auc-like names)")
-    return "\n".join(out)
-
-
-def _cell(v: Any) -> str:
-    return "-" if v is None else _fmt(v)
+    click.echo(compare_table(result, show_all))
 
 
 @cli.command("delete")
@@ -254,13 +171,13 @@ def demo_cmd(ctx: click.Context, experiment: str, n_estimators: int) -> None:
     with click.progressbar(length=8, label="sweep", file=sys.stderr) as bar:
         ids = run_demo_sweep(experiment, n_estimators, progress=lambda done, total, name: bar.update(1))
     df = store.search_runs(f"attributes.run_id IN ({', '.join(repr(i) for i in ids)})", ["metrics.rmse ASC"])
-    click.echo(_runs_table(df))
+    click.echo(runs_table(df))
     from .compare import compare_records
 
     best, worst = df["run_id"].iloc[0], df["run_id"].iloc[-1]
     click.echo(
         "\nbest vs worst:\n"
-        + _compare_table(compare_records([store.get_run(best), store.get_run(worst)]), False)
+        + compare_table(compare_records([store.get_run(best), store.get_run(worst)]), False)
     )
     click.echo(f"\nnext: workbench runs -e {experiment} --order-by 'metrics.rmse ASC'")
 

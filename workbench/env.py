@@ -8,3 +8,5 @@ WORKBENCH_LOCK_TIMEOUT = "WORKBENCH_LOCK_TIMEOUT"
 WORKBENCH_PARENT_RUN_ID = "WORKBENCH_PARENT_RUN_ID"
 #: Set by rerun/sweep: the ``source`` recorded for runs of the child notebook.
 WORKBENCH_SOURCE = "WORKBENCH_SOURCE"
+#: Set by rerun/sweep: the notebook a papermill kernel runs (papermill does not say).
+WORKBENCH_NOTEBOOK_PATH = "WORKBENCH_NOTEBOOK_PATH"

@@ -11,11 +11,9 @@ run creation far below the ~3 ms a store session costs.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import json
 import logging
 import os
-import shutil
 import sys
 import threading
 import time
@@ -105,6 +103,8 @@ class Run:
         self._steps: dict[str, int] = {}
         self._params: dict[str, str] = {}
         self._ended = False
+        #: Called by the writer with (keys, steps, values) of each flushed chunk (live charts).
+        self._on_flush: Any = None
 
     def __repr__(self) -> str:
         return f"<Run {self.run_name} ({self.run_id[:8]}) {self.status}>"
@@ -252,13 +252,7 @@ class Run:
         files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
         digest = ""
         for f in files:
-            digest, size = _sha256(f)
-            dest = self.store.artifact_dir / digest[:2] / digest
-            if not dest.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.with_suffix(f".tmp{os.getpid()}")
-                shutil.copyfile(f, tmp)
-                os.replace(tmp, dest)
+            digest, size, dest = self.store.put_file(f)
             self._writer.ops.append(
                 (
                     "artifact",
@@ -288,6 +282,17 @@ class Run:
             _stack.remove(self)
         self._writer.ops.append(("end", self.run_id, status, _now_ms(), error))
         self._writer.run_ended()
+
+    def set_context(self, **context: Any) -> None:
+        """Fill in run context columns (notebook, git, environment...) after the start.
+
+        Used by the notebook integration, which captures the slow parts in the background.
+        """
+        self._writer.ops.append(("context", self.run_id, context))
+
+    def record_environment(self, env: Mapping[str, Any]) -> None:
+        """Store an environment row (packages etc., see ``context.environment``) once per hash."""
+        self._writer.ops.append(("environment", {**env, "created_at": _now_ms()}))
 
     def _check_open(self, what: str) -> None:
         if self._ended:
@@ -342,16 +347,6 @@ def _check_status(status: str) -> str:
     if s not in STATUSES:
         raise InvalidInputError(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
     return s
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
 
 
 class _Writer:
@@ -426,6 +421,11 @@ class _Writer:
                     for col in (run._key_col, run._step_col, run._value_col, run._times):
                         del col[:k]
                     chunks.append((run, cols))
+                    if run._on_flush is not None:
+                        try:
+                            run._on_flush(cols[0], cols[1], cols[2])
+                        except Exception:  # noqa: BLE001 - a chart must never cost data
+                            log.debug("live chart update failed", exc_info=True)
             batch = _make_batch(ops, chunks)
             batch.heartbeats = [r.run_id for r in list(self.runs.values()) if not r._ended]
             try:
@@ -541,6 +541,10 @@ def _make_batch(ops: list[tuple[Any, ...]], chunks: list[tuple[Run, _Columns]]) 
             batch.artifacts.append(op[1])
         elif kind == "experiment":
             batch.experiments[op[1]] = op[2]
+        elif kind == "context":
+            batch.contexts.append((op[1], op[2]))
+        elif kind == "environment":
+            batch.environments.append(op[1])
     batch.metrics = [(run.run_id, *cols) for run, cols in chunks]
     return batch
 

@@ -91,6 +91,23 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "run context from notebooks: execution count, git diff, python, gpu; environments",
+        """
+        ALTER TABLE runs ADD COLUMN execution_count INTEGER;
+        ALTER TABLE runs ADD COLUMN git_diff VARCHAR;
+        ALTER TABLE runs ADD COLUMN python_version VARCHAR;
+        ALTER TABLE runs ADD COLUMN gpu VARCHAR;
+        -- One row per distinct set of installed packages, referenced by runs.env_hash.
+        CREATE TABLE environments (
+            env_hash VARCHAR PRIMARY KEY,
+            python VARCHAR NOT NULL,
+            platform VARCHAR NOT NULL,
+            packages VARCHAR NOT NULL,
+            created_at BIGINT NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

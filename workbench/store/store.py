@@ -65,6 +65,10 @@ class Batch:
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     ends: list[tuple[str, str, int, str | None]] = field(default_factory=list)
     heartbeats: list[str] = field(default_factory=list)
+    #: ``(run_id, {column: value})`` updates of a run's context columns.
+    contexts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Rows for the environments table (env_hash, python, platform, packages, created_at).
+    environments: list[dict[str, Any]] = field(default_factory=list)
     #: When the batch was made (the heartbeat time it carries).
     created_ms: int = field(default_factory=lambda: _now_ms())
     #: The metrics as one Arrow table, when read back from a spool file.
@@ -82,6 +86,8 @@ class Batch:
             or self.artifacts
             or self.ends
             or self.heartbeats
+            or self.contexts
+            or self.environments
         )
 
     @property
@@ -130,11 +136,17 @@ _CONTEXT_COLUMNS = (
     "notebook_sha",
     "cell_id",
     "cell_source",
+    "execution_count",
     "git_commit",
     "git_branch",
     "git_dirty",
+    "git_diff",
     "env_hash",
+    "python_version",
+    "gpu",
 )
+# Context columns a run may fill in after it started (captured in the background).
+_CONTEXT_UPDATABLE = frozenset(_CONTEXT_COLUMNS) - {"host", "pid"}
 _RUN_COLUMNS = (
     "run_id",
     "experiment",
@@ -157,6 +169,8 @@ _RUN_COLUMNS = (
     "git_branch",
     "git_dirty",
     "env_hash",
+    "execution_count",
+    "python_version",
 )
 
 
@@ -323,6 +337,8 @@ class Store:
             "artifacts": batch.artifacts,
             "ends": batch.ends,
             "heartbeats": batch.heartbeats,
+            "contexts": batch.contexts,
+            "environments": batch.environments,
             "created_ms": batch.created_ms,
         }
         table = table.replace_schema_metadata({b"workbench_batch": json.dumps(rest).encode()})
@@ -405,6 +421,7 @@ class Store:
                 "end_time": pa.int64(),
                 "pid": pa.int32(),
                 "pid_started": pa.int64(),
+                "execution_count": pa.int32(),
                 "heartbeat": pa.int64(),
                 "git_dirty": pa.bool_(),
             }
@@ -440,6 +457,19 @@ class Store:
             con.register("_art", tbl)
             con.execute("INSERT INTO artifacts SELECT * FROM _art")
             con.unregister("_art")
+        for env in batch.environments:
+            con.execute(
+                "INSERT INTO environments VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [env["env_hash"], env["python"], env["platform"], env["packages"], env["created_at"]],
+            )
+        for run_id, ctx in batch.contexts:
+            cols = [c for c in ctx if c in _CONTEXT_UPDATABLE]
+            if cols:
+                # Column names come from the fixed allow-list above, never from input.
+                con.execute(
+                    f"UPDATE runs SET {', '.join(f'{c} = ?' for c in cols)} WHERE run_id = ?",
+                    [ctx[c] for c in cols] + [run_id],
+                )
         if batch.heartbeats:
             con.execute(
                 "UPDATE runs SET heartbeat = ? WHERE run_id IN (SELECT unnest(?))",
@@ -488,6 +518,45 @@ class Store:
                 "UPDATE runs SET deleted_at = ? WHERE run_id = ?",
                 [_now_ms() if deleted else None, run_id],
             )
+
+    # -- blobs -------------------------------------------------------------------------
+    def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int, Path]:
+        """Copy a file into the store's content-addressed blob folder (once per content).
+
+        Returns ``(sha256, size, stored_path)``. Hashing streams the file, so size is no
+        concern.
+        """
+        import hashlib
+        import shutil
+
+        h = hashlib.sha256()
+        size = 0
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+                size += len(chunk)
+        digest = h.hexdigest()
+        dest = self.blob_path(digest)
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f"{digest}.tmp{os.getpid()}-{threading.get_ident()}")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, dest)  # concurrent writers of the same content end up with one file
+        return digest, size, dest
+
+    def blob_path(self, digest: str) -> Path:
+        """Where the blob with this sha256 lives (it may not exist)."""
+        return self.artifact_dir / digest[:2] / digest
+
+    def environment(self, env_hash: str) -> dict[str, Any] | None:
+        """The recorded environment (python, platform, packages) with this hash."""
+        with self.session() as con:
+            row = con.execute(
+                "SELECT env_hash, python, platform, packages FROM environments WHERE env_hash = ?", [env_hash]
+            ).fetchone()
+        if row is None:
+            return None
+        return {"env_hash": row[0], "python": row[1], "platform": row[2], "packages": json.loads(row[3])}
 
     # -- liveness ----------------------------------------------------------------------
     def reap_dead_runs(self, con: duckdb.DuckDBPyConnection) -> int:
@@ -768,6 +837,8 @@ def _read_spool(path: Path) -> Batch:
         artifacts=rest["artifacts"],
         ends=[tuple(e) for e in rest["ends"]],
         heartbeats=rest["heartbeats"],
+        contexts=[tuple(c) for c in rest.get("contexts", [])],
+        environments=rest.get("environments", []),
         created_ms=rest["created_ms"],
         metrics_table=table.replace_schema_metadata(None) if table.num_rows else None,
     )
@@ -786,6 +857,8 @@ def _merge(batches: Sequence[Batch]) -> Batch:
         out.artifacts.extend(b.artifacts)
         out.ends.extend(b.ends)
         out.heartbeats.extend(b.heartbeats)
+        out.contexts.extend(b.contexts)
+        out.environments.extend(b.environments)
     tables = [b.metrics_table for b in batches if b.metrics_table is not None]
     if tables:
         out.metrics_table = pa.concat_tables(tables)

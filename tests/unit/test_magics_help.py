@@ -1,0 +1,55 @@
+"""Every magic and %wb subcommand explains itself (in-process IPython shell)."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.testing.globalipapp import get_ipython
+
+from workbench.magics import WorkbenchMagics
+
+
+@pytest.fixture(scope="module")
+def ip():
+    shell = get_ipython()
+    shell.run_line_magic("load_ext", "workbench")
+    return shell
+
+
+def _subcommands(ip):
+    return ip.magics_manager.registry["WorkbenchMagics"]._subcommands()
+
+
+def test_track_and_wb_have_help(ip):
+    track_doc = ip.magics_manager.magics["cell"]["track"].__doc__
+    for option in ("--name", "--experiment", "--params", "--metrics", "--tags", "--no-autolog"):
+        assert option in track_doc
+    wb_doc = ip.magics_manager.magics["line"]["wb"].__doc__
+    for sub in _subcommands(ip):
+        assert f"%wb {sub}" in wb_doc or sub == "help", sub
+
+
+def test_every_wb_subcommand_has_its_own_help(ip, capsys):
+    subs = _subcommands(ip)
+    assert set(subs) >= {"runs", "compare", "show", "start", "log", "param", "end", "help"}
+    for sub, handler in subs.items():
+        assert handler.__doc__ and len(handler.__doc__.strip()) > 20, sub
+        ip.run_line_magic("wb", f"{sub} --help")
+        out = capsys.readouterr().out
+        assert out.startswith(f"%wb {sub}:"), sub
+        ip.run_line_magic("wb", f"help {sub}")
+        assert capsys.readouterr().out.startswith(f"%wb {sub}:")
+
+
+def test_wb_without_arguments_prints_the_overview(ip, capsys):
+    ip.run_line_magic("wb", "")
+    assert "Subcommands" in capsys.readouterr().out
+
+
+def test_unknown_subcommand_lists_the_accepted_ones(ip):
+    with pytest.raises(UsageError, match="accepted: runs, compare"):
+        ip.magics_manager.registry["WorkbenchMagics"].wb("frobnicate")
+
+
+def test_magics_class_docstring():
+    assert "%%track" in WorkbenchMagics.__doc__

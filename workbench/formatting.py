@@ -1,0 +1,98 @@
+"""Plain-text renderings shared by the command line and the ``%wb`` magic."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from .store.store import RunRecord
+
+
+def runs_table(df: Any) -> str:
+    """A plain-text table of a ``runs()`` DataFrame for terminals and notebooks."""
+    out = df.copy()
+    out.insert(0, "id", out["run_id"].str[:8])
+    out["start"] = out["start_time"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
+    dur = (out["end_time"] - out["start_time"]).dt.total_seconds()
+    out["duration"] = dur.map(lambda s: "" if s != s else f"{s:.1f}s")
+    cols = ["id", "run_name", "experiment", "status", "start", "duration"]
+    cols += [c for c in out.columns if c.startswith("metrics.")]
+    cols += [c for c in out.columns if c.startswith("params.")]
+    table = out[cols].rename(columns=lambda c: c.split(".", 1)[1] if "." in c else c)
+    return table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
+
+
+def format_run(rec: RunRecord) -> str:
+    """Everything recorded about a run, as readable text."""
+
+    def ts(ms: int | None) -> str:
+        return (
+            "-"
+            if ms is None
+            else datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        )
+
+    lines = [
+        f"run        {rec.run_id}",
+        f"name       {rec.run_name}",
+        f"experiment {rec.experiment}",
+        f"status     {rec.status}" + (" (deleted)" if rec.deleted else ""),
+        f"started    {ts(rec.start_time)}",
+        f"ended      {ts(rec.end_time)}" + ("" if rec.duration_s is None else f"  ({rec.duration_s:.1f} s)"),
+        f"source     {rec.source}",
+    ]
+    if rec.parent_run_id:
+        lines.append(f"parent     {rec.parent_run_id}")
+    if rec.children:
+        lines.append(f"reruns     {', '.join(rec.children)}")
+    for title, mapping in (("params", rec.params), ("metrics", rec.metrics), ("tags", rec.tags)):
+        lines.append(f"\n{title}:" + ("" if mapping else " none"))
+        width = max((len(k) for k in mapping), default=0)
+        lines += [f"  {k:<{width}}  {_fmt(v)}" for k, v in mapping.items()]
+    if rec.artifacts:
+        lines.append("\nartifacts:")
+        lines += [
+            f"  {a['kind']:<8} {a['path']}  sha256:{a['sha256'][:12]}  {a['size']} B" for a in rec.artifacts
+        ]
+    context = {k: v for k, v in rec.context.items() if v not in (None, "")}
+    if context:
+        lines.append("\ncontext:")
+        lines += [
+            f"  {k:<13} {str(v).splitlines()[0] if v else v}"
+            for k, v in context.items()
+            if k != "cell_source"
+        ]
+    if rec.error:
+        lines.append("\nerror:\n  " + "\n  ".join(rec.error.strip().splitlines()[-6:]))
+    return "\n".join(lines)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def compare_table(result: dict[str, Any], show_all: bool = False) -> str:
+    """Plain-text side-by-side view of ``compare_records`` output."""
+    heads = [f"{r['run_name']} ({r['run_id'][:8]})" for r in result["runs"]]
+    rows: list[list[str]] = []
+    for name, values in result["params"].items():
+        differs = name in result["differing_params"]
+        if differs or show_all:
+            rows.append([("* " if differs else "  ") + f"params.{name}", *[_cell(v) for v in values]])
+    if not rows:
+        rows.append(["  (parameters identical)", *["" for _ in heads]])
+    for name, values in result["metrics"].items():
+        best = result["best"].get(name)
+        rows.append(
+            [f"  metrics.{name}", *[_cell(v) + (" <" if i == best else "") for i, v in enumerate(values)]]
+        )
+    widths = [max(len(x) for x in col) for col in zip(["", *heads], *rows)]
+    fmt_row = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
+    out = [fmt_row(["", *heads]), fmt_row(["-" * w for w in widths])]
+    out += [fmt_row(r) for r in rows]
+    out.append("\n* differs between runs; < best value (lowest, or highest for r2/accuracy/auc-like names)")
+    return "\n".join(out)
+
+
+def _cell(v: Any) -> str:
+    return "-" if v is None else _fmt(v)

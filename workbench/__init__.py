@@ -110,7 +110,9 @@ def compare(run_ids: Any, **kwargs: Any) -> Any:
     return _compare(run_ids, **kwargs)
 
 
-def runs_widget(filter: str | None = None, order_by: Any = None, experiment: str | None = None, **kwargs: Any) -> Any:
+def runs_widget(
+    filter: str | None = None, order_by: Any = None, experiment: str | None = None, **kwargs: Any
+) -> Any:
     """An interactive runs table: filter box (search syntax, errors inline), sortable
     columns, row selection and a Compare button. ``%wb runs`` shows the same."""
     from .widgets import runs_widget as _runs_widget

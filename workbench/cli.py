@@ -105,7 +105,7 @@ def show_cmd(ctx: click.Context, run: str, fmt: str) -> None:
 @click.pass_context
 def compare_cmd(ctx: click.Context, runs: Sequence[str], show_all: bool, fmt: str) -> None:
     """Compare RUNS side by side: parameters that differ (marked *) and final metrics."""
-    from .compare import compare_records
+    from .comparison import compare_records
 
     store = _store(ctx)
     records = [store.get_run(r) for r in runs]
@@ -172,7 +172,7 @@ def demo_cmd(ctx: click.Context, experiment: str, n_estimators: int) -> None:
         ids = run_demo_sweep(experiment, n_estimators, progress=lambda done, total, name: bar.update(1))
     df = store.search_runs(f"attributes.run_id IN ({', '.join(repr(i) for i in ids)})", ["metrics.rmse ASC"])
     click.echo(runs_table(df))
-    from .compare import compare_records
+    from .comparison import compare_records
 
     best, worst = df["run_id"].iloc[0], df["run_id"].iloc[-1]
     click.echo(

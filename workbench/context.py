@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .env import WORKBENCH_NOTEBOOK_PATH
+from .env import WORKBENCH_NOTEBOOK_ORIGIN, WORKBENCH_NOTEBOOK_PATH
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,15 @@ def notebook_path(user_ns: dict[str, Any] | None = None) -> Path | None:
                 p = Path.cwd() / p
             return p
     return None
+
+
+def recorded_path(path: Path | None) -> str:
+    """The notebook path a run records: a rerun's original notebook rather than the
+    snapshot copy its kernel executes."""
+    origin = os.environ.get(WORKBENCH_NOTEBOOK_ORIGIN)
+    if origin:
+        return origin
+    return str(path) if path is not None else UNKNOWN_NOTEBOOK
 
 
 _nb_cache: dict[Path, tuple[tuple[int, int], NotebookFile]] = {}

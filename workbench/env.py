@@ -10,3 +10,8 @@ WORKBENCH_PARENT_RUN_ID = "WORKBENCH_PARENT_RUN_ID"
 WORKBENCH_SOURCE = "WORKBENCH_SOURCE"
 #: Set by rerun/sweep: the notebook a papermill kernel runs (papermill does not say).
 WORKBENCH_NOTEBOOK_PATH = "WORKBENCH_NOTEBOOK_PATH"
+#: Set by rerun/sweep: the original notebook's path, recorded as the run's notebook
+#: while the kernel reads the snapshot from WORKBENCH_NOTEBOOK_PATH.
+WORKBENCH_NOTEBOOK_ORIGIN = "WORKBENCH_NOTEBOOK_ORIGIN"
+#: Set by rerun/sweep: JSON object of tags every run of the process gets (sweep_id...).
+WORKBENCH_TAGS = "WORKBENCH_TAGS"

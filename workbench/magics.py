@@ -10,6 +10,7 @@ import ast
 import os
 import re
 import shlex
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -165,7 +166,7 @@ class WorkbenchMagics(Magics):
                 nested=active is not None,
                 source=os.environ.get(WORKBENCH_SOURCE) or "magic",
                 context={
-                    "notebook_path": str(nb_path) if nb_path else context.UNKNOWN_NOTEBOOK,
+                    "notebook_path": context.recorded_path(nb_path),
                     "cell_id": cell_id,
                     "cell_source": raw,
                     "execution_count": self._execution_count(),
@@ -460,24 +461,39 @@ def _attach_live_chart(run: tracking.Run) -> Any:
 
 
 class _LiveHook:
-    """Feeds a run's flushed points to a LiveChart, created on the first point."""
+    """Feeds a run's flushed points to a LiveChart, made once some metric has a curve
+    (two points or more): a cell that logs only final values gets no chart."""
+
+    _preloaded = False
 
     def __init__(self, run: tracking.Run, chart_cls: Any) -> None:
         self._chart_cls = chart_cls
         self._chart: Any = None
         self._title = f"{run.run_name} ({run.run_id[:8]})"
         self._run = run
+        self._pending: list[tuple[Any, Any, Any]] = []
         run._on_flush = self._feed
+        if not _LiveHook._preloaded:
+            # Drawing needs altair (over a second to import): load it off the cell's path.
+            _LiveHook._preloaded = True
+            threading.Thread(target=_import_quietly, args=("altair",), daemon=True).start()
 
     def _feed(self, keys: Any, steps: Any, values: Any) -> None:
         if self._chart is None:
+            self._pending.append((keys, steps, values))
+            if sum(len(k) for k, _, _ in self._pending) < 2:
+                return
             self._chart = self._chart_cls(self._title)
-        self._chart.feed(keys, steps, values)
+            for k, st, v in self._pending:
+                self._chart.feed(k, st, v)
+            self._pending = []
+        else:
+            self._chart.feed(keys, steps, values)
         self._chart.render()
 
     def finish(self) -> None:
-        """Draw the final state: flush the run's last points through the chart first."""
-        if self._run._steps:
+        """Draw the final state: the run's last points go through the chart first."""
+        if self._chart is not None or len(self._run._times) > 1:
             try:
                 tracking.flush(self._run.store)
             except WorkbenchError:
@@ -485,6 +501,13 @@ class _LiveHook:
         self._run._on_flush = None
         if self._chart is not None:
             self._chart.close()
+
+
+def _import_quietly(module: str) -> None:
+    try:
+        __import__(module)
+    except Exception:  # noqa: BLE001 - only a head start; the real import reports errors
+        pass
 
 
 _loaded: WorkbenchMagics | None = None

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import procs
-from .env import WORKBENCH_PARENT_RUN_ID, WORKBENCH_SOURCE
+from .env import WORKBENCH_PARENT_RUN_ID, WORKBENCH_SOURCE, WORKBENCH_TAGS
 from .errors import InvalidInputError, NoActiveRunError, WorkbenchError
 from .store.store import Batch, Store, get_store
 
@@ -704,9 +704,24 @@ def start_run(
     }
     if context:
         row.update({k: v for k, v in context.items() if k not in row})
+    env_tags = _env_tags()
+    if env_tags:
+        tags = {**env_tags, **(tags or {})}
     writer.add_run(run, row, params, tags)
     _stack.append(run)
     return run
+
+
+def _env_tags() -> dict[str, str]:
+    # Tags a rerun/sweep gives every run of the notebook it executes (sweep_id, job id).
+    raw = os.environ.get(WORKBENCH_TAGS)
+    if not raw:
+        return {}
+    try:
+        tags = json.loads(raw)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
 
 
 def active_run() -> Run | None:

@@ -138,3 +138,13 @@ def test_import_is_light():
     code = "import sys, workbench; print(sorted(m for m in ('duckdb','pandas','pyarrow','numpy','jupyter_server','papermill','ipywidgets','tornado') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_public_functions_are_not_shadowed_by_submodules():
+    # A submodule named like a public function replaces it once imported.
+    import importlib
+
+    import workbench
+
+    for name in workbench.__all__:
+        assert not isinstance(getattr(workbench, name), type(importlib)), name

@@ -544,6 +544,19 @@ class Store:
             os.replace(tmp, dest)  # concurrent writers of the same content end up with one file
         return digest, size, dest
 
+    def put_bytes(self, data: bytes) -> str:
+        """Store bytes as a blob (once per content); returns their sha256."""
+        import hashlib
+
+        digest = hashlib.sha256(data).hexdigest()
+        dest = self.blob_path(digest)
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f"{digest}.tmp{os.getpid()}-{threading.get_ident()}")
+            tmp.write_bytes(data)
+            os.replace(tmp, dest)
+        return digest
+
     def blob_path(self, digest: str) -> Path:
         """Where the blob with this sha256 lives (it may not exist)."""
         return self.artifact_dir / digest[:2] / digest

@@ -1,0 +1,344 @@
+"""Side-by-side comparison of runs in a notebook: parameter diff, final metrics, curves.
+
+The tables come from :func:`workbench.comparison.compare_records` (the same data as
+``workbench compare`` on the command line); the charts from :mod:`.charts`.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import altair as alt
+import ipywidgets as widgets
+import pandas as pd
+
+from .. import api
+from ..comparison import compare_records, higher_is_better
+from ..errors import InvalidInputError
+from .charts import chart_bundle, chart_html, metric_curves, parallel_coordinates
+from .runs_table import _close_tree
+
+if TYPE_CHECKING:
+    from ..store.store import RunRecord, Store
+
+__all__ = ["CompareView", "compare", "metrics_table_html", "params_table_html"]
+
+# Points per (run, key) curve: enough for the eye, small enough to save in a notebook.
+_CURVE_POINTS = 500
+_DIFF_STYLE = "background:#fff3cd;font-weight:bold"
+_BEST_STYLE = "background:#d4edda;font-weight:bold"
+_TH = "padding:2px 10px;text-align:left;border-bottom:1px solid #bbb;vertical-align:bottom"
+_TD = "padding:2px 10px;text-align:left;border-bottom:1px solid #eee;white-space:nowrap"
+_MISSING = '<span style="color:#9e9e9e">—</span>'
+
+
+def _run_header(runs: Sequence[dict[str, Any]]) -> str:
+    return "".join(
+        f'<th style="{_TH}">{html.escape(r["run_name"] or "")}<br>'
+        f'<code style="font-weight:normal">{html.escape(r["run_id"][:8])}</code></th>'
+        for r in runs
+    )
+
+
+def _table(first_header: str, runs: Sequence[dict[str, Any]], rows: list[str]) -> str:
+    return (
+        '<table style="border-collapse:collapse;font-size:12px">'
+        f'<thead><tr><th style="{_TH}">{first_header}</th>{_run_header(runs)}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def params_table_html(comparison: dict[str, Any], only_differences: bool = False) -> str:
+    """The parameter diff as an HTML table: one row per parameter, one column per run.
+
+    Parameters
+    ----------
+    comparison
+        The result of :func:`workbench.comparison.compare_records`.
+    only_differences
+        Leave out the parameters whose value is the same in every run.
+
+    Returns
+    -------
+    str
+        Rows whose values differ carry ``class="wb-diff"`` and are bold on a yellow
+        background; a run without the parameter shows a dash.
+    """
+    differing = set(comparison["differing_params"])
+    rows = []
+    for name, values in comparison["params"].items():
+        if only_differences and name not in differing:
+            continue
+        diff = name in differing
+        attrs = f' class="wb-diff" style="{_DIFF_STYLE}"' if diff else ""
+        cells = "".join(
+            f'<td style="{_TD}">{_MISSING if v is None else html.escape(str(v))}</td>' for v in values
+        )
+        rows.append(f'<tr{attrs}><td style="{_TD}">{html.escape(name)}</td>{cells}</tr>')
+    if not rows:
+        note = "No parameter differs." if comparison["params"] else "These runs have no parameters."
+        return f'<div style="color:#666">{note}</div>'
+    return _table("parameter", comparison["runs"], rows)
+
+
+def metrics_table_html(comparison: dict[str, Any]) -> str:
+    """Final metrics side by side as an HTML table, the best value per metric marked.
+
+    Parameters
+    ----------
+    comparison
+        The result of :func:`workbench.comparison.compare_records`; its ``best`` entry says
+        which run is best per metric (higher or lower is better, judged from the name).
+
+    Returns
+    -------
+    str
+        The best cell of each row carries ``class="wb-best"``, a green background and ★.
+    """
+    if not comparison["metrics"]:
+        return '<div style="color:#666">These runs have no metrics.</div>'
+    rows = []
+    for name, values in comparison["metrics"].items():
+        best = comparison["best"].get(name)
+        direction = "higher" if higher_is_better(name) else "lower"
+        arrow = "↑" if direction == "higher" else "↓"
+        cells = []
+        for i, v in enumerate(values):
+            if v is None:
+                cells.append(f'<td style="{_TD}">{_MISSING}</td>')
+            elif i == best:
+                cells.append(f'<td class="wb-best" style="{_TD};{_BEST_STYLE}" title="best">{v:.6g} ★</td>')
+            else:
+                cells.append(f'<td style="{_TD}">{v:.6g}</td>')
+        label = f'{html.escape(name)} <span style="color:#888" title="{direction} is better">{arrow}</span>'
+        rows.append(f'<tr><td style="{_TD}">{label}</td>{"".join(cells)}</tr>')
+    return _table("metric", comparison["runs"], rows)
+
+
+def _runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
+    # The same shape as workbench.runs(), built from records already fetched (and
+    # including runs that are soft-deleted, which a search would hide).
+    rows = []
+    for r in records:
+        row: dict[str, Any] = {"run_id": r.run_id, "run_name": r.run_name}
+        row.update({f"params.{k}": v for k, v in r.params.items()})
+        row.update({f"metrics.{k}": v for k, v in r.metrics.items()})
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    rest = sorted(c for c in df.columns if c not in ("run_id", "run_name"))
+    return df[["run_id", "run_name", *rest]]
+
+
+def _show_chart(output: widgets.Output, chart: alt.TopLevelMixin | None, note: str) -> None:
+    # Assigning the outputs (what `with output: display(chart)` records) works with or
+    # without a kernel.
+    data = chart_bundle(chart) if chart is not None else {"text/html": note, "text/plain": note}
+    output.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
+
+
+def _note(text: str) -> str:
+    return f'<div style="color:#666">{html.escape(text)}</div>'
+
+
+def _heading(text: str) -> str:
+    return f'<h4 style="margin:12px 0 4px 0">{html.escape(text)}</h4>'
+
+
+class CompareView(widgets.VBox):
+    """Runs side by side: parameter diff, final metrics, metric curves, parallel coordinates.
+
+    Build it with :func:`compare`, which fetches the runs.
+
+    Parameters
+    ----------
+    records
+        The runs, as returned by :func:`workbench.get_run`.
+    history
+        Their metric points, as returned by :func:`workbench.metric_history`.
+
+    Attributes
+    ----------
+    comparison : dict
+        :func:`workbench.comparison.compare_records` of the runs.
+    only_differences : ipywidgets.Checkbox
+        Show only the parameters that differ.
+    params_table, metrics_table : ipywidgets.HTML
+        The parameter diff and the final metrics.
+    curves_chart : altair.Chart or None
+        The metrics logged at more than one step, one row per metric (None if none was).
+    metric_dropdown : ipywidgets.Dropdown
+        The metric the parallel-coordinates chart colours by.
+    parallel_chart : altair.Chart or None
+        Parameters vs the chosen metric (None without metrics or parameters).
+    """
+
+    def __init__(self, records: Sequence[RunRecord], history: pd.DataFrame, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.records = list(records)
+        self.history = history
+        self.comparison = compare_records(self.records)
+        self.runs_df = _runs_frame(self.records)
+        self.labels = {r.run_id: r.run_name or r.run_id[:8] for r in self.records}
+
+        names = ", ".join(f"{r.run_name or '?'} ({r.run_id[:8]})" for r in self.records)
+        self.title = widgets.HTML(
+            f"<b>Comparing {len(self.records)} run{'s' if len(self.records) != 1 else ''}</b>: "
+            f"{html.escape(names)}"
+        )
+        self.only_differences = widgets.Checkbox(value=False, description="only differences", indent=False)
+        self.only_differences.observe(lambda _c: self._render_params(), names="value")
+        self.params_table = widgets.HTML()
+        self.metrics_table = widgets.HTML(metrics_table_html(self.comparison))
+
+        self.curves_chart = self._build_curves()
+        self.curves_output = widgets.Output()
+        _show_chart(
+            self.curves_output, self.curves_chart, _note("No metric was logged at more than one step.")
+        )
+
+        metric_names = list(self.comparison["metrics"])
+        self.metric_dropdown = widgets.Dropdown(
+            options=metric_names,
+            value=self._default_metric(metric_names),
+            description="metric",
+            disabled=not metric_names,
+        )
+        self.metric_dropdown.observe(lambda _c: self._render_parallel(), names="value")
+        self.parallel_chart: alt.Chart | None = None
+        self.parallel_output = widgets.Output()
+
+        self._render_params()
+        self._render_parallel()
+        self.children = [
+            self.title,
+            widgets.HTML(_heading("Parameters")),
+            self.only_differences,
+            self.params_table,
+            widgets.HTML(_heading("Final metrics")),
+            self.metrics_table,
+            widgets.HTML(_heading("Metric curves")),
+            self.curves_output,
+            widgets.HTML(_heading("Parameters vs metric")),
+            self.metric_dropdown,
+            self.parallel_output,
+        ]
+
+    def _build_curves(self) -> alt.Chart | None:
+        hist = self.history
+        self._curve_keys: set[str] = set()
+        if hist is None or hist.empty:
+            return None
+        # Final metrics logged once are in the table already; curves need several steps.
+        sizes = hist.groupby(["run_id", "key"], sort=False).size()
+        self._curve_keys = set(sizes[sizes > 1].index.get_level_values("key"))
+        if not self._curve_keys:
+            return None
+        return metric_curves(hist[hist["key"].isin(self._curve_keys)], self.labels, max_points=_CURVE_POINTS)
+
+    def _default_metric(self, names: list[str]) -> str | None:
+        # A final metric every run has (rmse, accuracy) says more against the params than
+        # the last point of a training curve.
+        def rank(name: str) -> tuple[bool, bool]:
+            return (None in self.comparison["metrics"][name], name in self._curve_keys)
+
+        return min(names, key=rank) if names else None
+
+    def _render_params(self) -> None:
+        self.params_table.value = params_table_html(self.comparison, self.only_differences.value)
+
+    def _parallel_params(self) -> list[str]:
+        # Constant parameters only add flat lines; show the ones that vary when some do.
+        return list(self.comparison["differing_params"]) or list(self.comparison["params"])
+
+    def _render_parallel(self) -> None:
+        metric = self.metric_dropdown.value
+        params = self._parallel_params()
+        if metric is None:
+            self.parallel_chart = None
+            note = "These runs have no metrics."
+        elif not params:
+            self.parallel_chart = None
+            note = "These runs have no parameters."
+        else:
+            self.parallel_chart = parallel_coordinates(self.runs_df, metric, params, run_labels=self.labels)
+            note = ""
+        _show_chart(self.parallel_output, self.parallel_chart, _note(note))
+
+    def static_html(self) -> str:
+        """The whole comparison as HTML: both tables and both charts (charts need JavaScript).
+
+        Returns
+        -------
+        str
+            Inline-styled HTML; the charts are vega-embed snippets with their data inline.
+        """
+        parts = [
+            f"<div>{self.title.value}</div>",
+            _heading("Parameters"),
+            params_table_html(self.comparison),
+            _heading("Final metrics"),
+            self.metrics_table.value,
+        ]
+        if self.curves_chart is not None:
+            parts += [_heading("Metric curves"), chart_html(self.curves_chart)]
+        if self.parallel_chart is not None:
+            parts += [
+                _heading(f"Parameters vs {self.metric_dropdown.value}"),
+                chart_html(self.parallel_chart),
+            ]
+        return f'<div class="workbench-compare">{"".join(parts)}</div>'
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget view plus :meth:`static_html`, for viewers without a kernel."""
+        data = dict(super()._repr_mimebundle_(**kwargs) or {})
+        names = ", ".join(r.run_name or r.run_id[:8] for r in self.records)
+        data["text/plain"] = f"<CompareView: {names}>"
+        data["text/html"] = self.static_html()
+        return data
+
+    def close(self) -> None:
+        """Close this view and every widget inside it."""
+        for child in self.children:
+            _close_tree(child)
+        super().close()
+
+
+def compare(
+    run_ids: str | Sequence[str], *, store: str | os.PathLike[str] | Store | None = None
+) -> CompareView:
+    """Compare runs side by side in a notebook.
+
+    Parameters
+    ----------
+    run_ids
+        Run ids or unique prefixes of them (one id as a string is accepted too).
+        The same run given twice is shown once.
+    store
+        A store directory or Store; the current one by default.
+
+    Returns
+    -------
+    CompareView
+        Display it (last expression of a cell).
+
+    Raises
+    ------
+    InvalidInputError
+        No run id was given, or an id is not a string.
+    RunNotFoundError, AmbiguousRunError
+        An id matches no run, or several.
+    """
+    refs = [run_ids] if isinstance(run_ids, str) else list(run_ids)
+    if not refs:
+        raise InvalidInputError("compare needs at least one run id (a full id or a unique prefix); got none")
+    records: dict[str, RunRecord] = {}
+    for ref in refs:
+        if not isinstance(ref, str):
+            raise InvalidInputError(f"run ids must be strings, got {ref!r}")
+        rec = api.get_run(ref, store=store)
+        records.setdefault(rec.run_id, rec)
+    history = api.metric_history(list(records), store=store)
+    return CompareView(list(records.values()), history)

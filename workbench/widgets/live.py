@@ -1,0 +1,232 @@
+"""A live, throttled metric chart for a cell that is still running.
+
+The tracking writer thread calls :meth:`LiveChart.feed` with every batch it writes;
+feeding only appends to bounded per-key series under a lock. Drawing happens in
+:meth:`LiveChart.render`, at most once per ``min_interval_s``, so a loop logging a
+million points costs a few chart updates, not a million.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import InvalidInputError
+
+__all__ = ["LiveChart"]
+
+
+class _Series:
+    """Every ``stride``-th point of one metric, plus the latest point.
+
+    When the kept points exceed the budget, every other one is dropped and the stride
+    doubles, so the kept points stay evenly spaced over the whole run and their number
+    stays between half the budget and the budget.
+    """
+
+    __slots__ = ("last", "last_kept", "seen", "steps", "stride", "values")
+
+    def __init__(self) -> None:
+        self.steps: list[Any] = []
+        self.values: list[Any] = []
+        self.stride = 1
+        self.seen = 0
+        self.last: tuple[Any, Any] | None = None
+        self.last_kept = False  # whether `last` is also the final kept point
+
+
+class LiveChart:
+    """A metric chart that redraws itself while a cell runs, throttled and bounded.
+
+    Parameters
+    ----------
+    title
+        Shown above the chart, with the latest value of each metric.
+    min_interval_s
+        Least time between two redraws (forced ones excepted).
+    max_points
+        Most points drawn per metric (at least 2), however many were fed.
+    clock
+        Monotonic time source in seconds; replaceable for tests.
+
+    Attributes
+    ----------
+    render_count : int
+        How many times the chart was drawn.
+
+    Examples
+    --------
+    >>> live = LiveChart("training")                 # doctest: +SKIP
+    >>> live.feed(["loss", "loss"], [0, 1], [0.9, 0.7])
+    >>> live.render()                                # draws now: first render
+    >>> live.close()                                 # final, forced render
+    """
+
+    def __init__(
+        self,
+        title: str,
+        min_interval_s: float = 1.0,
+        max_points: int = 500,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not isinstance(max_points, int) or max_points < 2:
+            raise InvalidInputError(f"max_points must be an integer of at least 2, got {max_points!r}")
+        if not min_interval_s >= 0:
+            raise InvalidInputError(f"min_interval_s must be >= 0, got {min_interval_s!r}")
+        self.title = title
+        self.min_interval_s = float(min_interval_s)
+        self.max_points = max_points
+        self._clock = clock
+        self._lock = threading.Lock()  # guards the series and the dirty/time bookkeeping
+        self._render_lock = threading.Lock()  # one render at a time, so one display handle
+        self._series: dict[str, _Series] = {}
+        self._dirty = False
+        self._last_render: float | None = None
+        self._handle: Any = None
+        self.render_count = 0
+        self.closed = False
+
+    def feed(self, keys: Sequence[str], steps: Sequence[Any], values: Sequence[Any]) -> None:
+        """Append points; ``keys[i]`` was ``values[i]`` at ``steps[i]``. Never draws.
+
+        Parameters
+        ----------
+        keys, steps, values
+            Parallel sequences (lists, tuples or NumPy arrays) of equal length.
+        """
+        n = len(keys)
+        if len(steps) != n or len(values) != n:
+            raise InvalidInputError(
+                f"feed needs parallel sequences; got {n} keys, {len(steps)} steps, {len(values)} values"
+            )
+        # Kept points plus the latest one must fit in max_points.
+        budget = self.max_points - 1
+        with self._lock:
+            series = self._series
+            for key, step, value in zip(keys, steps, values):
+                s = series.get(key)
+                if s is None:
+                    s = series[key] = _Series()
+                if s.seen % s.stride == 0:
+                    s.steps.append(step)
+                    s.values.append(value)
+                    s.last_kept = True
+                    if len(s.steps) > budget:
+                        # Halving keeps the even positions; the point just added is at len - 1.
+                        s.last_kept = (len(s.steps) - 1) % 2 == 0
+                        s.steps = s.steps[::2]
+                        s.values = s.values[::2]
+                        s.stride *= 2
+                else:
+                    s.last_kept = False
+                s.seen += 1
+                s.last = (step, value)
+            if n:
+                self._dirty = True
+
+    def points(self) -> dict[str, tuple[list[int], list[float]]]:
+        """What would be drawn now.
+
+        Returns
+        -------
+        dict
+            Metric key -> (steps, values): the kept points, the latest one included.
+        """
+        with self._lock:
+            out = {}
+            for key, s in self._series.items():
+                steps, values = list(s.steps), list(s.values)
+                if s.last is not None and not s.last_kept:
+                    steps.append(s.last[0])
+                    values.append(s.last[1])
+                out[key] = ([int(x) for x in steps], [float(x) for x in values])
+            return out
+
+    def render(self, force: bool = False) -> bool:
+        """Redraw the chart unless it was drawn less than ``min_interval_s`` ago.
+
+        The first render displays the chart (``display(..., display_id=True)``); later
+        ones update that same output in place.
+
+        Parameters
+        ----------
+        force
+            Draw even if the interval has not passed or nothing new was fed.
+
+        Returns
+        -------
+        bool
+            Whether the chart was drawn.
+        """
+        if self.closed:
+            return False
+        # A feeding thread may call render too: never block it behind a slow redraw.
+        if not self._render_lock.acquire(blocking=force):
+            return False
+        try:
+            now = self._clock()
+            with self._lock:
+                if not self._series:
+                    return False
+                if not force:
+                    if not self._dirty:
+                        return False
+                    if self._last_render is not None and now - self._last_render < self.min_interval_s:
+                        return False
+                self._dirty = False
+                self._last_render = now
+            # Built outside the data lock: feeding goes on while the chart is drawn.
+            self._show(self._chart(self.points()))
+            self.render_count += 1
+            return True
+        finally:
+            self._render_lock.release()
+
+    def close(self) -> None:
+        """Draw the final state (forced) and stop: later renders are ignored."""
+        if self.closed:
+            return
+        with self._lock:
+            pending = self._dirty or (self.render_count == 0 and bool(self._series))
+        if pending:
+            self.render(force=True)
+        self.closed = True
+
+    def __enter__(self) -> LiveChart:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _chart(self, points: dict[str, tuple[list[int], list[float]]]) -> Any:
+        import pandas as pd
+
+        from .charts import metric_curves
+
+        frames = [
+            pd.DataFrame({"run_id": self.title, "key": key, "step": steps, "value": values})
+            for key, (steps, values) in points.items()
+        ]
+        latest = ", ".join(f"{key} {values[-1]:.4g}" for key, (_s, values) in points.items() if values)
+        title = f"{self.title} — {latest}" if latest else self.title
+        if len(title) > 120:
+            title = title[:119] + "…"
+        return metric_curves(
+            pd.concat(frames, ignore_index=True),
+            {self.title: self.title},
+            max_points=self.max_points,
+            title=title,
+            height=120,
+        )
+
+    def _show(self, chart: Any) -> None:
+        # Imported here so the module loads without IPython (and tests can patch display).
+        from IPython import display as ipd
+
+        if self._handle is None:
+            self._handle = ipd.display(chart, display_id=True)
+        else:
+            self._handle.update(chart)

@@ -5,7 +5,9 @@
    the difference, which is what tracking adds to a cell. The kernel's session points
    at a saved notebook, as under JupyterLab, so reading and snapshotting it is included.
 2. A tracked cell logging 100,000 points in a loop, with the live chart and with
-   ``--no-live``: the ratio is the chart's cost.
+   ``--no-live``: the ratio is the chart's cost. Once as a tight loop (about 0.1 s,
+   which only the final redraw touches) and once with some work per step (a few
+   seconds, so the chart redraws every second while the loop runs).
 
 Run: ``python benchmarks/bench_track_overhead.py [-n 60]``.
 """
@@ -33,6 +35,16 @@ def _time_cell(kc, code: str) -> float:
     return elapsed
 
 
+REPEAT = 9
+
+
+def _loop_seconds(kc) -> float:
+    reply = kc.execute_interactive(
+        "", user_expressions={"s": "_loop_s"}, timeout=60, output_hook=lambda msg: None
+    )
+    return float(reply["content"]["user_expressions"]["s"]["data"]["text/plain"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="Measure the per-cell overhead of %%track.")
     ap.add_argument("-n", type=int, default=60, help="Cells of each kind.")
@@ -57,13 +69,31 @@ def main() -> None:
             f"empty cell, median of {args.n}: untracked {p:.2f} ms, %%track {t:.2f} ms, overhead {t - p:.2f} ms"
         )
 
-        loop = "for i in range(100_000):\n    wb.log_metric('loss', 1.0 / (i + 1))"
-        live = statistics.median(_time_cell(kc, f"%%track\n{loop}") for _ in range(5))
-        quiet = statistics.median(_time_cell(kc, f"%%track --no-live\n{loop}") for _ in range(5))
-        print(
-            f"100,000 log_metric calls in a tracked cell: with live chart {live * 1000:.0f} ms, "
-            f"without {quiet * 1000:.0f} ms, chart cost {100 * (live / quiet - 1):+.1f}%"
-        )
+        _time_cell(kc, "import numpy as np\nw = np.random.rand(64)")
+        loops = {
+            "tight loop": "for i in range(100_000):\n    wb.log_metric('loss', 1.0 / (i + 1))",
+            # About 30 µs of work per step: a few seconds, so the chart redraws during it.
+            "training-like loop": "for i in range(100_000):\n    w = np.tanh(w * 0.999)\n"
+            "    wb.log_metric('loss', float(w[0]))",
+        }
+        for label, loop in loops.items():
+            cell_live, cell_quiet, loop_live, loop_quiet = [], [], [], []
+            timed = f"import time as _time\n_t0 = _time.perf_counter()\n{loop}\n_loop_s = _time.perf_counter() - _t0"
+            for _ in range(REPEAT):  # interleaved; each starts once the previous one's
+                # background work (final flush, final redraw) is over
+                _time_cell(kc, "import time; time.sleep(0.3); wb.flush()")
+                cell_live.append(_time_cell(kc, f"%%track\n{timed}"))
+                loop_live.append(_loop_seconds(kc))
+                _time_cell(kc, "import time; time.sleep(0.3); wb.flush()")
+                cell_quiet.append(_time_cell(kc, f"%%track --no-live\n{timed}"))
+                loop_quiet.append(_loop_seconds(kc))
+            la, lb = statistics.median(loop_live), statistics.median(loop_quiet)
+            ca, cb = statistics.median(cell_live), statistics.median(cell_quiet)
+            print(
+                f"100,000 log_metric calls, {label} (median of {REPEAT}): the loop takes {la * 1000:.0f} ms with the "
+                f"live chart, {lb * 1000:.0f} ms without ({100 * (la / lb - 1):+.1f}%); the whole cell "
+                f"{ca * 1000:.0f} vs {cb * 1000:.0f} ms ({100 * (ca / cb - 1):+.1f}%)"
+            )
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

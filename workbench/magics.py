@@ -7,6 +7,7 @@ API and display results; errors become ``UsageError`` with the library's message
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import shlex
@@ -177,7 +178,7 @@ class WorkbenchMagics(Magics):
         context.capture_in_background(run, nb_file, nb_path.parent if nb_path else Path.cwd())
         if not args.no_autolog:
             autolog.enable(run, cell)
-        live = None if args.no_live else _attach_live_chart(run)
+        live = None if args.no_live else _attach_live_chart(run, cell)
 
         t0 = time.perf_counter()
         status, error = "finished", None
@@ -451,20 +452,30 @@ def _split_options(text: str, known: dict[str, str]) -> tuple[dict[str, str], st
     return opts, text.strip()
 
 
-def _attach_live_chart(run: tracking.Run) -> Any:
-    """Show a live chart of the run's metrics while the cell runs, if widgets exist."""
+def _attach_live_chart(run: tracking.Run, cell: str) -> Any:
+    """Show a live chart of the run's metrics while the cell runs.
+
+    Only for cells that log metrics themselves (the source mentions ``log_metric``): the
+    chart's output place is made now, from the cell's own thread, since an output first
+    displayed by the writer thread would land in whatever cell runs then.
+    """
+    if "log_metric" not in cell:
+        return None
     try:
+        from IPython.display import display
+
         from .widgets.live import LiveChart
     except ImportError:
         return None
-    return _LiveHook(run, LiveChart)
+    handle = display({"text/plain": ""}, raw=True, display_id=True)
+    if handle is None:  # not in a kernel with a display publisher
+        return None
+    return _LiveHook(run, functools.partial(LiveChart, handle=handle))
 
 
 class _LiveHook:
     """Feeds a run's flushed points to a LiveChart, made once some metric has a curve
     (two points or more): a cell that logs only final values gets no chart."""
-
-    _preloaded = False
 
     def __init__(self, run: tracking.Run, chart_cls: Any) -> None:
         self._chart_cls = chart_cls
@@ -473,10 +484,6 @@ class _LiveHook:
         self._run = run
         self._pending: list[tuple[Any, Any, Any]] = []
         run._on_flush = self._feed
-        if not _LiveHook._preloaded:
-            # Drawing needs altair (over a second to import): load it off the cell's path.
-            _LiveHook._preloaded = True
-            threading.Thread(target=_import_quietly, args=("altair",), daemon=True).start()
 
     def _feed(self, keys: Any, steps: Any, values: Any) -> None:
         if self._chart is None:
@@ -489,25 +496,27 @@ class _LiveHook:
             self._pending = []
         else:
             self._chart.feed(keys, steps, values)
-        self._chart.render()
+        if not self._run._ended:  # once ended, the final (forced) render draws
+            self._chart.render()
 
     def finish(self) -> None:
-        """Draw the final state: the run's last points go through the chart first."""
-        if self._chart is not None or len(self._run._times) > 1:
-            try:
-                tracking.flush(self._run.store)
-            except WorkbenchError:
-                pass  # the data stays buffered and is retried; the chart shows what it has
+        """Draw the final state, off the cell's path: the run's last points go through
+        the chart, which then updates its output in place after the cell has ended."""
+        if self._chart is None and len(self._run._times) < 2:
+            self._run._on_flush = None
+            return
+        threading.Thread(target=self._final, name="workbench-live-final", daemon=True).start()
+
+    def _final(self) -> None:
+        # Let the cell's reply go out first; the update lands in place a moment later.
+        time.sleep(0.1)
+        try:
+            tracking.flush(self._run.store)
+        except WorkbenchError:
+            pass  # the data stays buffered and is retried; the chart shows what it has
         self._run._on_flush = None
         if self._chart is not None:
             self._chart.close()
-
-
-def _import_quietly(module: str) -> None:
-    try:
-        __import__(module)
-    except Exception:  # noqa: BLE001 - only a head start; the real import reports errors
-        pass
 
 
 _loaded: WorkbenchMagics | None = None

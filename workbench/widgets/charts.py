@@ -367,7 +367,8 @@ def chart_html(chart: alt.TopLevelMixin) -> str:
 
 
 def chart_bundle(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    """The mime bundle Jupyter would show for ``chart``, honouring ``alt.renderers``.
+    """The mime bundle for ``chart``: the Vega-Lite v5 spec, which JupyterLab draws with
+    its own bundled renderer (offline) and saves in the notebook, plus a text summary.
 
     Parameters
     ----------
@@ -377,9 +378,10 @@ def chart_bundle(chart: alt.TopLevelMixin) -> dict[str, Any]:
     Returns
     -------
     dict
-        Mimetype -> data, ready for an ``ipywidgets.Output``'s ``outputs`` (which works
-        without a kernel's display hook, so also in tests).
+        Mimetype -> data, for ``display(..., raw=True)`` or an ``ipywidgets.Output``'s
+        ``outputs`` (which works without a kernel's display hook, so also in tests).
     """
-    bundle = chart._repr_mimebundle_()
-    data = bundle[0] if isinstance(bundle, tuple) else bundle
-    return dict(data or {"text/html": chart_html(chart)})
+    return {
+        f"application/vnd.vegalite.v{alt.SCHEMA_VERSION.lstrip('v').split('.')[0]}+json": chart.to_dict(),
+        "text/plain": f"<{type(chart).__name__}: {chart.to_dict().get('title', 'chart')}>",
+    }

@@ -21,6 +21,7 @@ from .errors import (
     StoreVersionError,
     WorkbenchError,
 )
+from .rerun import reproduce, rerun, sweep
 from .tracking import (
     Run,
     active_run,
@@ -67,6 +68,8 @@ __all__ = [
     "log_param",
     "log_params",
     "metric_history",
+    "reproduce",
+    "rerun",
     "restore_run",
     "runs",
     "runs_widget",
@@ -74,6 +77,7 @@ __all__ = [
     "set_tag",
     "set_tags",
     "start_run",
+    "sweep",
 ]
 
 

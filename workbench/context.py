@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,5 +241,28 @@ def capture_in_background(run: Any, notebook: NotebookFile | None, directory: Pa
         run.set_context(**ctx)
 
     t = threading.Thread(target=work, name="workbench-context", daemon=True)
+    _pending[:] = [p for p in _pending if p.is_alive()]
+    _pending.append(t)
     t.start()
     return t
+
+
+_pending: list[threading.Thread] = []
+
+
+def wait_for_capture(timeout_s: float = 15.0) -> None:
+    """Wait (bounded) for context captures still running, so a kernel shutting down
+    right after a tracked cell still records its notebook snapshot, git and packages."""
+    deadline = time.monotonic() + timeout_s
+    while _pending:
+        t = _pending.pop()
+        t.join(max(0.0, deadline - time.monotonic()))
+
+
+def _register() -> None:
+    from .tracking import before_final_flush
+
+    before_final_flush(wait_for_capture)
+
+
+_register()

@@ -258,6 +258,9 @@ class WorkbenchMagics(Magics):
         - ``%wb param key=value ...``: log parameters to the active run
         - ``%wb tag key=value ...``: set tags on the active run
         - ``%wb end [finished|failed|killed]``: end the run started by ``%wb start``
+        - ``%wb rerun RUN [-p NAME VALUE]...``: rerun a run's notebook snapshot with new parameters
+        - ``%wb sweep NOTEBOOK_OR_RUN -p NAME V1 V2 ... [--jobs N] [--order-by CLAUSE]``: a grid of reruns
+        - ``%wb reproduce RUN [--rtol R]``: rerun with the same parameters, compare the metrics
         - ``%wb help [SUBCOMMAND]``
 
         Run ids may be given by any unique prefix.
@@ -288,6 +291,9 @@ class WorkbenchMagics(Magics):
             "param": self._wb_param,
             "tag": self._wb_tag,
             "end": self._wb_end,
+            "rerun": self._wb_rerun,
+            "sweep": self._wb_sweep,
+            "reproduce": self._wb_reproduce,
             "help": self._wb_help,
         }
 
@@ -422,12 +428,97 @@ class WorkbenchMagics(Magics):
             raise UsageError("%wb tag: give tags as key=value, e.g. %wb tag team=vision")
         tracking.set_tags(pairs)
 
+    def _wb_rerun(self, rest: str) -> Any:
+        """Rerun a run's recorded notebook snapshot with new parameters (papermill).
+
+        ``%wb rerun RUN [-p NAME VALUE]... [--kernel NAME]``; values are typed as
+        papermill's ``-p`` types them. Returns the result (status, new run ids).
+        """
+        from .rerun import rerun
+
+        run, params, kernel = _rerun_args(shlex.split(rest), "rerun")
+        result = rerun(run, params, kernel=kernel)
+        print(
+            f"workbench: rerun {result.status}: new run {', '.join(r[:8] for r in result.run_ids)}"
+            + (f" ({result.error})" if result.error else "")
+        )
+        return result
+
+    def _wb_sweep(self, rest: str) -> Any:
+        """Run a notebook (or a run's snapshot) for every combination of values.
+
+        ``%wb sweep NOTEBOOK_OR_RUN -p NAME V1 V2 ... [-p ...] [--jobs N]
+        [--order-by "metrics.x ASC"] [--combos FILE.yaml]``. Shows a progress bar with a
+        Stop button and returns the sweep (``.results`` is its runs table, ``.wait()``
+        blocks until it ends).
+        """
+        from .rerun import load_yaml_params, parse_sweep_args, sweep
+
+        tokens = shlex.split(rest)
+        if not tokens or tokens[0].startswith("-"):
+            raise UsageError(
+                "%wb sweep: give a notebook path or run id first, e.g. %wb sweep train.ipynb -p alpha 0.1 1"
+            )
+        opts = parse_sweep_args(tokens[1:])
+        combos = load_yaml_params(opts["combos"]) if opts["combos"] else None
+        return sweep(
+            tokens[0],
+            opts["grid"],
+            combos=combos,
+            jobs=opts["jobs"],
+            order_by=opts["order_by"],
+            kernel=opts["kernel"],
+        )
+
+    def _wb_reproduce(self, rest: str) -> Any:
+        """Rerun a run with its own parameters and say whether its metrics match.
+
+        ``%wb reproduce RUN [--rtol R]``: prints the metric-by-metric comparison and the
+        environment differences; returns the report (``.reproduced``).
+        """
+        from .rerun import reproduce
+
+        opts, run = _split_options(rest, {"--rtol": "rtol", "--atol": "atol"})
+        if not run:
+            raise UsageError("%wb reproduce: give a run id, e.g. %wb reproduce 3f2a")
+        try:
+            tol = {k: float(v) for k, v in opts.items()}
+        except ValueError:
+            raise UsageError(f"%wb reproduce: --rtol/--atol take numbers, got {opts}") from None
+        report = reproduce(run, **tol)
+        print(report.to_text())
+        return report
+
     def _wb_end(self, rest: str) -> None:
         """End the active run: ``%wb end`` (finished), ``%wb end failed`` or ``%wb end killed``."""
         run = tracking.active_run()
         tracking.end_run(rest or "finished")
         if run is not None:
             print(f"workbench: ended run {run.run_name} ({run.run_id[:8]}): {run.status}")
+
+
+def _rerun_args(tokens: list[str], what: str) -> tuple[str, dict[str, Any], str | None]:
+    from .rerun import parse_value
+
+    if not tokens or tokens[0].startswith("-"):
+        raise UsageError(f"%wb {what}: give the run id first, e.g. %wb {what} 3f2a -p alpha 0.5")
+    run, params, kernel = tokens[0], {}, None
+    i = 1
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok in ("-p", "--param"):
+            if i + 3 > len(tokens):
+                raise UsageError(f"%wb {what}: -p takes NAME VALUE")
+            params[tokens[i + 1]] = parse_value(tokens[i + 2])
+            i += 3
+        elif tok == "--kernel" and i + 1 < len(tokens):
+            kernel = tokens[i + 1]
+            i += 2
+        else:
+            raise UsageError(
+                f"%wb {what}: unexpected {tok!r}; accepted: -p NAME VALUE (repeatable), --kernel NAME"
+            )
+    return run, params, kernel
 
 
 def _split_options(text: str, known: dict[str, str]) -> tuple[dict[str, str], str]:

@@ -56,3 +56,13 @@ def is_alive(pid: int | None, started: int | None) -> bool:
         return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] != b"Z"
     except OSError:
         return True
+
+
+def in_kernel() -> bool:
+    """Whether this process is a Jupyter kernel running user code (not merely a process
+    that imported ipykernel, as a test runner or nbclient does)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"

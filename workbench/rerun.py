@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import context
+from . import context, procs
 from .env import (
     WORKBENCH_NOTEBOOK_ORIGIN,
     WORKBENCH_NOTEBOOK_PATH,
@@ -90,6 +90,9 @@ def load_yaml_params(source: str | os.PathLike[str]) -> Any:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        start = getattr(e, "context_mark", None)
+        if start is not None and mark is not None and start.line != mark.line:
+            where += f" (in what starts at line {start.line + 1})"
         problem = getattr(e, "problem", None) or str(e)
         raise InvalidInputError(f"{path.name} is not valid YAML{where}: {problem}") from None
 
@@ -187,6 +190,67 @@ def _typed(value: str, default: Any) -> Any:
         return ast.literal_eval(value)
     except (ValueError, SyntaxError):
         return value
+
+
+def parse_sweep_args(tokens: Sequence[str]) -> dict[str, Any]:
+    """Parse ``-p NAME V1 V2 ... [-p ...] [--jobs N] [--order-by M] [--combos YAML]
+    [--kernel K]`` (the shape ``workbench sweep`` and ``%wb sweep`` take).
+
+    Values are typed as papermill's ``-p`` types them; a value may be negative
+    (``-p lr -0.5``), since only the known option names end a value list.
+
+    Returns
+    -------
+    dict
+        ``grid``, ``jobs``, ``order_by``, ``combos`` (path or None), ``kernel``.
+    """
+    options = {
+        "-j": "jobs",
+        "--jobs": "jobs",
+        "-o": "order_by",
+        "--order-by": "order_by",
+        "--combos": "combos",
+        "-y": "combos",
+        "--kernel": "kernel",
+    }
+    starts = {"-p", "--param", *options}
+    out: dict[str, Any] = {"grid": {}, "jobs": 1, "order_by": None, "combos": None, "kernel": None}
+    i = 0
+    toks = list(tokens)
+    while i < len(toks):
+        tok = toks[i]
+        if tok in ("-p", "--param"):
+            if i + 1 >= len(toks) or toks[i + 1] in starts:
+                raise InvalidInputError(
+                    f"{tok} needs a parameter name and at least one value: -p alpha 0.1 1.0"
+                )
+            name = toks[i + 1]
+            j = i + 2
+            values = []
+            while j < len(toks) and toks[j] not in starts:
+                values.append(parse_value(toks[j]))
+                j += 1
+            if not values:
+                raise InvalidInputError(f"-p {name} needs at least one value: -p {name} V1 V2 ...")
+            out["grid"].setdefault(name, []).extend(values)
+            i = j
+        elif tok in options:
+            if i + 1 >= len(toks):
+                raise InvalidInputError(f"{tok} needs a value")
+            key, raw = options[tok], toks[i + 1]
+            if key == "jobs":
+                if not raw.isdigit() or int(raw) < 1:
+                    raise InvalidInputError(f"--jobs takes a positive whole number, got {raw!r}")
+                out["jobs"] = int(raw)
+            else:
+                out[key] = raw
+            i += 2
+        else:
+            raise InvalidInputError(
+                f"unexpected {tok!r}; accepted: -p NAME V1 V2 ..., --jobs N, --order-by 'metrics.x ASC', "
+                "--combos FILE.yaml, --kernel NAME"
+            )
+    return out
 
 
 # -- notebooks and kernels -------------------------------------------------------------
@@ -302,12 +366,16 @@ class _Worker:
             self.proc.stdin.write(json.dumps(spec) + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            return {"status": "killed", "error": "the worker process had died"}
+            return {"status": "killed", "error": "the worker process had died", "worker_died": True}
         while True:
             line = self.proc.stdout.readline()
             if not line:
                 code = self.proc.wait()
-                return {"status": "killed", "error": f"the worker process died (exit status {code})"}
+                return {
+                    "status": "killed",
+                    "error": f"the worker process died (exit status {code})",
+                    "worker_died": True,
+                }
             msg = json.loads(line)
             if msg.get("event") == "done" and msg.get("job_id") == spec["job_id"]:
                 self.job = None
@@ -398,11 +466,37 @@ class _Executor:
                 t.join()
             raise
 
+    def _end_orphans(self, spec: dict[str, Any], wait_s: float = 10.0) -> None:
+        """After a worker died, end the kernel it left running and wait for its runs.
+
+        The kernel's runs carry its pid; terminating it lets any reader mark them
+        ``killed``. A run not yet flushed when the worker died may still arrive.
+        """
+        where = f"tags.`{_JOB_TAG}` = '{spec['job_id']}'"
+        deadline = time.monotonic() + wait_s
+        signalled: set[int] = set()
+        while time.monotonic() < deadline:
+            df = self.store.search_runs(where)
+            running = [self.store.get_run(r) for r in df[df["status"] == "running"]["run_id"]]
+            for rec in running:
+                pid = rec.context.get("pid")
+                if pid and pid not in signalled and rec.context.get("host") == procs.hostname():
+                    signalled.add(pid)
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGTERM)
+            if len(df) and not running:
+                return
+            if not len(df) and time.monotonic() > deadline - wait_s + 3.0:
+                return  # nothing was recorded in time: the job's own failed run will say so
+            time.sleep(0.25)
+
     def _finish(self, spec: dict[str, Any], reply: dict[str, Any], result: JobResult) -> None:
         """Record the job's outcome: find its runs (or record one), attach the output."""
         flush()
         result.status = reply["status"]
         result.error = reply.get("error")
+        if reply.get("worker_died"):
+            self._end_orphans(spec)
         df = self.store.search_runs(f"tags.`{_JOB_TAG}` = '{spec['job_id']}'", "attributes.start_time ASC")
         result.run_ids = list(df["run_id"])
         out = Path(spec["output"])
@@ -680,9 +774,9 @@ def sweep(
     """
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise InvalidInputError(f"jobs must be a positive integer, got {jobs!r}")
+    combinations = expand_grid(grid, combos)
     s = _as_store(store)
     src = _resolve_source(s, notebook)
-    combinations = expand_grid(grid, combos)
     checked = [check_params(src.nb, c, src.label) for c in combinations]
     if order_by is not None:
         from .search import parse_order_by
@@ -701,7 +795,7 @@ def sweep(
             )
         )
     results = {sp["job_id"]: JobResult(sp["job_id"], sp["parameters"]) for sp in specs}
-    in_kernel = "ipykernel" in sys.modules
+    in_kernel = procs.in_kernel()
     bar = _progress_display(len(specs), in_kernel) if progress else None
     executor = _Executor(s, jobs, bar.update if bar else None)
     result = Sweep(sweep_id, s, executor, results, order_by)

@@ -489,7 +489,14 @@ class _Writer:
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
-        if self._pid != os.getpid() or not self.has_pending():
+        if self._pid != os.getpid():
+            return
+        # Another thread may be mid-flush with data it took from the buffer: let it finish
+        # before deciding nothing is left (the interpreter kills daemon threads next).
+        acquired = self._flush_lock.acquire(timeout=timeout)
+        if acquired:
+            self._flush_lock.release()
+        if not self.has_pending():
             return
         try:
             self.flush()
@@ -823,11 +830,25 @@ def flush(store: Store | None = None) -> None:
             w.flush()
 
 
+_exit_callbacks: list[Any] = []
+
+
+def before_final_flush(callback: Any) -> None:
+    """Call ``callback()`` at interpreter exit before the last write (e.g. to wait for
+    context still being captured in the background)."""
+    _exit_callbacks.append(callback)
+
+
 def _at_exit() -> None:
+    for callback in _exit_callbacks:
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - the final flush must happen regardless
+            log.debug("exit callback failed", exc_info=True)
     # A script that never ended its run: finished, or failed if it is dying of an
     # exception; in a kernel being shut down, killed.
     if _stack:
-        if "ipykernel" in sys.modules:
+        if procs.in_kernel():
             status, error = "killed", "the kernel shut down while the run was active"
         elif getattr(sys, "last_type", None) is not None:
             status = "failed"

@@ -19,6 +19,19 @@ def higher_is_better(metric: str) -> bool:
     return bool(_HIGHER_IS_BETTER.search(metric))
 
 
+def origin(source: str | None, parent_run_id: str | None, sweep_id: str | None = None) -> str:
+    """A short human label for where a run came from: ``rerun of 3f2a1b9c``,
+    ``sweep 9c1b2d3e``, or how it was recorded (``magic``, ``api``)."""
+    if source == "rerun" and parent_run_id:
+        return f"rerun of {parent_run_id[:8]}"
+    if source == "sweep":
+        label = f"sweep {sweep_id[:8]}" if sweep_id else "sweep"
+        return f"{label} of {parent_run_id[:8]}" if parent_run_id else label
+    if parent_run_id:
+        return f"child of {parent_run_id[:8]}"
+    return source or ""
+
+
 def compare_records(records: Sequence[RunRecord]) -> dict[str, Any]:
     """Align the params and final metrics of several runs.
 
@@ -41,7 +54,13 @@ def compare_records(records: Sequence[RunRecord]) -> dict[str, Any]:
             best[name] = (max if higher_is_better(name) else min)(present)[1]
     return {
         "runs": [
-            {"run_id": r.run_id, "run_name": r.run_name, "status": r.status, "experiment": r.experiment}
+            {
+                "run_id": r.run_id,
+                "run_name": r.run_name,
+                "status": r.status,
+                "experiment": r.experiment,
+                "origin": origin(r.source, r.parent_run_id, r.tags.get("sweep_id")),
+            }
             for r in records
         ],
         "params": params,

@@ -15,7 +15,14 @@ def runs_table(df: Any) -> str:
     out["start"] = out["start_time"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
     dur = (out["end_time"] - out["start_time"]).dt.total_seconds()
     out["duration"] = dur.map(lambda s: "" if s != s else f"{s:.1f}s")
-    cols = ["id", "run_name", "experiment", "status", "start", "duration"]
+    from .comparison import origin
+
+    sweeps = out["tags.sweep_id"] if "tags.sweep_id" in out.columns else [None] * len(out)
+    out["origin"] = [
+        origin(src, par if isinstance(par, str) else None, sw if isinstance(sw, str) else None)
+        for src, par, sw in zip(out["source"], out["parent_run_id"], sweeps)
+    ]
+    cols = ["id", "run_name", "experiment", "status", "origin", "start", "duration"]
     cols += [c for c in out.columns if c.startswith("metrics.")]
     cols += [c for c in out.columns if c.startswith("params.")]
     table = out[cols].rename(columns=lambda c: c.split(".", 1)[1] if "." in c else c)
@@ -73,7 +80,11 @@ def _fmt(v: Any) -> str:
 
 def compare_table(result: dict[str, Any], show_all: bool = False) -> str:
     """Plain-text side-by-side view of ``compare_records`` output."""
-    heads = [f"{r['run_name']} ({r['run_id'][:8]})" for r in result["runs"]]
+    heads = [
+        f"{r['run_name']} ({r['run_id'][:8]})"
+        + (f" [{r['origin']}]" if r.get("origin") not in (None, "", "api", "magic") else "")
+        for r in result["runs"]
+    ]
     rows: list[list[str]] = []
     for name, values in result["params"].items():
         differs = name in result["differing_params"]

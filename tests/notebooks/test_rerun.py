@@ -61,6 +61,13 @@ def test_rerun_uses_the_snapshot_not_the_edited_file(recorded):
     assert new.context["notebook_path"] == str(path)
     assert new.context["notebook_sha"] == original.context["notebook_sha"]
     assert original.children == [new.run_id]
+    # Where it came from shows in the runs table and the comparison.
+    from workbench.comparison import compare_records
+    from workbench.widgets import runs_widget
+
+    w = runs_widget()
+    assert set(w.dataframe["origin"]) == {"magic", f"rerun of {run_id[:8]}"}
+    assert compare_records([original, new])["runs"][1]["origin"] == f"rerun of {run_id[:8]}"
     (art,) = [a for a in new.artifacts if a["kind"] == "notebook"]
     executed = json.loads(open(art["stored_path"]).read())
     injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
@@ -77,6 +84,9 @@ def test_two_by_two_sweep_with_two_jobs_links_four_runs(recorded):
     assert len(df) == 4 and set(df["status"]) == {"finished"}
     assert (df["tags.sweep_id"] == result.sweep_id).all()
     assert (df["source"] == "sweep").all()
+    from workbench.formatting import runs_table
+
+    assert runs_table(df).count(f"sweep {result.sweep_id[:8]}") == 4
     assert list(df["metrics.score"]) == [17.0, 13.0, 10.0, 8.0]  # ordered, each alpha * beta + 3
     assert sorted(zip(df["params.alpha"], df["params.beta"])) == [
         ("1.0", "5"),

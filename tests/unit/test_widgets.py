@@ -75,8 +75,9 @@ def test_runs_widget_lists_every_run_with_its_columns():
     assert isinstance(w, RunsWidget) and isinstance(w, widgets.VBox)
     assert sorted(_names(w)) == ["lasso", "ridge-a", "ridge-b"]
     cols = list(w.dataframe.columns)
-    assert cols[:5] == ["run_id", "run_name", "status", "start_time", "duration_s"]
-    assert cols[5:] == ["metrics.loss", "metrics.r2", "metrics.rmse", "params.alpha", "params.model"]
+    assert cols[:6] == ["run_id", "run_name", "status", "start_time", "origin", "duration_s"]
+    assert set(w.dataframe["origin"]) == {"api"}
+    assert cols[6:] == ["metrics.loss", "metrics.r2", "metrics.rmse", "params.alpha", "params.model"]
     assert (w.dataframe["status"] == "finished").all()
     assert (w.dataframe["duration_s"] >= 0).all()
     assert "3 runs" in w.status_label.value

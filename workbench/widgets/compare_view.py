@@ -183,7 +183,12 @@ class CompareView(widgets.VBox):
         self.runs_df = _runs_frame(self.records)
         self.labels = {r.run_id: r.run_name or r.run_id[:8] for r in self.records}
 
-        names = ", ".join(f"{r.run_name or '?'} ({r.run_id[:8]})" for r in self.records)
+        origins = {r["run_id"]: r.get("origin", "") for r in self.comparison["runs"]}
+        names = ", ".join(
+            f"{r.run_name or '?'} ({r.run_id[:8]})"
+            + (f" [{origins[r.run_id]}]" if origins.get(r.run_id) not in (None, "", "api", "magic") else "")
+            for r in self.records
+        )
         self.title = widgets.HTML(
             f"<b>Comparing {len(self.records)} run{'s' if len(self.records) != 1 else ''}</b>: "
             f"{html.escape(names)}"

@@ -20,6 +20,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from .. import api
+from ..comparison import origin
 from ..errors import AmbiguousRunError, FilterSyntaxError, InvalidInputError, WorkbenchError
 
 if TYPE_CHECKING:
@@ -123,12 +124,22 @@ def table_frame(df: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``run_id, run_name, status, start_time, duration_s`` (seconds, NaN while a run
-        has not ended), then the ``metrics.*`` and ``params.*`` columns, index 0..n-1.
+        ``run_id, run_name, status, start_time, origin`` (rerun of / sweep / how it was
+        recorded), ``duration_s`` (seconds, NaN while a run has not ended), then the
+        ``metrics.*`` and ``params.*`` columns, index 0..n-1.
     """
     out = pd.DataFrame(index=df.index)
     for col in ("run_id", "run_name", "status", "start_time"):
         out[col] = df[col] if col in df.columns else None
+    if "origin" in df.columns:
+        out["origin"] = df["origin"]
+    elif "source" in df.columns:
+        sweeps = df["tags.sweep_id"] if "tags.sweep_id" in df.columns else pd.Series(None, index=df.index)
+        parents = df["parent_run_id"] if "parent_run_id" in df.columns else pd.Series(None, index=df.index)
+        out["origin"] = [
+            origin(src, par if isinstance(par, str) else None, sw if isinstance(sw, str) else None)
+            for src, par, sw in zip(df["source"], parents, sweeps)
+        ]
     if "duration_s" in df.columns:
         out["duration_s"] = df["duration_s"]
     elif "start_time" in df.columns and "end_time" in df.columns and len(df):

@@ -32,6 +32,9 @@ test: setup lint
 
 bench: setup
 	$(PY) benchmarks/bench_core.py
+	$(PY) benchmarks/bench_write_designs.py
+	$(PY) benchmarks/bench_track_overhead.py
+	$(PY) benchmarks/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -95,6 +95,18 @@ def unload_ipython_extension(ipython: Any) -> None:
     _unload(ipython)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """The jupyter_server extension (imported only by the server, never by kernels)."""
+    from .server.app import WorkbenchApp
+
+    return [{"module": "workbench", "app": WorkbenchApp}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the prebuilt JupyterLab extension lives in the package."""
+    return [{"src": "labextension", "dest": "jupyterlab-workbench"}]
+
+
 def compare(run_ids: Any, **kwargs: Any) -> Any:
     """Compare runs in the notebook: parameter diff (differences highlighted), final
     metrics side by side, overlaid metric curves and parallel coordinates.

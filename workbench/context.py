@@ -168,18 +168,28 @@ def git_state(directory: Path) -> dict[str, Any]:
     ``directory``; empty when git is missing or this is not a repository."""
     if shutil.which("git") is None:
         return {}
+    with _git_lock:
+        return _git_state(directory)
+
+
+# Captures of consecutive cells may overlap; git commands that refresh the index would
+# then fail on each other's index.lock, so they run one at a time and lock-free.
+_git_lock = threading.Lock()
+
+
+def _git_state(directory: Path) -> dict[str, Any]:
     commit = _run(["git", "rev-parse", "HEAD"], directory)
     if commit is None:
         return {}
     branch = _run(["git", "rev-parse", "--abbrev-ref", "HEAD"], directory)
-    status = _run(["git", "status", "--porcelain", "--untracked-files=no"], directory)
+    status = _run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"], directory)
     state: dict[str, Any] = {
         "git_commit": commit.strip(),
         "git_branch": (branch or "").strip() or None,
         "git_dirty": bool(status and status.strip()),
     }
     if state["git_dirty"]:
-        diff = _run(["git", "diff", "HEAD"], directory, timeout=30.0) or ""
+        diff = _run(["git", "--no-optional-locks", "diff", "HEAD"], directory, timeout=30.0) or ""
         if len(diff) > MAX_DIFF_BYTES:
             diff = diff[:MAX_DIFF_BYTES] + "\n[diff cut at 1 MB]\n"
         state["git_diff"] = diff

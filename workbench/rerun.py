@@ -43,7 +43,18 @@ from .errors import InvalidInputError, NotFoundError, WorkbenchError
 from .store.store import Batch, RunRecord, Store, get_store
 from .tracking import current_store, flush
 
-__all__ = ["JobResult", "ReproduceReport", "Sweep", "parse_value", "reproduce", "rerun", "sweep"]
+__all__ = [
+    "JobResult",
+    "RerunJob",
+    "ReproduceReport",
+    "Sweep",
+    "notebook_parameters",
+    "parse_value",
+    "reproduce",
+    "rerun",
+    "start_rerun",
+    "sweep",
+]
 
 _JOB_TAG = "workbench.job"
 
@@ -600,6 +611,68 @@ def _store_snapshot(store: Store, src: _Source) -> str:
 
 
 # -- public API -------------------------------------------------------------------------
+@dataclass
+class RerunJob:
+    """A rerun started in the background (see :func:`start_rerun`)."""
+
+    result: JobResult
+    thread: threading.Thread
+
+    def wait(self) -> JobResult:
+        """Block until the rerun has ended; returns its result."""
+        while self.thread.is_alive():
+            self.thread.join(0.2)
+        return self.result
+
+
+def _prepare_rerun(
+    run_id: str, params: Mapping[str, Any] | None, kernel: str | None, store: Store
+) -> tuple[dict[str, Any], JobResult]:
+    src = _source_from_run(store, run_id)
+    assert src.run is not None
+    checked = check_params(src.nb, params or {}, src.label)
+    kname = check_kernel(kernel or src.nb.get("metadata", {}).get("kernelspec", {}).get("name"))
+    spec = _make_spec(
+        store,
+        src,
+        _store_snapshot(store, src),
+        checked,
+        kname,
+        "rerun",
+        src.run.run_id,
+        {},
+        f"rerun of {src.run.run_name}",
+    )
+    return spec, JobResult(spec["job_id"], checked)
+
+
+def start_rerun(
+    run_id: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    kernel: str | None = None,
+    store: str | os.PathLike[str] | Store | None = None,
+) -> RerunJob:
+    """Like :func:`rerun`, but returns at once, once the input is validated; the job
+    runs in a background thread (the Jupyter server uses this).
+
+    Raises
+    ------
+    RunNotFoundError, InvalidInputError, KernelNotFoundError
+        As :func:`rerun`, before anything starts.
+    """
+    s = _as_store(store)
+    spec, result = _prepare_rerun(run_id, params, kernel, s)
+    thread = threading.Thread(
+        target=_Executor(s, 1, None).run,
+        args=([spec], {spec["job_id"]: result}),
+        name="workbench-rerun",
+        daemon=True,
+    )
+    thread.start()
+    return RerunJob(result, thread)
+
+
 def rerun(
     run_id: str,
     params: Mapping[str, Any] | None = None,
@@ -631,24 +704,24 @@ def rerun(
         values, a kernel that is not installed.
     """
     s = _as_store(store)
-    src = _source_from_run(s, run_id)
-    assert src.run is not None
-    checked = check_params(src.nb, params or {}, src.label)
-    kname = check_kernel(kernel or src.nb.get("metadata", {}).get("kernelspec", {}).get("name"))
-    spec = _make_spec(
-        s,
-        src,
-        _store_snapshot(s, src),
-        checked,
-        kname,
-        "rerun",
-        src.run.run_id,
-        {},
-        f"rerun of {src.run.run_name}",
-    )
-    results = {spec["job_id"]: JobResult(spec["job_id"], checked)}
-    _Executor(s, 1, None).run([spec], results)
-    return results[spec["job_id"]]
+    spec, result = _prepare_rerun(run_id, params, kernel, s)
+    _Executor(s, 1, None).run([spec], {spec["job_id"]: result})
+    return result
+
+
+def notebook_parameters(
+    run_id: str, *, store: str | os.PathLike[str] | Store | None = None
+) -> dict[str, Any]:
+    """The parameters a run's notebook takes, with their default values (the parameters
+    cell of its snapshot), e.g. to prefill a rerun form.
+
+    Raises
+    ------
+    InvalidInputError
+        The run has no notebook snapshot.
+    """
+    src = _source_from_run(_as_store(store), run_id)
+    return notebook_defaults(src.nb)
 
 
 class Sweep:

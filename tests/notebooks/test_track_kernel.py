@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 
 import nbformat
@@ -204,7 +205,11 @@ def test_git_state_and_environment_are_recorded_once(session_notebook, tmp_path)
     (tmp_path / "data.txt").write_text("v1\n")
     git("add", "data.txt")
     git("commit", "-q", "-m", "init")
-    (tmp_path / "data.txt").write_text("v2\n")  # uncommitted change
+    changed = tmp_path / "data.txt"
+    changed.write_text("v2, changed\n")  # uncommitted change
+    # Not in the commit's second with the same size: git itself could call that clean.
+    st = changed.stat()
+    os.utime(changed, (st.st_atime + 5, st.st_mtime + 5))
     path = session_notebook(
         "git.ipynb", ["%load_ext workbench", "%%track --name a\n1", "%%track --name b\n2"]
     )
@@ -214,7 +219,7 @@ def test_git_state_and_environment_are_recorded_once(session_notebook, tmp_path)
         ["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True
     ).stdout.strip()
     assert a.context["git_commit"] == head and a.context["git_branch"] == "main"
-    assert a.context["git_dirty"] is True and "+v2" in a.context["git_diff"]
+    assert a.context["git_dirty"] is True and "+v2, changed" in a.context["git_diff"]
     assert a.context["env_hash"] == b.context["env_hash"]
     import duckdb
 

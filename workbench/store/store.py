@@ -778,6 +778,56 @@ class Store:
         df["timestamp"] = pd.to_datetime(df["timestamp"], unit="ms", utc=True)
         return df
 
+    def metric_series(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None, max_points: int = 1000
+    ) -> list[dict[str, Any]]:
+        """Metric curves for charts, each at most ``max_points`` points.
+
+        A longer series is cut into ``max_points // 2`` step ranges and keeps, per range,
+        its lowest and highest point (in step order), so spikes and the curve's envelope
+        survive, which averaging would smooth away.
+
+        Returns
+        -------
+        list of dict
+            ``{"run_id", "key", "steps", "values"}`` per (run, key), ordered by the given
+            run ids, then key.
+        """
+        buckets = max(1, int(max_points) // 2)
+        key_filter = ""
+        params: list[Any] = [list(run_ids)]
+        if keys is not None:
+            key_filter = " AND key IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(list(keys))
+        sql = f"""
+            WITH sel AS (
+                SELECT run_id, key, step, value FROM metrics
+                WHERE run_id IN (SELECT unnest(?::VARCHAR[])){key_filter}
+            ),
+            span AS (SELECT run_id, key, min(step) AS s0, max(step) AS s1, count(*) AS n FROM sel GROUP BY ALL),
+            b AS (
+                SELECT sel.run_id, sel.key, sel.step, sel.value,
+                       CASE WHEN span.n <= ? THEN sel.step
+                            ELSE floor((sel.step - span.s0) * ? / (span.s1 - span.s0 + 1)) END AS bucket
+                FROM sel JOIN span USING (run_id, key)
+            )
+            SELECT run_id, key, bucket,
+                   arg_min(step, value) AS lo_step, min(value) AS lo,
+                   arg_max(step, value) AS hi_step, max(value) AS hi
+            FROM b GROUP BY run_id, key, bucket ORDER BY run_id, key, bucket
+        """
+        with self.session() as con:
+            rows = con.execute(sql, [*params, int(max_points), buckets]).fetchall()
+        series: dict[tuple[str, str], dict[str, Any]] = {}
+        for run_id, key, _bucket, lo_step, lo, hi_step, hi in rows:
+            s = series.setdefault((run_id, key), {"run_id": run_id, "key": key, "steps": [], "values": []})
+            pts = [(lo_step, lo)] if lo_step == hi_step else sorted([(lo_step, lo), (hi_step, hi)])
+            for st, v in pts:
+                s["steps"].append(st)
+                s["values"].append(v)
+        order = {r: i for i, r in enumerate(run_ids)}
+        return sorted(series.values(), key=lambda s: (order.get(s["run_id"], 0), s["key"]))
+
     def experiments(self) -> list[dict[str, Any]]:
         """Experiments with their run counts, newest first."""
         with self.session() as con:

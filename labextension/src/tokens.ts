@@ -1,0 +1,214 @@
+/**
+ * The shapes the Workbench REST API sends and receives, and the command ids.
+ *
+ * Field names are snake_case exactly as the server writes them: one name end to end
+ * (database column = JSON key = TypeScript field), no camelCase translation layer.
+ */
+
+/**
+ * The ids of the commands the extension registers.
+ */
+export namespace CommandIDs {
+  /** Reveal the Workbench side panel. */
+  export const openPanel = 'workbench:open-panel';
+  /** Fetch the runs table again now. */
+  export const refresh = 'workbench:refresh';
+  /** Open a comparison of the selected runs (two or more). */
+  export const compareSelected = 'workbench:compare-selected';
+  /** Open a comparison of the runs given as `args.ids`; used by layout restoration. */
+  export const openCompare = 'workbench:open-compare';
+  /** Download every run matching the current query as CSV. */
+  export const downloadCsv = 'workbench:download-csv';
+  /** Rerun the selected run's notebook with edited parameters. */
+  export const rerunSelected = 'workbench:rerun-selected';
+  /** Soft-delete the selected runs. */
+  export const deleteSelected = 'workbench:delete-selected';
+  /** Undo the soft delete of the selected run. */
+  export const restoreSelected = 'workbench:restore-selected';
+}
+
+/** GET info */
+export interface IInfo {
+  version: string;
+  /** The store directory the server reads. */
+  store: string;
+  schema_version: number;
+}
+
+/** One entry of GET experiments. */
+export interface IExperiment {
+  name: string;
+  runs: number;
+  created_at: string | number | null;
+  last_run: string | number | null;
+}
+
+/** GET experiments */
+export interface IExperimentsReply {
+  experiments: IExperiment[];
+}
+
+/** A run's lifecycle state as the server stores it (lower case). */
+export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
+
+/** One row of the runs table. */
+export interface IRun {
+  run_id: string;
+  run_name: string;
+  experiment: string;
+  /** Usually a {@link RunStatus}; typed as string so an unknown state still renders. */
+  status: string;
+  /** Milliseconds since the epoch. */
+  start_time: number;
+  /** Milliseconds since the epoch; null while running. */
+  end_time: number | null;
+  source: string;
+  parent_run_id: string | null;
+  /** A short label: `rerun of 3f2a1b9c`, `sweep 9c1b2d3e`, `magic`, ... */
+  origin: string;
+  params: { [name: string]: string };
+  metrics: { [name: string]: number };
+  tags: { [name: string]: string };
+  /** Present only when the server marks soft-deleted rows (with `deleted=1`). */
+  deleted?: boolean;
+}
+
+/** The param and metric names that occur in the current query's runs. */
+export interface IRunColumns {
+  params: string[];
+  metrics: string[];
+}
+
+/** The query part of GET runs. */
+export interface IRunsQuery {
+  /** MLflow search syntax; empty for all runs. */
+  filter: string;
+  /** MLflow order_by clause, e.g. `metrics.rmse ASC`; empty for newest first. */
+  order_by: string;
+  /** An experiment name; empty for all experiments. */
+  experiment: string;
+  /** Include soft-deleted runs. */
+  deleted: boolean;
+}
+
+/** GET runs */
+export interface IRunsReply {
+  runs: IRun[];
+  total: number;
+  columns: IRunColumns;
+}
+
+/** A file recorded with a run. */
+export interface IArtifact {
+  path: string;
+  kind: string;
+  sha256: string;
+  size: number;
+  /** `input` or `output` */
+  direction: string;
+}
+
+/** Where and how a run was recorded. Keys beyond these may be present. */
+export interface IRunContext {
+  notebook_path?: string | null;
+  cell_id?: string | null;
+  cell_source?: string | null;
+  execution_count?: number | null;
+  git_commit?: string | null;
+  git_branch?: string | null;
+  git_dirty?: boolean | null;
+  python_version?: string | null;
+  host?: string | null;
+  [key: string]: unknown;
+}
+
+/** GET runs/<run_id>: everything recorded about one run. */
+export interface IRunDetail {
+  run_id: string;
+  run_name: string;
+  experiment: string;
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  duration_s: number | null;
+  source: string;
+  parent_run_id: string | null;
+  origin: string;
+  error: string | null;
+  params: { [name: string]: string };
+  metrics: { [name: string]: number };
+  tags: { [name: string]: string };
+  artifacts: IArtifact[];
+  context: IRunContext;
+  children: string[];
+  deleted: boolean;
+}
+
+/** The per-run header of GET compare. */
+export interface ICompareRun {
+  run_id: string;
+  run_name: string;
+  status: string;
+  experiment: string;
+  origin: string;
+}
+
+/** GET compare?ids= */
+export interface ICompareReply {
+  runs: ICompareRun[];
+  /** Param name to one value per run (null where a run lacks it). */
+  params: { [name: string]: (string | null)[] };
+  differing_params: string[];
+  /** Metric name to one final value per run (null where a run lacks it). */
+  metrics: { [name: string]: (number | null)[] };
+  /** Metric name to the index of the best run. */
+  best: { [metric: string]: number };
+  /** Each run's tracked cell source. */
+  sources: (string | null)[];
+  /** Whether the runs were recorded from different notebook contents. */
+  notebooks_differ: boolean;
+}
+
+/** One downsampled metric curve of one run. */
+export interface IMetricSeries {
+  run_id: string;
+  key: string;
+  steps: number[];
+  values: number[];
+}
+
+/** GET metrics?ids= */
+export interface IMetricsReply {
+  series: IMetricSeries[];
+}
+
+/** A parameter value the rerun endpoint accepts (papermill types). */
+export type ParameterValue = string | number | boolean | null;
+
+/** GET runs/<run_id>/parameters */
+export interface IParametersReply {
+  /** Name to default value, from the notebook's `parameters` cell. */
+  parameters: { [name: string]: ParameterValue };
+}
+
+/** POST runs/<run_id>/rerun */
+export interface IRerunReply {
+  job_id: string;
+}
+
+/** A rerun job's state. */
+export type JobStatus = 'queued' | 'running' | 'finished' | 'failed' | 'killed';
+
+/** GET jobs/<job_id> */
+export interface IJob {
+  job_id: string;
+  status: JobStatus;
+  /** The runs the job has recorded so far. */
+  run_ids: string[];
+  error: string | null;
+}
+
+/** DELETE runs/<run_id>, POST runs/<run_id>/restore */
+export interface IRunIdReply {
+  run_id: string;
+}

@@ -1,0 +1,286 @@
+"""REST handlers. One base class maps every Workbench error to an HTTP status.
+
+All routes are under ``<base_url>/workbench/api/`` and authenticated like Jupyter's own
+APIs (a request without the token or cookie gets 403; POSTs are XSRF-checked).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+
+from .. import __version__
+from ..comparison import compare_records, origin
+from ..errors import InvalidInputError, NotFoundError, StoreBusyError, StoreError
+from ..paths import resolve_store
+from ..store.store import Store, get_store
+
+MAX_LIMIT = 1000
+
+
+class WorkbenchHandler(APIHandler):
+    """Base handler: resolves the store and turns exceptions into JSON errors."""
+
+    @property
+    def store(self) -> Store:
+        """The store for this request: the server's configured one, else found from the
+        notebook directory the panel passes as ``?path=`` (relative to the root)."""
+        configured = self.settings.get("workbench_store")
+        if configured:
+            return get_store(configured)
+        root: Path = self.settings["workbench_root"]
+        rel = self.get_query_argument("path", "").strip("/")
+        start = (root / rel).resolve() if rel else root
+        if root not in (start, *start.parents):
+            raise InvalidInputError(f"path {rel!r} is outside the server's root directory")
+        return get_store(resolve_store(start=str(start if start.is_dir() else start.parent)))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """The one place errors become HTTP statuses: not found 404, bad input 400, a
+        busy store 503, a store that cannot be used (corrupt, newer schema) 409."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, NotFoundError):
+            status, message = 404, str(exc)
+        elif isinstance(exc, InvalidInputError):
+            status, message = 400, str(exc)
+        elif isinstance(exc, StoreBusyError):
+            status, message = 503, str(exc)
+        elif isinstance(exc, StoreError):
+            status, message = 409, str(exc)
+        elif isinstance(exc, tornado.web.HTTPError):
+            status, message = exc.status_code, exc.log_message or self._reason
+        else:
+            status, message = 500, "Unhandled error"
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message}))
+
+    def send_json(self, data: Any, status: int = 200) -> None:
+        """Write ``data`` as JSON (NaN becomes null)."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(_clean(data), default=str))
+
+    def int_arg(self, name: str, default: int, lo: int, hi: int) -> int:
+        """An integer query argument within ``[lo, hi]``, or a 400 naming the range."""
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InvalidInputError(f"{name} must be a whole number from {lo} to {hi}, got {raw!r}") from None
+        if not lo <= value <= hi:
+            raise InvalidInputError(f"{name} must be from {lo} to {hi}, got {value}")
+        return value
+
+    def ids_arg(self) -> list[str]:
+        """The ``ids`` query argument: comma-separated run ids or prefixes."""
+        ids = [i for i in self.get_query_argument("ids", "").split(",") if i.strip()]
+        if not ids:
+            raise InvalidInputError("give run ids as ?ids=ID,ID (ids or unique prefixes)")
+        return ids
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _run_rows(df: Any) -> list[dict[str, Any]]:
+    """Rows of a ``search_runs`` DataFrame as nested JSON objects."""
+    import pandas as pd
+
+    params = [c for c in df.columns if c.startswith("params.")]
+    metrics = [c for c in df.columns if c.startswith("metrics.")]
+    tags = [c for c in df.columns if c.startswith("tags.")]
+    out = []
+    for row in df.to_dict("records"):
+
+        def ms(ts: Any) -> int | None:
+            return None if ts is None or pd.isna(ts) else int(ts.timestamp() * 1000)
+
+        parent = row.get("parent_run_id")
+        parent = parent if isinstance(parent, str) else None
+        tag_map = {c[5:]: row[c] for c in tags if isinstance(row[c], str)}
+        out.append(
+            {
+                "run_id": row["run_id"],
+                "run_name": row["run_name"],
+                "experiment": row["experiment"],
+                "status": row["status"],
+                "start_time": ms(row["start_time"]),
+                "end_time": ms(row["end_time"]),
+                "source": row["source"],
+                "parent_run_id": parent,
+                "origin": origin(row["source"], parent, tag_map.get("sweep_id")),
+                "params": {c[7:]: row[c] for c in params if isinstance(row[c], str)},
+                "metrics": {c[8:]: row[c] for c in metrics if row[c] is not None and not pd.isna(row[c])},
+                "tags": tag_map,
+            }
+        )
+    return out
+
+
+class InfoHandler(WorkbenchHandler):
+    """GET info: the version and the store in use (the panel shows it)."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        store = self.store
+        self.send_json(
+            {"version": __version__, "store": str(store.directory), "schema_version": store.schema_version()}
+        )
+
+
+class ExperimentsHandler(WorkbenchHandler):
+    """GET experiments: names with run counts."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.send_json({"experiments": self.store.experiments()})
+
+
+class RunsHandler(WorkbenchHandler):
+    """GET runs?filter=&order_by=&experiment=&offset=&limit=: one page of runs and the total."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        flt = self.get_query_argument("filter", "") or None
+        order = self.get_query_argument("order_by", "") or None
+        experiment = self.get_query_argument("experiment", "") or None
+        deleted = self.get_query_argument("deleted", "") in ("1", "true")
+        offset = self.int_arg("offset", 0, 0, 10**9)
+        limit = self.int_arg("limit", 200, 1, MAX_LIMIT)
+        store = self.store
+        df = store.search_runs(flt, order, experiment, deleted, limit, offset)
+        total = store.count_runs(flt, experiment, deleted)
+        columns = {
+            "params": [c[7:] for c in df.columns if c.startswith("params.")],
+            "metrics": [c[8:] for c in df.columns if c.startswith("metrics.")],
+        }
+        self.send_json({"runs": _run_rows(df), "total": total, "offset": offset, "columns": columns})
+
+
+class RunHandler(WorkbenchHandler):
+    """GET runs/<id>: everything recorded; DELETE runs/<id>: soft delete."""
+
+    @tornado.web.authenticated
+    def get(self, run_id: str) -> None:
+        rec = self.store.get_run(run_id)
+        data = rec.to_dict()
+        data["origin"] = origin(rec.source, rec.parent_run_id, rec.tags.get("sweep_id"))
+        data["context"] = {k: v for k, v in rec.context.items()}
+        self.send_json(data)
+
+    @tornado.web.authenticated
+    def delete(self, run_id: str) -> None:
+        store = self.store
+        full = store.resolve_run_id(run_id)
+        store.set_deleted(full, True)
+        self.send_json({"run_id": full, "deleted": True})
+
+
+class RestoreHandler(WorkbenchHandler):
+    """POST runs/<id>/restore: undo a soft delete."""
+
+    @tornado.web.authenticated
+    def post(self, run_id: str) -> None:
+        store = self.store
+        full = store.resolve_run_id(run_id)
+        store.set_deleted(full, False)
+        self.send_json({"run_id": full, "deleted": False})
+
+
+class CompareHandler(WorkbenchHandler):
+    """GET compare?ids=a,b: param diff, final metrics, best per metric, cell sources."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        store = self.store
+        records = [store.get_run(i) for i in self.ids_arg()]
+        data = compare_records(records)
+        data["sources"] = [r.context.get("cell_source") for r in records]
+        shas = {r.context.get("notebook_sha") for r in records if r.context.get("notebook_sha")}
+        data["notebooks_differ"] = len(shas) > 1
+        self.send_json(data)
+
+
+class MetricsHandler(WorkbenchHandler):
+    """GET metrics?ids=a,b&keys=loss&max_points=N: curves, each downsampled to N points."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        store = self.store
+        ids = store.resolve_run_ids(self.ids_arg())
+        keys = [k for k in self.get_query_argument("keys", "").split(",") if k] or None
+        max_points = self.int_arg("max_points", 1000, 2, 100_000)
+        self.send_json({"series": store.metric_series(ids, keys, max_points)})
+
+
+class ParametersHandler(WorkbenchHandler):
+    """GET runs/<id>/parameters: the notebook's parameters and defaults (rerun form)."""
+
+    @tornado.web.authenticated
+    def get(self, run_id: str) -> None:
+        from ..rerun import notebook_parameters
+
+        self.send_json({"parameters": notebook_parameters(run_id, store=self.store)})
+
+
+class RerunHandler(WorkbenchHandler):
+    """POST runs/<id>/rerun {"params": {...}}: start a rerun; 202 with its job id."""
+
+    @tornado.web.authenticated
+    def post(self, run_id: str) -> None:
+        from ..rerun import start_rerun
+
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise InvalidInputError('the request body must be JSON: {"params": {...}}') from None
+        params = body.get("params", {}) if isinstance(body, dict) else None
+        if not isinstance(params, dict):
+            raise InvalidInputError("params must be an object of name -> value")
+        job = start_rerun(run_id, params, store=self.store)
+        self.settings.setdefault("workbench_jobs", {})[job.result.job_id] = job
+        self.send_json({"job_id": job.result.job_id}, status=202)
+
+
+class JobHandler(WorkbenchHandler):
+    """GET jobs/<id>: a rerun's progress and outcome."""
+
+    @tornado.web.authenticated
+    def get(self, job_id: str) -> None:
+        job = self.settings.get("workbench_jobs", {}).get(job_id)
+        if job is None:
+            raise NotFoundError(f"no job {job_id!r} in this server")
+        r = job.result
+        self.send_json({"job_id": r.job_id, "status": r.status, "run_ids": r.run_ids, "error": r.error})
+
+
+def route_handlers() -> list[tuple[str, type]]:
+    """The URL patterns, relative to the server's base URL."""
+    run = r"(?P<run_id>[^/]+)"
+    return [
+        (r"/workbench/api/info", InfoHandler),
+        (r"/workbench/api/experiments", ExperimentsHandler),
+        (r"/workbench/api/runs", RunsHandler),
+        (rf"/workbench/api/runs/{run}", RunHandler),
+        (rf"/workbench/api/runs/{run}/restore", RestoreHandler),
+        (rf"/workbench/api/runs/{run}/rerun", RerunHandler),
+        (rf"/workbench/api/runs/{run}/parameters", ParametersHandler),
+        (r"/workbench/api/compare", CompareHandler),
+        (r"/workbench/api/metrics", MetricsHandler),
+        (r"/workbench/api/jobs/(?P<job_id>[0-9a-f]+)", JobHandler),
+    ]

@@ -7,6 +7,9 @@ import pytest
 import workbench as wb
 from workbench import tracking
 
+# The real jupyter_server fixtures (jp_fetch...) for tests/server.
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
 
 @pytest.fixture(autouse=True)
 def store_dir(tmp_path, monkeypatch):

@@ -134,3 +134,72 @@ async def test_a_corrupt_store_is_a_409(jp_fetch, store_dir):
     (store_dir / "workbench.duckdb").write_bytes(b"garbage" * 100)
     code, msg = await _error(jp_fetch, "runs")
     assert code == 409 and "not a readable Workbench store" in msg
+
+
+async def test_rerun_through_the_api_starts_a_job_and_links_the_new_run(jp_fetch, tmp_path, monkeypatch):
+    import asyncio
+
+    from tests.notebooks.conftest import execute, make_notebook
+
+    path = tmp_path / "nb.ipynb"
+    make_notebook(
+        path,
+        [
+            ("alpha = 1.0", ["parameters"]),
+            "%load_ext workbench",
+            "%%track --metrics score\nscore = alpha * 3",
+        ],
+    )
+    monkeypatch.setenv("JPY_SESSION_NAME", str(path))
+    execute(path)
+    (rid,) = list(wb.runs()["run_id"])
+    params = await _get(jp_fetch, "runs", rid, "parameters")
+    assert params == {"parameters": {"alpha": 1.0}}
+    code, msg = await _error(
+        jp_fetch, "runs", rid, "rerun", method="POST", body=json.dumps({"params": {"beta": 2}})
+    )
+    assert code == 400 and "its parameters cell defines: alpha" in msg
+    resp = await jp_fetch(
+        "workbench", "api", "runs", rid, "rerun", method="POST", body=json.dumps({"params": {"alpha": 2}})
+    )
+    assert resp.code == 202
+    job_id = json.loads(resp.body)["job_id"]
+    for _ in range(300):
+        job = await _get(jp_fetch, "jobs", job_id)
+        if job["status"] not in ("queued", "running"):
+            break
+        await asyncio.sleep(0.2)
+    assert job["status"] == "finished", job
+    new = await _get(jp_fetch, "runs", job["run_ids"][0])
+    assert (
+        new["parent_run_id"] == rid
+        and new["metrics"] == {"score": 6.0}
+        and new["origin"] == f"rerun of {rid[:8]}"
+    )
+
+
+@pytest.fixture
+def unconfigured(jp_server_config, monkeypatch):
+    monkeypatch.delenv("WORKBENCH_STORE")
+    jp_server_config["WorkbenchApp"] = {"db_path": ""}
+    return jp_server_config
+
+
+async def test_the_store_is_found_from_the_notebook_directory_the_panel_asks_for(
+    unconfigured, jp_fetch, jp_root_dir
+):
+    project = jp_root_dir / "project"
+    (project / "notebooks").mkdir(parents=True)
+    with wb.start_run(name="in-project"):
+        pass
+    wb.flush()
+    other = wb.set_store(project / ".workbench")
+    with wb.start_run(name="project-run"):
+        pass
+    wb.flush()
+    info = await _get(jp_fetch, "info", path="project/notebooks")
+    assert info["store"] == str(other)
+    runs = await _get(jp_fetch, "runs", path="project/notebooks")
+    assert [r["run_name"] for r in runs["runs"]] == ["project-run"]
+    code, msg = await _error(jp_fetch, "runs", path="../../etc")
+    assert code == 400 and "outside the server's root" in msg

@@ -108,6 +108,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "metric_spans: first/last step and point count per (run, key), for chart bucketing",
+        """
+        CREATE TABLE metric_spans (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            min_step BIGINT NOT NULL,
+            max_step BIGINT NOT NULL,
+            n BIGINT NOT NULL,
+            PRIMARY KEY (run_id, key)
+        );
+        INSERT INTO metric_spans
+        SELECT run_id, key, min(step), max(step), count(*) FROM metrics GROUP BY run_id, key;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

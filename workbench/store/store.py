@@ -509,6 +509,16 @@ class Store:
             WHERE (excluded.step, excluded.timestamp) >= (latest_metrics.step, latest_metrics.timestamp)
             """
         )
+        con.execute(
+            """
+            INSERT INTO metric_spans
+            SELECT run_id::VARCHAR, key, min(step), max(step), count(*) FROM _m GROUP BY run_id, key
+            ON CONFLICT (run_id, key) DO UPDATE SET
+                min_step = least(metric_spans.min_step, excluded.min_step),
+                max_step = greatest(metric_spans.max_step, excluded.max_step),
+                n = metric_spans.n + excluded.n
+            """
+        )
         con.unregister("_m")
 
     def set_deleted(self, run_id: str, deleted: bool) -> None:
@@ -787,6 +797,8 @@ class Store:
         its lowest and highest point (in step order), so spikes and the curve's envelope
         survive, which averaging would smooth away.
 
+        Run ids may be given by unique prefix.
+
         Returns
         -------
         list of dict
@@ -794,30 +806,35 @@ class Store:
             run ids, then key.
         """
         buckets = max(1, int(max_points) // 2)
-        key_filter = ""
-        params: list[Any] = [list(run_ids)]
+        key_filter, params = "", [list(run_ids)]
         if keys is not None:
-            key_filter = " AND key IN (SELECT unnest(?::VARCHAR[]))"
+            key_filter = " AND key = ANY(?::VARCHAR[])"
             params.append(list(keys))
-        sql = f"""
-            WITH sel AS (
-                SELECT run_id, key, step, value FROM metrics
-                WHERE run_id IN (SELECT unnest(?::VARCHAR[])){key_filter}
-            ),
-            span AS (SELECT run_id, key, min(step) AS s0, max(step) AS s1, count(*) AS n FROM sel GROUP BY ALL),
-            b AS (
-                SELECT sel.run_id, sel.key, sel.step, sel.value,
-                       CASE WHEN span.n <= ? THEN sel.step
-                            ELSE floor((sel.step - span.s0) * ? / (span.s1 - span.s0 + 1)) END AS bucket
-                FROM sel JOIN span USING (run_id, key)
-            )
-            SELECT run_id, key, bucket,
-                   arg_min(step, value) AS lo_step, min(value) AS lo,
-                   arg_max(step, value) AS hi_step, max(value) AS hi
-            FROM b GROUP BY run_id, key, bucket ORDER BY run_id, key, bucket
-        """
         with self.session() as con:
-            rows = con.execute(sql, [*params, int(max_points), buckets]).fetchall()
+            run_ids = [self.resolve_run_id(r, con) for r in run_ids]
+            params[0] = list(run_ids)
+            spans = con.execute(
+                f"SELECT run_id, key, min_step, max_step, n FROM metric_spans "
+                f"WHERE run_id = ANY(?::VARCHAR[]){key_filter}",
+                params,
+            ).fetchall()
+            # Series of the same span share one bucketing formula, so each group is one
+            # scan with constants (a join or CASE per row costs twice as much).
+            groups: dict[tuple[int, float], set[tuple[str, str]]] = {}
+            for run_id, key, s0, s1, n in spans:
+                width = (s1 - s0 + 1) / buckets if n > max_points else 0.0
+                groups.setdefault((s0, width), set()).add((run_id, key))
+            rows = []
+            for (s0, width), pairs in groups.items():
+                bucket = "step" if width == 0.0 else "floor((step - ?) / ?)"
+                bparams = [] if width == 0.0 else [s0, width]
+                found = con.execute(
+                    f"SELECT run_id, key, {bucket} AS b, arg_min(step, value), min(value), "
+                    "arg_max(step, value), max(value) FROM metrics "
+                    "WHERE run_id = ANY(?::VARCHAR[]) AND key = ANY(?::VARCHAR[]) GROUP BY ALL ORDER BY b",
+                    [*bparams, sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})],
+                ).fetchall()
+                rows.extend(r for r in found if (r[0], r[1]) in pairs)
         series: dict[tuple[str, str], dict[str, Any]] = {}
         for run_id, key, _bucket, lo_step, lo, hi_step, hi in rows:
             s = series.setdefault((run_id, key), {"run_id": run_id, "key": key, "steps": [], "values": []})

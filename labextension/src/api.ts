@@ -1,0 +1,259 @@
+/**
+ * The Workbench REST client: the only module that knows the server's URLs.
+ *
+ * Every call goes through `ServerConnection.makeRequest`, so the token and XSRF cookie
+ * are handled exactly as for Jupyter's own APIs.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  IExperimentsReply,
+  IInfo,
+  IJob,
+  IMetricsReply,
+  IParametersReply,
+  IRerunReply,
+  IRunDetail,
+  IRunIdReply,
+  IRunsQuery,
+  IRunsReply,
+  ICompareReply,
+  ParameterValue
+} from './tokens';
+
+/** The path of the API under the server's base URL. */
+const API_NAMESPACE = 'workbench/api';
+
+/** The page size the runs table requests. */
+export const RUNS_PAGE_SIZE = 200;
+
+let settings: ServerConnection.ISettings | null = null;
+
+function serverSettings(): ServerConnection.ISettings {
+  // Made on first use rather than at import so tests can set PageConfig first.
+  if (settings === null) {
+    settings = ServerConnection.makeSettings();
+  }
+  return settings;
+}
+
+/** Query string from the entries whose value is not undefined. */
+function query(args: { [key: string]: string | number | boolean | undefined }): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(args)) {
+    if (value !== undefined) {
+      search.set(key, String(value));
+    }
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/**
+ * Call the Workbench API and decode its JSON answer.
+ *
+ * @param endPoint - The path under `workbench/api/`, with its query string.
+ * @param init - Method and body of the request.
+ * @returns The decoded JSON body.
+ * @throws {ServerConnection.ResponseError} On a non-2xx status, with the server's
+ *   `message` (Workbench errors are `{message}` with 400/404/409/503).
+ * @throws {ServerConnection.NetworkError} When the server cannot be reached.
+ */
+export async function requestAPI<T>(endPoint: string, init: RequestInit = {}): Promise<T> {
+  const s = serverSettings();
+  const url = URLExt.join(s.baseUrl, API_NAMESPACE, endPoint);
+  const response = await ServerConnection.makeRequest(url, init, s);
+  const text = await response.text();
+  let data: unknown = null;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      // A proxy's HTML error page, say: keep the raw text for the message below.
+      data = { message: text.slice(0, 500) };
+    }
+  }
+  if (!response.ok) {
+    const message =
+      data !== null && typeof data === 'object' && 'message' in data
+        ? String((data as { message: unknown }).message)
+        : `${response.status} ${response.statusText}`;
+    throw new ServerConnection.ResponseError(response, message);
+  }
+  return data as T;
+}
+
+/**
+ * The server's Workbench version and the store it reads.
+ *
+ * @returns GET `info`.
+ * @throws {ServerConnection.ResponseError} 404 when the server extension is not enabled.
+ */
+export function getInfo(): Promise<IInfo> {
+  return requestAPI<IInfo>('info');
+}
+
+/**
+ * The experiments with their run counts.
+ *
+ * @returns GET `experiments`.
+ * @throws {ServerConnection.ResponseError} On a server error.
+ */
+export function listExperiments(): Promise<IExperimentsReply> {
+  return requestAPI<IExperimentsReply>('experiments');
+}
+
+/**
+ * One page of runs matching a query.
+ *
+ * @param q - Filter, order, experiment and whether to include deleted runs.
+ * @param offset - Index of the first run to return.
+ * @param limit - Number of runs to return (the server caps it).
+ * @returns GET `runs`: the page, the total matching and the param/metric names.
+ * @throws {ServerConnection.ResponseError} 400 with a positioned message for a bad
+ *   filter or order_by.
+ */
+export function listRuns(
+  q: IRunsQuery,
+  offset = 0,
+  limit: number = RUNS_PAGE_SIZE
+): Promise<IRunsReply> {
+  return requestAPI<IRunsReply>(
+    'runs' +
+      query({
+        filter: q.filter || undefined,
+        order_by: q.order_by || undefined,
+        experiment: q.experiment || undefined,
+        deleted: q.deleted ? 1 : undefined,
+        offset,
+        limit
+      })
+  );
+}
+
+/**
+ * Everything recorded about one run.
+ *
+ * @param runId - A run id or unique prefix.
+ * @returns GET `runs/<run_id>`.
+ * @throws {ServerConnection.ResponseError} 404 for an unknown run.
+ */
+export function getRun(runId: string): Promise<IRunDetail> {
+  return requestAPI<IRunDetail>(`runs/${encodeURIComponent(runId)}`);
+}
+
+/**
+ * Parameters, final metrics and cell sources of several runs, aligned.
+ *
+ * @param runIds - The runs, in display order.
+ * @returns GET `compare`.
+ * @throws {ServerConnection.ResponseError} 404 when a run does not exist.
+ */
+export function compareRuns(runIds: ReadonlyArray<string>): Promise<ICompareReply> {
+  return requestAPI<ICompareReply>('compare' + query({ ids: runIds.join(',') }));
+}
+
+/**
+ * Per-step metric curves, downsampled on the server.
+ *
+ * @param runIds - The runs.
+ * @param keys - Metric names; all when omitted.
+ * @param maxPoints - At most this many points per curve.
+ * @returns GET `metrics`.
+ * @throws {ServerConnection.ResponseError} On an unknown run or a bad argument.
+ */
+export function getMetrics(
+  runIds: ReadonlyArray<string>,
+  keys?: ReadonlyArray<string>,
+  maxPoints = 1000
+): Promise<IMetricsReply> {
+  return requestAPI<IMetricsReply>(
+    'metrics' +
+      query({
+        ids: runIds.join(','),
+        keys: keys && keys.length > 0 ? keys.join(',') : undefined,
+        max_points: maxPoints
+      })
+  );
+}
+
+/**
+ * The parameters cell of the run's notebook snapshot, to prefill a rerun.
+ *
+ * @param runId - The run.
+ * @returns GET `runs/<run_id>/parameters`.
+ * @throws {ServerConnection.ResponseError} 400 when the run has no notebook snapshot.
+ */
+export function getRunParameters(runId: string): Promise<IParametersReply> {
+  return requestAPI<IParametersReply>(`runs/${encodeURIComponent(runId)}/parameters`);
+}
+
+/**
+ * Start executing the run's notebook snapshot again with new parameters.
+ *
+ * @param runId - The run to rerun.
+ * @param params - Parameter values by name (only names of the notebook's parameters cell).
+ * @returns The job to poll with {@link getJob}.
+ * @throws {ServerConnection.ResponseError} 400 naming unknown parameters.
+ */
+export function rerunRun(
+  runId: string,
+  params: { [name: string]: ParameterValue }
+): Promise<IRerunReply> {
+  return requestAPI<IRerunReply>(`runs/${encodeURIComponent(runId)}/rerun`, {
+    method: 'POST',
+    body: JSON.stringify({ params })
+  });
+}
+
+/**
+ * A rerun job's progress.
+ *
+ * @param jobId - From {@link rerunRun}.
+ * @returns GET `jobs/<job_id>`.
+ * @throws {ServerConnection.ResponseError} 404 when the server no longer knows the job.
+ */
+export function getJob(jobId: string): Promise<IJob> {
+  return requestAPI<IJob>(`jobs/${encodeURIComponent(jobId)}`);
+}
+
+/**
+ * Soft-delete a run (it can be restored).
+ *
+ * @param runId - The run.
+ * @returns The full run id.
+ * @throws {ServerConnection.ResponseError} 404 for an unknown run.
+ */
+export function deleteRun(runId: string): Promise<IRunIdReply> {
+  return requestAPI<IRunIdReply>(`runs/${encodeURIComponent(runId)}`, { method: 'DELETE' });
+}
+
+/**
+ * Undo a soft delete.
+ *
+ * @param runId - The run.
+ * @returns The full run id.
+ * @throws {ServerConnection.ResponseError} 404 for an unknown run.
+ */
+export function restoreRun(runId: string): Promise<IRunIdReply> {
+  return requestAPI<IRunIdReply>(`runs/${encodeURIComponent(runId)}/restore`, {
+    method: 'POST'
+  });
+}
+
+/**
+ * The message to show for an error thrown by this module (or anything else).
+ *
+ * @param error - What was thrown.
+ * @returns One line for the user.
+ */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ServerConnection.NetworkError) {
+    return 'Cannot reach the Jupyter server.';
+  }
+  if (error instanceof Error) {
+    return error.message;
+  }
+  return String(error);
+}

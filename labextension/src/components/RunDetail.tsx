@@ -1,0 +1,206 @@
+/**
+ * Everything recorded about one run: status, context (notebook, git, environment),
+ * error, source cell, artifacts; with a button that opens the run's notebook.
+ */
+import * as React from 'react';
+import { Button, notebookIcon } from '@jupyterlab/ui-components';
+
+import { errorMessage, getRun } from '../api';
+import { formatDuration, formatMetric, formatTimestamp, shortId } from '../format';
+import { contentsPath } from '../paths';
+import { IRunDetail } from '../tokens';
+import { OriginBadge, StatusBadge } from './Badges';
+
+/** CSS class of the detail view. */
+export const RUN_DETAIL_CLASS = 'jp-workbench-RunDetail';
+
+/**
+ * Props of {@link RunDetail}.
+ */
+export interface IRunDetailProps {
+  detail: IRunDetail;
+  /** Opens a notebook by contents path; the button is hidden without it. */
+  openNotebook?: (path: string) => void;
+  /** Also list params and metrics (the side panel; the comparison has tables for them). */
+  showValues?: boolean;
+}
+
+function Field(props: { label: string; children: React.ReactNode }): JSX.Element | null {
+  if (props.children === null || props.children === undefined || props.children === '') {
+    return null;
+  }
+  return (
+    <>
+      <dt>{props.label}</dt>
+      <dd>{props.children}</dd>
+    </>
+  );
+}
+
+function KeyValues(props: { title: string; values: { [key: string]: string } }): JSX.Element | null {
+  const keys = Object.keys(props.values).sort();
+  if (keys.length === 0) {
+    return null;
+  }
+  return (
+    <details className={`${RUN_DETAIL_CLASS}-values`} open>
+      <summary>
+        {props.title} ({keys.length})
+      </summary>
+      <table>
+        <tbody>
+          {keys.map(key => (
+            <tr key={key}>
+              <th title={key}>{key}</th>
+              <td title={props.values[key]}>{props.values[key]}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
+
+/**
+ * One run's detail.
+ *
+ * @param props - The run and an optional notebook opener.
+ * @returns The detail view.
+ */
+export function RunDetail(props: IRunDetailProps): JSX.Element {
+  const { detail, openNotebook } = props;
+  const ctx = detail.context ?? {};
+  const notebook = contentsPath(ctx.notebook_path);
+  const metrics: { [key: string]: string } = {};
+  for (const [key, value] of Object.entries(detail.metrics)) {
+    metrics[key] = formatMetric(value);
+  }
+  const git = ctx.git_commit
+    ? `${String(ctx.git_commit).slice(0, 10)}${ctx.git_branch ? ` (${ctx.git_branch})` : ''}${
+        ctx.git_dirty ? ', uncommitted changes' : ''
+      }`
+    : '';
+
+  return (
+    <div className={RUN_DETAIL_CLASS} data-run-id={detail.run_id}>
+      <div className={`${RUN_DETAIL_CLASS}-title`}>
+        <StatusBadge status={detail.status} />
+        <span className={`${RUN_DETAIL_CLASS}-name`}>{detail.run_name || shortId(detail.run_id)}</span>
+        <OriginBadge origin={detail.origin} />
+        {detail.deleted && <span className="jp-workbench-DeletedBadge">deleted</span>}
+      </div>
+      <dl>
+        <Field label="Run id">
+          <code>{detail.run_id}</code>
+        </Field>
+        <Field label="Experiment">{detail.experiment}</Field>
+        <Field label="Started">{formatTimestamp(detail.start_time)}</Field>
+        <Field label="Duration">
+          {detail.end_time === null ? 'running' : formatDuration(detail.duration_s)}
+        </Field>
+        <Field label="Parent">{detail.parent_run_id ? <code>{shortId(detail.parent_run_id)}</code> : null}</Field>
+        <Field label="Reruns">
+          {detail.children.length > 0 ? detail.children.map(shortId).join(', ') : null}
+        </Field>
+        <Field label="Notebook">
+          {ctx.notebook_path && ctx.notebook_path !== 'unknown' ? (
+            <span title={String(ctx.notebook_path)}>
+              {notebook ?? String(ctx.notebook_path)}
+              {typeof ctx.execution_count === 'number' ? ` [${ctx.execution_count}]` : ''}
+            </span>
+          ) : null}
+        </Field>
+        <Field label="Git">{git}</Field>
+        <Field label="Python">{ctx.python_version ?? null}</Field>
+        <Field label="Host">{ctx.host ?? null}</Field>
+      </dl>
+      {notebook && openNotebook && (
+        <Button
+          small
+          className={`${RUN_DETAIL_CLASS}-openNotebook`}
+          title={`Open ${notebook}`}
+          onClick={() => openNotebook(notebook)}
+        >
+          <notebookIcon.react tag="span" className={`${RUN_DETAIL_CLASS}-buttonIcon`} />
+          Open notebook
+        </Button>
+      )}
+      {detail.error && <pre className={`${RUN_DETAIL_CLASS}-error`}>{detail.error}</pre>}
+      {props.showValues && <KeyValues title="Parameters" values={detail.params} />}
+      {props.showValues && <KeyValues title="Metrics" values={metrics} />}
+      {ctx.cell_source && (
+        <details className={`${RUN_DETAIL_CLASS}-source`} open={!props.showValues}>
+          <summary>Source cell</summary>
+          <pre>{ctx.cell_source}</pre>
+        </details>
+      )}
+      {detail.artifacts.length > 0 && (
+        <details className={`${RUN_DETAIL_CLASS}-artifacts`}>
+          <summary>Artifacts ({detail.artifacts.length})</summary>
+          <table>
+            <tbody>
+              {detail.artifacts.map(a => (
+                <tr key={`${a.direction}:${a.path}`} title={`sha256 ${a.sha256}`}>
+                  <td>{a.direction}</td>
+                  <td>{a.kind}</td>
+                  <td className={`${RUN_DETAIL_CLASS}-path`}>{a.path}</td>
+                  <td className="jp-mod-numeric">{formatBytes(a.size)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
+    </div>
+  );
+}
+
+function formatBytes(size: number): string {
+  if (size < 1024) {
+    return `${size} B`;
+  }
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = size / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * Fetch a run's detail, again whenever `version` changes.
+ *
+ * @param runId - The run, or null for none.
+ * @param version - Anything that changes when the run may have changed (e.g. its status).
+ * @returns The detail (kept while a refetch is in flight), or the error message.
+ */
+export function useRunDetail(
+  runId: string | null,
+  version: string
+): { detail: IRunDetail | null; error: string | null } {
+  const [state, setState] = React.useState<{ detail: IRunDetail | null; error: string | null }>({
+    detail: null,
+    error: null
+  });
+  React.useEffect(() => {
+    if (runId === null) {
+      setState({ detail: null, error: null });
+      return;
+    }
+    let cancelled = false;
+    getRun(runId).then(
+      detail => !cancelled && setState({ detail, error: null }),
+      (reason: unknown) => !cancelled && setState({ detail: null, error: errorMessage(reason) })
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [runId, version]);
+  // A detail of another run than asked for is stale: hide it until the new one arrives.
+  if (state.detail && state.detail.run_id !== runId) {
+    return { detail: null, error: null };
+  }
+  return state;
+}

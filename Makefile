@@ -35,6 +35,7 @@ bench: setup
 	$(PY) benchmarks/bench_write_designs.py
 	$(PY) benchmarks/bench_track_overhead.py
 	$(PY) benchmarks/bench_sweep.py
+	$(PY) benchmarks/bench_server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,24 +1,33 @@
 # The two commands a newcomer needs (see README):
 #   make demo   set everything up, record the demo sweep, show it
 #   make test   set everything up, run lint and the whole test suite
-# Everything is installed into ./.venv by these rules; nothing is expected on the machine
-# beyond python3 (>= 3.10) with venv.
+# Everything is installed by these rules: Python packages into ./.venv (pip also builds
+# the JupyterLab panel with npm), and Debian's chromium for the browser test. Expected
+# on the machine: python3 (>= 3.10) with venv, Node.js 20+ with npm, apt (as root).
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean chromium
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml labextension/package.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(VENV)/bin/jupyter labextension list 2>&1 | grep -q "jupyterlab-workbench.*enabled"
+	@test -x /usr/bin/chromium || $(MAKE) chromium
 	touch $(STAMP)
+
+# Headless Chromium for tests/ui (Playwright drives it; its own browser downloads are
+# not used).
+chromium:
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
 
 demo: setup
 	$(VENV)/bin/workbench demo
@@ -38,4 +47,4 @@ bench: setup
 	$(PY) benchmarks/bench_server.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache workbench/labextension labextension/lib labextension/node_modules

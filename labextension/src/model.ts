@@ -76,6 +76,14 @@ export class RunsModel {
     return this._query;
   }
 
+  /**
+   * The query most recently asked for: differs from {@link query} while it loads, so
+   * controls show the user's choice at once.
+   */
+  get requestedQuery(): Readonly<IRunsQuery> {
+    return this._requested;
+  }
+
   /** The table's sort column, or null for the server's order (newest first). */
   get sort(): ISort | null {
     return this._sort;
@@ -271,6 +279,9 @@ export class RunsModel {
    */
   setVisibleRange(start: number, end: number): void {
     this._visible = { start, end: Math.max(start, end) };
+    if (!this._loaded) {
+      return; // The first query's reply brings page 0 and asks again.
+    }
     for (const page of this._pagesInView()) {
       if (!this._pages.has(page) && !this._inflight.has(page)) {
         void this._loadPage(page);
@@ -385,6 +396,8 @@ export class RunsModel {
   private async _setQuery(change: Partial<IRunsQuery>): Promise<void> {
     const candidate: IRunsQuery = { ...this._query, ...change };
     const ticket = ++this._queryTicket;
+    this._requested = candidate;
+    this._changed.emit();
     let reply: IRunsReply;
     try {
       reply = await listRuns(candidate, 0, RUNS_PAGE_SIZE);
@@ -392,6 +405,7 @@ export class RunsModel {
       if (ticket !== this._queryTicket || this._isDisposed) {
         return;
       }
+      this._requested = this._query;
       if (error instanceof ServerConnection.ResponseError && error.response.status === 400) {
         // Shown under the filter box; the table keeps the last accepted query's rows.
         this._filterError = error.message;
@@ -414,9 +428,12 @@ export class RunsModel {
     this._loaded = true;
     this._total = reply.total;
     this._setColumns(reply.columns);
+    // The view jumps back to the top for a new query: fetch what will be on screen
+    // there, not what was on screen at the old scroll position.
+    const span = this._visible.end - this._visible.start;
+    this._visible = { start: 0, end: span };
     this._changed.emit();
-    // The view asks again for the pages on screen once it has re-rendered.
-    this.setVisibleRange(this._visible.start, this._visible.end);
+    this.setVisibleRange(0, span);
   }
 
   private async _loadPage(page: number): Promise<void> {
@@ -556,6 +573,7 @@ export class RunsModel {
   private _poll: Poll;
   private _query: IRunsQuery = { filter: '', order_by: '', experiment: '', deleted: false };
   private _queryTicket = 0;
+  private _requested: IRunsQuery = this._query;
   private _selected = new Set<string>();
   private _selection: string[] = [];
   private _shownMetrics = new Set<string>();

@@ -80,7 +80,7 @@ function FilterBox(props: { model: RunsModel }): JSX.Element {
 
 function ExperimentPicker(props: { model: RunsModel }): JSX.Element {
   const { model } = props;
-  const current = model.query.experiment;
+  const current = model.requestedQuery.experiment;
   const options = [
     { label: 'All experiments', value: '' },
     ...model.experiments.map(e => ({ label: `${e.name} (${e.runs})`, value: e.name }))
@@ -194,14 +194,17 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
     <div className={`${RUNS_PANEL_CLASS}-view`}>
       <div className={`${RUNS_PANEL_CLASS}-store`} title={`Store: ${info.store}`}>
         <span className={`${RUNS_PANEL_CLASS}-storeLabel`}>Store</span>
-        <code className={`${RUNS_PANEL_CLASS}-storePath`}>{info.store}</code>
+        <code className={`${RUNS_PANEL_CLASS}-storePath`}>
+          {/* ltr inside an rtl box: the ellipsis goes at the start, the slashes stay put. */}
+          <bdi dir="ltr">{info.store}</bdi>
+        </code>
       </div>
       <div className={`${RUNS_PANEL_CLASS}-row`}>
         <ExperimentPicker model={model} />
         <label className={`${RUNS_PANEL_CLASS}-showDeleted`} title="Include deleted runs">
           <input
             type="checkbox"
-            checked={model.query.deleted}
+            checked={model.requestedQuery.deleted}
             onChange={event => void model.setShowDeleted(event.currentTarget.checked)}
           />
           deleted
@@ -264,7 +267,8 @@ export class RunsPanel extends SidePanel {
     for (const id of [CommandIDs.refresh, CommandIDs.downloadCsv]) {
       this.toolbar.addItem(
         id.split(':')[1],
-        new CommandToolbarButton({ commands: options.commands, id })
+        // Icon only: the command's label is for the palette; its caption is the tooltip.
+        new CommandToolbarButton({ commands: options.commands, id, label: '' })
       );
     }
 

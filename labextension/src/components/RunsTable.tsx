@@ -42,12 +42,13 @@ interface IColumn {
   title: (run: IRun) => string;
 }
 
+/** Metrics come right after the name: they are what people scan a narrow panel for. */
 function buildColumns(params: ReadonlyArray<string>, metrics: ReadonlyArray<string>): IColumn[] {
   return [
     {
       id: 'status',
       label: 'Status',
-      width: 78,
+      width: 74,
       sortKey: 'attributes.status',
       render: run => <StatusBadge status={run.status} />,
       title: run => run.status
@@ -55,11 +56,32 @@ function buildColumns(params: ReadonlyArray<string>, metrics: ReadonlyArray<stri
     {
       id: 'name',
       label: 'Run',
-      width: 150,
+      width: 140,
       sortKey: 'attributes.run_name',
       render: run => run.run_name || run.run_id.slice(0, 8),
       title: run => `${run.run_name}\n${run.run_id}\nexperiment: ${run.experiment}`
     },
+    ...metrics.map(
+      (name): IColumn => ({
+        id: `metrics.${name}`,
+        label: name,
+        width: 90,
+        sortKey: searchKey('metrics', name),
+        numeric: true,
+        render: run => formatMetric(run.metrics[name]),
+        title: run => `${name} = ${run.metrics[name] ?? '(not logged)'}`
+      })
+    ),
+    ...params.map(
+      (name): IColumn => ({
+        id: `params.${name}`,
+        label: name,
+        width: 90,
+        sortKey: searchKey('params', name),
+        render: run => run.params[name] ?? '',
+        title: run => `${name} = ${run.params[name] ?? '(not set)'}`
+      })
+    ),
     {
       id: 'origin',
       label: 'Origin',
@@ -84,28 +106,7 @@ function buildColumns(params: ReadonlyArray<string>, metrics: ReadonlyArray<stri
       numeric: true,
       render: run => formatDuration(durationSeconds(run)),
       title: run => (run.end_time === null ? 'still running' : '')
-    },
-    ...params.map(
-      (name): IColumn => ({
-        id: `params.${name}`,
-        label: name,
-        width: 100,
-        sortKey: searchKey('params', name),
-        render: run => run.params[name] ?? '',
-        title: run => `${name} = ${run.params[name] ?? '(not set)'}`
-      })
-    ),
-    ...metrics.map(
-      (name): IColumn => ({
-        id: `metrics.${name}`,
-        label: name,
-        width: 100,
-        sortKey: searchKey('metrics', name),
-        numeric: true,
-        render: run => formatMetric(run.metrics[name]),
-        title: run => `${name} = ${run.metrics[name] ?? '(not logged)'}`
-      })
-    )
+    }
   ];
 }
 

@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README):
-#   make demo   set everything up, record the demo sweep, show it
+#   make demo   set everything up, record the demo sweep, open JupyterLab on it
 #   make test   set everything up, run lint and the whole test suite
 # Everything is installed by these rules: Python packages into ./.venv (pip also builds
 # the JupyterLab panel with npm), and Debian's chromium for the browser test. Expected
@@ -30,7 +30,7 @@ chromium:
 	else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
 
 demo: setup
-	$(VENV)/bin/workbench demo
+	$(VENV)/bin/workbench demo --lab
 
 lint: setup
 	$(PY) -m ruff check workbench tests benchmarks

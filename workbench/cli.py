@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -290,28 +289,66 @@ def experiments_cmd(ctx: click.Context) -> None:
     show_default=True,
     help="Boosting stages per run (length of each metric curve).",
 )
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default="workbench-demo",
+    show_default=True,
+    help="Folder for the demo notebook (the runs go to the store).",
+)
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Notebooks run in parallel."
+)
+@click.option("--lab", is_flag=True, help="Then start JupyterLab with the Workbench panel open on the runs.")
 @click.pass_context
-def demo_cmd(ctx: click.Context, experiment: str, n_estimators: int) -> None:
-    """Record a real scikit-learn sweep on the diabetes data, then compare its runs."""
+def demo_cmd(
+    ctx: click.Context, experiment: str, n_estimators: int, directory: str, jobs: int, lab: bool
+) -> None:
+    """Record a real scikit-learn sweep on the diabetes data, compare it, optionally open JupyterLab.
+
+    Writes a small notebook and sweeps 8 parameter combinations of a gradient-boosting
+    regressor through papermill, so every run can be compared, rerun and reproduced.
+    """
+    import os
+    from pathlib import Path
+
     from . import tracking
+    from .comparison import compare_records
     from .demo import run_demo_sweep
 
     if ctx.obj.get("store"):
         tracking.set_store(ctx.obj["store"])
     store = tracking.current_store()
-    click.echo(f"recording a gradient-boosting sweep on the diabetes data into {store.directory}")
-    with click.progressbar(length=8, label="sweep", file=sys.stderr) as bar:
-        ids = run_demo_sweep(experiment, n_estimators, progress=lambda done, total, name: bar.update(1))
-    df = store.search_runs(f"attributes.run_id IN ({', '.join(repr(i) for i in ids)})", ["metrics.rmse ASC"])
+    # The notebook kernels must write where this command reads.
+    os.environ["WORKBENCH_STORE"] = str(store.directory)
+    click.echo(f"recording a gradient-boosting sweep on the diabetes data into {store.directory}", err=True)
+    result = run_demo_sweep(Path(directory), experiment, n_estimators, jobs)
+    df = result.results
     click.echo(runs_table(df))
-    from .comparison import compare_records
+    if len(df) >= 2:
+        best, worst = df["run_id"].iloc[0], df["run_id"].iloc[-1]
+        click.echo(
+            "\nbest vs worst:\n" + compare_table(compare_records([store.get_run(best), store.get_run(worst)]))
+        )
+    click.echo(f"\nnext: workbench runs -e {experiment} --order-by 'metrics.rmse ASC'", err=True)
+    if lab:
+        import subprocess
+        import sys
 
-    best, worst = df["run_id"].iloc[0], df["run_id"].iloc[-1]
-    click.echo(
-        "\nbest vs worst:\n"
-        + compare_table(compare_records([store.get_run(best), store.get_run(worst)]), False)
-    )
-    click.echo(f"\nnext: workbench runs -e {experiment} --order-by 'metrics.rmse ASC'")
+        click.echo("starting JupyterLab with the Workbench panel open (Ctrl-C stops it)", err=True)
+        jupyter = Path(sys.executable).with_name("jupyter")
+        cmd = [
+            str(jupyter) if jupyter.exists() else "jupyter",
+            "lab",
+            "--ServerApp.default_url=/lab?workbench",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+        try:
+            subprocess.run(cmd, check=False)
+        except KeyboardInterrupt:
+            pass
 
 
 def main() -> None:

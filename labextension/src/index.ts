@@ -222,6 +222,10 @@ function setup(app: JupyterFrontEnd, info: IInfo, services: IOptionalServices): 
   panel = new RunsPanel({ model, info, commands, openNotebook });
   panel.disposed.connect(() => model.dispose());
   shell.add(panel, 'left', { rank: 650 });
+  // `workbench demo` (and any link with ?workbench) opens JupyterLab on the panel.
+  if (new URLSearchParams(window.location.search).has('workbench')) {
+    shell.activateById(RUNS_PANEL_ID);
+  }
 
   if (restorer) {
     // info arrives asynchronously, so the saved layout may already have been applied;

@@ -123,14 +123,16 @@ def test_store_option_overrides_the_environment(tmp_path, two_runs):
     assert (other / "workbench.duckdb").exists()
 
 
-def test_demo_records_a_real_sweep(tmp_path):
-    res = invoke("demo", "--n-estimators", "20")
+def test_demo_records_a_real_sweep(tmp_path, store_dir):
+    res = invoke("demo", "--n-estimators", "20", "--dir", str(tmp_path / "demo"))
     assert res.exit_code == 0, res.output
     df = wb.runs(experiment="diabetes-demo")
-    assert len(df) == 8 and set(df["status"]) == {"finished"}
+    assert len(df) == 8 and set(df["status"]) == {"finished"} and (df["source"] == "sweep").all()
     assert df["metrics.rmse"].between(40, 90).all()  # a real fit on real data
     hist = wb.metric_history(df["run_id"][0], "val_rmse")
     assert hist["step"].tolist() == list(range(20))
+    rec = wb.get_run(df["run_id"][0])
+    assert rec.context["notebook_sha"]  # demo runs can be rerun like any notebook run
     assert "best vs worst" in res.output and "* params." in res.output
 
 

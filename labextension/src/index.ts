@@ -96,8 +96,13 @@ async function restoreRuns(model: RunsModel, runIds: string[]): Promise<void> {
 }
 
 /** Everything the plugin adds, once the server has answered `info`. */
-function setup(app: JupyterFrontEnd, info: IInfo, services: IOptionalServices): void {
-  const { commands, shell } = app;
+function setup(
+  app: JupyterFrontEnd,
+  info: IInfo,
+  services: IOptionalServices,
+  openOnStart: boolean
+): void {
+  const { commands, shell, restored } = app;
   const { restorer, palette, docManager } = services;
 
   // Declared before the model so its activity check can look at the panel.
@@ -222,9 +227,10 @@ function setup(app: JupyterFrontEnd, info: IInfo, services: IOptionalServices): 
   panel = new RunsPanel({ model, info, commands, openNotebook });
   panel.disposed.connect(() => model.dispose());
   shell.add(panel, 'left', { rank: 650 });
-  // `workbench demo` (and any link with ?workbench) opens JupyterLab on the panel.
-  if (new URLSearchParams(window.location.search).has('workbench')) {
-    shell.activateById(RUNS_PANEL_ID);
+  // `workbench demo` (and any link with ?workbench) opens JupyterLab on the panel; once
+  // the layout is restored, or the restored (or reset) layout would close it again.
+  if (openOnStart) {
+    void restored.then(() => shell.activateById(RUNS_PANEL_ID));
   }
 
   if (restorer) {
@@ -253,11 +259,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     docManager: IDocumentManager | null
   ): void => {
+    // Read now: the router drops the query from the URL while JupyterLab starts.
+    const openOnStart = new URLSearchParams(window.location.search).has('workbench');
     // Not awaited: JupyterLab must not wait on our server; everything is added once the
     // server has confirmed that the Workbench API exists.
     getInfo()
       .then(
-        info => setup(app, info, { restorer, palette, docManager }),
+        info => setup(app, info, { restorer, palette, docManager }, openOnStart),
         reason => reportUnavailable(reason)
       )
       .catch(reason => console.error('Workbench failed to start', reason));

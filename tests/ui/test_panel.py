@@ -113,8 +113,10 @@ def test_panel_lists_filters_compares_and_reruns(lab, tmp_path):
         page = browser.new_page(viewport={"width": 1500, "height": 950})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{lab}/lab?token={TOKEN}")
-        page.locator('[data-id="workbench-panel"]').first.click(timeout=90_000)
+        # ?workbench opens JupyterLab on the panel (what `workbench demo --lab` does).
+        page.goto(f"{lab}/lab?reset&workbench&token={TOKEN}")
+        tab = page.locator('.jp-SideBar [data-id="workbench-panel"]').first
+        expect(tab).to_be_visible(timeout=90_000)
         rows = page.locator(f"{PANEL} .jp-workbench-RunsTable-row")
         expect(rows).to_have_count(3, timeout=30_000)
         page.screenshot(path=str(shots / "1-panel.png"))
@@ -123,14 +125,16 @@ def test_panel_lists_filters_compares_and_reruns(lab, tmp_path):
         box = page.locator(f"{PANEL} .jp-workbench-RunsPanel-filter input").first
         box.fill("metrics.rmse <")
         box.press("Enter")
-        expect(page.locator(f"{PANEL} .jp-workbench-RunsPanel-filterError")).to_contain_text("position 14")
+        expect(page.locator(f"{PANEL} .jp-workbench-RunsPanel-filterError")).to_contain_text(
+            "position 14", timeout=45_000
+        )
         box.fill("metrics.rmse > 41.5")
         box.press("Enter")
-        expect(rows).to_have_count(2, timeout=15_000)
+        expect(rows).to_have_count(2, timeout=45_000)
         page.screenshot(path=str(shots / "2-filtered.png"))
         box.fill("")
         box.press("Enter")
-        expect(rows).to_have_count(3, timeout=15_000)
+        expect(rows).to_have_count(3, timeout=45_000)
 
         # Select two (click, then Ctrl-click) and compare.
         rows.nth(0).click()
@@ -148,7 +152,7 @@ def test_panel_lists_filters_compares_and_reruns(lab, tmp_path):
         rows.nth(0).click()
         page.locator(f"{PANEL} .jp-workbench-RunsPanel-rerun").click()
         field = page.locator('.jp-workbench-RerunDialog [data-param="alpha"]')
-        expect(field).to_be_visible(timeout=15_000)
+        expect(field).to_be_visible(timeout=45_000)
         field.fill("7")
         page.screenshot(path=str(shots / "4-rerun-dialog.png"))
         page.locator(".jp-workbench-RerunDialog-submit").click()

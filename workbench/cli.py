@@ -61,6 +61,7 @@ def cli(ctx: click.Context, store: str | None) -> None:
 @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
 @click.option("-n", "--limit", type=click.IntRange(min=0), help="At most this many runs.")
 @click.option("--deleted", is_flag=True, help="Include soft-deleted runs.")
+@click.option("--wide", is_flag=True, help="Table: also show autologged estimator params (Ridge.alpha...).")
 @click.pass_context
 def runs_cmd(
     ctx: click.Context,
@@ -70,6 +71,7 @@ def runs_cmd(
     fmt: str,
     limit: int | None,
     deleted: bool,
+    wide: bool,
 ) -> None:
     """List runs, newest first (or as --order-by says)."""
     store = _store(ctx)
@@ -81,7 +83,7 @@ def runs_cmd(
     elif df.empty:
         click.echo("no runs" + (" match" if filter_ or experiment else " yet"))
     else:
-        click.echo(runs_table(df))
+        click.echo(runs_table(df, wide))
 
 
 @cli.command("show")

@@ -8,8 +8,12 @@ from typing import Any
 from .store.store import RunRecord
 
 
-def runs_table(df: Any) -> str:
-    """A plain-text table of a ``runs()`` DataFrame for terminals and notebooks."""
+def runs_table(df: Any, wide: bool = False) -> str:
+    """A plain-text table of a ``runs()`` DataFrame for terminals and notebooks.
+
+    Unless ``wide``, autologged estimator parameters (``Ridge.alpha``: names with a dot)
+    are left out, since a single estimator brings dozens of them; ``show`` lists all.
+    """
     out = df.copy()
     out.insert(0, "id", out["run_id"].str[:8])
     out["start"] = out["start_time"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
@@ -24,7 +28,7 @@ def runs_table(df: Any) -> str:
     ]
     cols = ["id", "run_name", "experiment", "status", "origin", "start", "duration"]
     cols += [c for c in out.columns if c.startswith("metrics.")]
-    cols += [c for c in out.columns if c.startswith("params.")]
+    cols += [c for c in out.columns if c.startswith("params.") and (wide or "." not in c[7:])]
     table = out[cols].rename(columns=lambda c: c.split(".", 1)[1] if "." in c else c)
     return table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
 

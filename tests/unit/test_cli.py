@@ -150,3 +150,12 @@ def test_public_functions_are_not_shadowed_by_submodules():
 
     for name in workbench.__all__:
         assert not isinstance(getattr(workbench, name), type(importlib)), name
+
+
+def test_runs_table_hides_autologged_params_unless_wide():
+    with wb.start_run(name="auto", params={"alpha": 1, "Ridge.fit_intercept": True}):
+        pass
+    wb.flush()
+    narrow = invoke("runs").output
+    assert "alpha" in narrow and "fit_intercept" not in narrow
+    assert "fit_intercept" in invoke("runs", "--wide").output

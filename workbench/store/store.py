@@ -327,7 +327,9 @@ class Store:
         # Names sort by time, so folding applies one process's batches in order.
         name = f"{time.time_ns():020d}-{os.getpid()}-{_spool_seq:08d}.arrow"
         table = (
-            _metrics_table(batch) if (batch.metrics or batch.metrics_table is not None) else _EMPTY_METRICS()
+            _metrics_table(batch)
+            if (batch.metrics or batch.metrics_table is not None)
+            else _empty_metrics_table()
         )
         rest = {
             "experiments": batch.experiments,
@@ -888,7 +890,7 @@ def _metrics_table(batch: Batch) -> Any:
     )
 
 
-def _EMPTY_METRICS() -> Any:
+def _empty_metrics_table() -> Any:
     import pyarrow as pa
 
     return pa.table(

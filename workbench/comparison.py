@@ -32,6 +32,18 @@ def origin(source: str | None, parent_run_id: str | None, sweep_id: str | None =
     return source or ""
 
 
+def origin_column(df: Any) -> list[str]:
+    """:func:`origin` for every row of a :func:`workbench.runs` DataFrame."""
+    n = len(df)
+    sources = df["source"] if "source" in df.columns else [None] * n
+    parents = df["parent_run_id"] if "parent_run_id" in df.columns else [None] * n
+    sweeps = df["tags.sweep_id"] if "tags.sweep_id" in df.columns else [None] * n
+    return [
+        origin(src, par if isinstance(par, str) else None, sw if isinstance(sw, str) else None)
+        for src, par, sw in zip(sources, parents, sweeps)
+    ]
+
+
 def compare_records(records: Sequence[RunRecord]) -> dict[str, Any]:
     """Align the params and final metrics of several runs.
 

@@ -19,13 +19,9 @@ def runs_table(df: Any, wide: bool = False) -> str:
     out["start"] = out["start_time"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
     dur = (out["end_time"] - out["start_time"]).dt.total_seconds()
     out["duration"] = dur.map(lambda s: "" if s != s else f"{s:.1f}s")
-    from .comparison import origin
+    from .comparison import origin_column
 
-    sweeps = out["tags.sweep_id"] if "tags.sweep_id" in out.columns else [None] * len(out)
-    out["origin"] = [
-        origin(src, par if isinstance(par, str) else None, sw if isinstance(sw, str) else None)
-        for src, par, sw in zip(out["source"], out["parent_run_id"], sweeps)
-    ]
+    out["origin"] = origin_column(out)
     cols = ["id", "run_name", "experiment", "status", "origin", "start", "duration"]
     cols += [c for c in out.columns if c.startswith("metrics.")]
     cols += [c for c in out.columns if c.startswith("params.") and (wide or "." not in c[7:])]

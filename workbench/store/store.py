@@ -548,12 +548,7 @@ class Store:
                 h.update(chunk)
                 size += len(chunk)
         digest = h.hexdigest()
-        dest = self.blob_path(digest)
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f"{digest}.tmp{os.getpid()}-{threading.get_ident()}")
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, dest)  # concurrent writers of the same content end up with one file
+        dest = self._publish_blob(digest, lambda tmp: shutil.copyfile(path, tmp))
         return digest, size, dest
 
     def put_bytes(self, data: bytes) -> str:
@@ -561,13 +556,17 @@ class Store:
         import hashlib
 
         digest = hashlib.sha256(data).hexdigest()
+        self._publish_blob(digest, lambda tmp: tmp.write_bytes(data))
+        return digest
+
+    def _publish_blob(self, digest: str, write: Any) -> Path:
         dest = self.blob_path(digest)
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_name(f"{digest}.tmp{os.getpid()}-{threading.get_ident()}")
-            tmp.write_bytes(data)
-            os.replace(tmp, dest)
-        return digest
+            write(tmp)
+            os.replace(tmp, dest)  # concurrent writers of the same content end up with one file
+        return dest
 
     def blob_path(self, digest: str) -> Path:
         """Where the blob with this sha256 lives (it may not exist)."""

@@ -20,7 +20,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from .. import api
-from ..comparison import origin
+from ..comparison import origin_column
 from ..errors import AmbiguousRunError, FilterSyntaxError, InvalidInputError, WorkbenchError
 
 if TYPE_CHECKING:
@@ -134,12 +134,7 @@ def table_frame(df: pd.DataFrame) -> pd.DataFrame:
     if "origin" in df.columns:
         out["origin"] = df["origin"]
     elif "source" in df.columns:
-        sweeps = df["tags.sweep_id"] if "tags.sweep_id" in df.columns else pd.Series(None, index=df.index)
-        parents = df["parent_run_id"] if "parent_run_id" in df.columns else pd.Series(None, index=df.index)
-        out["origin"] = [
-            origin(src, par if isinstance(par, str) else None, sw if isinstance(sw, str) else None)
-            for src, par, sw in zip(df["source"], parents, sweeps)
-        ]
+        out["origin"] = origin_column(df)
     if "duration_s" in df.columns:
         out["duration_s"] = df["duration_s"]
     elif "start_time" in df.columns and "end_time" in df.columns and len(df):

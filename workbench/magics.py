@@ -127,8 +127,7 @@ class WorkbenchMagics(Magics):
         notes = _Notes()
         ns = self.shell.user_ns
 
-        nb_path = context.notebook_path(ns)
-        nb_file = context.read_notebook(nb_path) if nb_path else None
+        nb_path, nb_file, params = self._notebook()
         if nb_path is None:
             notes.add("the notebook's path is unknown here, so no notebook snapshot was recorded")
         elif nb_file is None:
@@ -136,11 +135,6 @@ class WorkbenchMagics(Magics):
                 f"{nb_path.name} is not saved to disk yet: no notebook snapshot was recorded (save it to get one)"
             )
 
-        params: dict[str, str] = {}
-        if nb_file is not None:
-            for name in context.parameter_names(nb_file.nb):
-                if name in ns:
-                    params[name] = context.param_value(ns[name])
         later = []
         for name in _names(args.params):
             if name in ns:
@@ -201,6 +195,17 @@ class WorkbenchMagics(Magics):
                 wall = time.perf_counter() - t0
                 notes.add(f"{status} run {run.run_name} ({run.run_id[:8]}) in {run.experiment}, {wall:.2f} s")
                 notes.show()
+
+    def _notebook(self) -> tuple[Path | None, context.NotebookFile | None, dict[str, str]]:
+        """This kernel's notebook path, the file as saved (None if unsaved or unknown), and
+        the current values of its ``parameters`` cell's variables, as run parameters."""
+        ns = self.shell.user_ns
+        nb_path = context.notebook_path(ns)
+        nb_file = context.read_notebook(nb_path) if nb_path else None
+        params: dict[str, str] = {}
+        if nb_file is not None:
+            params = {n: context.param_value(ns[n]) for n in context.parameter_names(nb_file.nb) if n in ns}
+        return nb_path, nb_file, params
 
     def _execution_count(self) -> int | None:
         # The number shown as In[n]: IPython keeps it on the running cell's result (the
@@ -379,12 +384,7 @@ class WorkbenchMagics(Magics):
         )
         if extra:
             raise UsageError(f"%wb start: unexpected {extra!r}; accepted: --name, --experiment, --tags")
-        ns = self.shell.user_ns
-        nb_path = context.notebook_path(ns)
-        nb_file = context.read_notebook(nb_path) if nb_path else None
-        params = {}
-        if nb_file is not None:
-            params = {n: context.param_value(ns[n]) for n in context.parameter_names(nb_file.nb) if n in ns}
+        nb_path, nb_file, params = self._notebook()
         run = tracking.start_run(
             name=opts.get("name"),
             experiment=opts.get("experiment") or (nb_path.stem if nb_path else None),
@@ -392,7 +392,7 @@ class WorkbenchMagics(Magics):
             tags=_key_values(opts.get("tags", ""), "--tags"),
             source=os.environ.get(WORKBENCH_SOURCE) or "magic",
             context={
-                "notebook_path": str(nb_path) if nb_path else context.UNKNOWN_NOTEBOOK,
+                "notebook_path": context.recorded_path(nb_path),
                 "execution_count": self._execution_count(),
             },
         )

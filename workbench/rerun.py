@@ -484,7 +484,8 @@ class _Executor:
         ``killed``. A run not yet flushed when the worker died may still arrive.
         """
         where = f"tags.`{_JOB_TAG}` = '{spec['job_id']}'"
-        deadline = time.monotonic() + wait_s
+        started = time.monotonic()
+        deadline = started + wait_s
         signalled: set[int] = set()
         while time.monotonic() < deadline:
             df = self.store.search_runs(where)
@@ -497,7 +498,7 @@ class _Executor:
                         os.kill(pid, signal.SIGTERM)
             if len(df) and not running:
                 return
-            if not len(df) and time.monotonic() > deadline - wait_s + 3.0:
+            if not len(df) and time.monotonic() > started + 3.0:
                 return  # nothing was recorded in time: the job's own failed run will say so
             time.sleep(0.25)
 

@@ -180,7 +180,6 @@ class RunHandler(WorkbenchHandler):
         rec = self.store.get_run(run_id)
         data = rec.to_dict()
         data["origin"] = origin(rec.source, rec.parent_run_id, rec.tags.get("sweep_id"))
-        data["context"] = {k: v for k, v in rec.context.items()}
         self.send_json(data)
 
     @tornado.web.authenticated

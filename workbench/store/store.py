@@ -660,14 +660,7 @@ class Store:
         import pandas as pd
 
         query = build_query(filter, order_by)  # parse before touching the store
-        where = [f"({query.where})"]
-        params: list[Any] = list(query.where_params)
-        if not include_deleted:
-            where.append("r.deleted_at IS NULL")
-        if experiment is not None:
-            names = [experiment] if isinstance(experiment, str) else list(experiment)
-            where.append("r.experiment IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(names)
+        where, params = _run_conditions(query.where, query.where_params, experiment, include_deleted)
         page = ""
         if limit is not None:
             page = f" LIMIT {int(limit)} OFFSET {int(offset)}"
@@ -676,7 +669,7 @@ class Store:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE _sel AS SELECT row_number() OVER () AS _ord, * FROM ("
                 "SELECT r.run_id, r.run_name, r.experiment, r.status, r.start_time, r.end_time, "
-                f"r.source, r.parent_run_id FROM runs r WHERE {' AND '.join(where)} "
+                f"r.source, r.parent_run_id FROM runs r WHERE {where} "
                 f"ORDER BY {query.order}{page})",
                 params + query.order_params,
             )
@@ -701,20 +694,16 @@ class Store:
         return out.reset_index()
 
     def count_runs(
-        self, filter: str | None = None, experiment: str | None = None, include_deleted: bool = False
+        self,
+        filter: str | None = None,
+        experiment: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
     ) -> int:
-        """How many runs match (for pagination)."""
+        """How many runs :meth:`search_runs` would find (for pagination)."""
         query = build_query(filter, None)
-        where, params = [f"({query.where})"], list(query.where_params)
-        if not include_deleted:
-            where.append("r.deleted_at IS NULL")
-        if experiment is not None:
-            where.append("r.experiment = ?")
-            params.append(experiment)
+        where, params = _run_conditions(query.where, query.where_params, experiment, include_deleted)
         with self.session() as con:
-            return con.execute(f"SELECT count(*) FROM runs r WHERE {' AND '.join(where)}", params).fetchone()[
-                0
-            ]
+            return con.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()[0]
 
     def get_run(self, ref: str) -> RunRecord:
         """Everything recorded about one run (id or unique prefix)."""
@@ -856,6 +845,22 @@ class Store:
             )
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _run_conditions(
+    filter_sql: str,
+    filter_params: Sequence[Any],
+    experiment: str | Sequence[str] | None,
+    include_deleted: bool,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (over ``runs r``) shared by searching and counting runs."""
+    where, params = [f"({filter_sql})"], list(filter_params)
+    if not include_deleted:
+        where.append("r.deleted_at IS NULL")
+    if experiment is not None:
+        where.append("r.experiment IN (SELECT unnest(?::VARCHAR[]))")
+        params.append([experiment] if isinstance(experiment, str) else list(experiment))
+    return " AND ".join(where), params
 
 
 def _metrics_table(batch: Batch) -> Any:

@@ -381,7 +381,8 @@ def chart_bundle(chart: alt.TopLevelMixin) -> dict[str, Any]:
         Mimetype -> data, for ``display(..., raw=True)`` or an ``ipywidgets.Output``'s
         ``outputs`` (which works without a kernel's display hook, so also in tests).
     """
+    spec = chart.to_dict()  # validates the whole chart: worth doing once
     return {
-        f"application/vnd.vegalite.v{alt.SCHEMA_VERSION.lstrip('v').split('.')[0]}+json": chart.to_dict(),
-        "text/plain": f"<{type(chart).__name__}: {chart.to_dict().get('title', 'chart')}>",
+        f"application/vnd.vegalite.v{alt.SCHEMA_VERSION.lstrip('v').split('.')[0]}+json": spec,
+        "text/plain": f"<{type(chart).__name__}: {spec.get('title', 'chart')}>",
     }

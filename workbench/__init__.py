@@ -21,6 +21,17 @@ from .errors import (
     StoreVersionError,
     WorkbenchError,
 )
+from .lineage import Lineage, lineage
+from .registry import (
+    ModelVersion,
+    compare_models,
+    delete_model_alias,
+    get_model_version,
+    load_model,
+    models,
+    register_model,
+    set_model_alias,
+)
 from .rerun import reproduce, rerun, sweep
 from .tracking import (
     Run,
@@ -30,12 +41,14 @@ from .tracking import (
     log_artifact,
     log_metric,
     log_metrics,
+    log_model,
     log_param,
     log_params,
     set_store,
     set_tag,
     set_tags,
     start_run,
+    use_dataset,
 )
 
 try:
@@ -47,6 +60,8 @@ __all__ = [
     "AmbiguousRunError",
     "FilterSyntaxError",
     "InvalidInputError",
+    "Lineage",
+    "ModelVersion",
     "NoActiveRunError",
     "Run",
     "RunNotFoundError",
@@ -57,27 +72,38 @@ __all__ = [
     "__version__",
     "active_run",
     "compare",
+    "compare_models",
+    "delete_model_alias",
     "delete_run",
     "end_run",
     "experiments",
     "flush",
+    "get_model_version",
     "get_run",
+    "lineage",
+    "load_model",
     "log_artifact",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "metric_history",
+    "model_card",
+    "models",
+    "register_model",
     "reproduce",
     "rerun",
     "restore_run",
     "runs",
     "runs_widget",
+    "set_model_alias",
     "set_store",
     "set_tag",
     "set_tags",
     "start_run",
     "sweep",
+    "use_dataset",
 ]
 
 
@@ -134,3 +160,38 @@ def runs_widget(
     from .widgets import runs_widget as _runs_widget
 
     return _runs_widget(filter, order_by, experiment, **kwargs)
+
+
+def model_card(
+    ref: str,
+    format: str = "md",
+    *,
+    sections: dict[str, Any] | None = None,
+    path: Any = None,
+    **kwargs: Any,
+) -> str:
+    """A model card for a run or a registered model version (``NAME/3``, ``NAME@champion``).
+
+    Filled from what the run recorded (parameters, final metrics and their curves,
+    datasets with hashes and profiles, environment, git commit, lineage, registry
+    version) and the author's words: a ``%%card`` cell in the notebook, or ``sections``
+    (section name -> text). Empty sections are listed as a to-do at the end.
+
+    Parameters
+    ----------
+    ref
+        Run id (or unique prefix) or model reference.
+    format
+        ``md`` (Hugging Face model card), ``html`` (one self-contained file with charts)
+        or ``json`` (Model Card Toolkit fields).
+    path
+        Also write the card to this file.
+
+    Returns
+    -------
+    str
+        The card's text.
+    """
+    from .card import model_card as _model_card
+
+    return _model_card(ref, format, sections=sections, path=path, **kwargs)

@@ -80,3 +80,50 @@ def compare_records(records: Sequence[RunRecord]) -> dict[str, Any]:
         "metrics": metrics,
         "best": best,
     }
+
+
+_DRIFT_STATS = ("mean", "std", "min", "max", "q50", "nulls", "distinct")
+
+
+def dataset_diff(store: Any, run_ids: Sequence[str]) -> dict[str, Any]:
+    """Which datasets the runs read, and how they differ.
+
+    Datasets are matched by name (falling back to the role when a run read only one of
+    that role). Returns ``differ`` (some dataset's content hash is not the same in every
+    run) and ``rows``: per dataset ``name``, ``role``, ``sha256`` and ``rows`` (one value
+    per run, None where the run did not read it), ``same``, and ``drift``: the profile
+    statistics (mean, std, min, max, median, nulls, distinct) that differ, per column.
+    """
+    by_run: dict[str, dict[str, dict[str, Any]]] = {r: {} for r in run_ids}
+    for row in store.dataset_rows(run_ids):
+        by_run[row["run_id"]].setdefault(row["name"] or row["path"], row)
+    names: list[str] = []
+    for r in run_ids:
+        names += [n for n in by_run[r] if n not in names]
+    out = []
+    for name in names:
+        rows = [by_run[r].get(name) for r in run_ids]
+        metas = [(row or {}).get("meta") or {} for row in rows]
+        shas = [row["sha256"] if row else None for row in rows]
+        profiles = [m.get("profile") or {} for m in metas]
+        drift = []
+        columns: list[str] = []
+        for p in profiles:
+            columns += [c["name"] for c in p.get("columns", []) if c["name"] not in columns]
+        for col in columns:
+            stats = [{c["name"]: c for c in p.get("columns", [])}.get(col) for p in profiles]
+            for stat in _DRIFT_STATS:
+                values = [s.get(stat) if s else None for s in stats]
+                if len({repr(v) for v in values}) > 1:
+                    drift.append({"column": col, "stat": stat, "values": values})
+        out.append(
+            {
+                "name": name,
+                "role": next((m.get("role") for m in metas if m.get("role")), "training"),
+                "sha256": shas,
+                "rows": [m.get("rows") for m in metas],
+                "same": len(set(shas)) == 1,
+                "drift": drift,
+            }
+        )
+    return {"differ": any(not d["same"] for d in out), "rows": out}

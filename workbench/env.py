@@ -15,3 +15,5 @@ WORKBENCH_NOTEBOOK_PATH = "WORKBENCH_NOTEBOOK_PATH"
 WORKBENCH_NOTEBOOK_ORIGIN = "WORKBENCH_NOTEBOOK_ORIGIN"
 #: Set by rerun/sweep: JSON object of tags every run of the process gets (sweep_id...).
 WORKBENCH_TAGS = "WORKBENCH_TAGS"
+#: "0" turns off noting the files runs open (automatic lineage); on by default.
+WORKBENCH_WATCH_FILES = "WORKBENCH_WATCH_FILES"

@@ -26,8 +26,8 @@ from operator import index as _as_index
 from pathlib import Path
 from typing import Any
 
-from . import procs
-from .env import WORKBENCH_PARENT_RUN_ID, WORKBENCH_SOURCE, WORKBENCH_TAGS
+from . import filewatch, procs
+from .env import WORKBENCH_PARENT_RUN_ID, WORKBENCH_SOURCE, WORKBENCH_TAGS, WORKBENCH_WATCH_FILES
 from .errors import InvalidInputError, NoActiveRunError, WorkbenchError
 from .store.store import Batch, Store, get_store
 
@@ -41,12 +41,14 @@ __all__ = [
     "log_artifact",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "set_store",
     "set_tag",
     "set_tags",
     "start_run",
+    "use_dataset",
 ]
 
 #: A run's buffer size that wakes the writer at once.
@@ -105,6 +107,10 @@ class Run:
         self._ended = False
         #: Called by the writer with (keys, steps, values) of each flushed chunk (live charts).
         self._on_flush: Any = None
+        #: Files seen opened while the run is active (None when not watching).
+        self._watch: Any = None
+        #: (path, direction) recorded explicitly, so the file watch does not repeat them.
+        self._declared: set[tuple[str, str]] = set()
 
     def __repr__(self) -> str:
         return f"<Run {self.run_name} ({self.run_id[:8]}) {self.status}>"
@@ -239,36 +245,153 @@ class Run:
         for k, v in tags.items():
             self.set_tag(k, v)
 
-    # -- artifacts -------------------------------------------------------------
-    def log_artifact(self, path: str | os.PathLike[str], kind: str = "file") -> str:
-        """Copy a file (or every file of a directory) into the store, content-addressed.
+    # -- artifacts, datasets, models ---------------------------------------------
+    def log_artifact(self, path: str | os.PathLike[str], kind: str = "file", name: str | None = None) -> str:
+        """Copy a file (or every file of a directory) into the store, content-addressed:
+        identical content is stored once, whichever run logs it.
 
         Returns the sha256 of the file (of the last file, for a directory).
         """
         self._check_open("log an artifact")
+        if not isinstance(kind, str) or not kind.strip():
+            raise InvalidInputError(f"artifact kind must be a non-empty string, got {kind!r}")
         p = Path(path)
         if not p.exists():
-            raise InvalidInputError(f"artifact {str(p)!r} does not exist")
+            raise InvalidInputError(f"artifact {str(p)!r} does not exist (give an existing file or directory)")
         files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
         digest = ""
-        for f in files:
-            digest, size, dest = self.store.put_file(f)
-            self._writer.ops.append(
-                (
-                    "artifact",
-                    {
-                        "run_id": self.run_id,
-                        "path": str(f.absolute()),
-                        "kind": str(kind),
-                        "sha256": digest,
-                        "size": size,
-                        "direction": "output",
-                        "stored_path": str(dest),
-                        "created_at": _now_ms(),
-                    },
-                )
-            )
+        with filewatch.quiet():
+            for f in files:
+                digest, size, dest = self.store.put_file(f)
+                self._add_artifact(str(f.absolute()), kind, digest, size, "output", str(dest), name)
         return digest
+
+    def use_dataset(
+        self, data: Any, name: str | None = None, *, role: str | None = None, profile: bool = True
+    ) -> str:
+        """Record a dataset the run reads: a file (sha256, size, path) or a pandas
+        DataFrame (a stable content hash), with a DuckDB profile of its columns.
+
+        Parameters
+        ----------
+        data
+            A file path or a DataFrame. Files are hashed in 1 MiB chunks, not copied.
+        name
+            How cards and comparisons name it; the file stem or ``dataframe`` by default.
+        role
+            ``training`` or ``evaluation``; guessed from the name (test/eval/valid mean
+            evaluation) when not given.
+        profile
+            Compute per-column statistics (DuckDB ``SUMMARIZE``) for tables.
+
+        Returns
+        -------
+        str
+            The content hash.
+        """
+        self._check_open("record a dataset")
+        from .datasets import describe
+
+        with filewatch.quiet():
+            d = describe(data, name, role, profile)
+        self._add_artifact(d["path"], "dataset", d["sha256"], d["size"], "input", None, d["name"], d["meta"])
+        return d["sha256"]
+
+    def log_model(self, model: Any, name: str | None = None) -> str:
+        """Save a model as an output of the run: a path (file or directory saved by its
+        library) is copied; any other object is serialized with joblib (pickle when
+        joblib is absent) into the store's artifact folder.
+
+        Returns
+        -------
+        str
+            The sha256 of the stored model (what :func:`register_model` versions).
+
+        Raises
+        ------
+        InvalidInputError
+            The object cannot be pickled (the message names the part that failed).
+        """
+        self._check_open("log a model")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise InvalidInputError(f"model name must be a non-empty string, got {name!r}")
+        if isinstance(model, (str, os.PathLike)):
+            p = Path(model)
+            if not p.exists():
+                raise InvalidInputError(
+                    f"model {str(p)!r} does not exist (give a saved model file or directory, or the model object)"
+                )
+            return self.log_artifact(p, kind="model", name=name or p.stem)
+        from .models import describe_model, serialize_model
+
+        data, fmt = serialize_model(model)
+        meta = {**describe_model(model), "format": fmt}
+        name = name or "model"
+        with filewatch.quiet():
+            digest = self.store.put_bytes(data)
+        self._add_artifact(
+            f"{name}.{fmt}", "model", digest, len(data), "output", str(self.store.blob_path(digest)), name, meta
+        )
+        return digest
+
+    def _add_artifact(
+        self,
+        path: str,
+        kind: str,
+        sha256: str,
+        size: int,
+        direction: str,
+        stored_path: str | None,
+        name: str | None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self._declared.add((path, direction))
+        self._writer.ops.append(
+            (
+                "artifact",
+                {
+                    "run_id": self.run_id,
+                    "path": path,
+                    "kind": str(kind),
+                    "sha256": sha256,
+                    "size": size,
+                    "direction": direction,
+                    "stored_path": stored_path,
+                    "created_at": _now_ms(),
+                    "name": name,
+                    "meta": json.dumps(meta, default=str) if meta else None,
+                },
+            )
+        )
+
+    def _record_watched_files(self) -> None:
+        """Hash the files the run opened and record them as inputs and outputs."""
+        watch, self._watch = self._watch, None
+        if watch is None:
+            return
+        filewatch.stop(watch)
+        from .datasets import MODEL_SUFFIXES, TABULAR_SUFFIXES, describe, sha256_file
+
+        with filewatch.quiet():
+            for direction, paths in (("input", watch.inputs()), ("output", watch.outputs())):
+                for path in paths:
+                    if (path, direction) in self._declared or not os.path.isfile(path):
+                        continue
+                    suffix = os.path.splitext(path)[1].lower()
+                    try:
+                        if direction == "input" and suffix in TABULAR_SUFFIXES:
+                            d = describe(path, None, None)  # hash and profile, as use_dataset does
+                            kind, digest, size, meta = "dataset", d["sha256"], d["size"], d["meta"]
+                        else:
+                            kind = "model" if direction == "output" and suffix in MODEL_SUFFIXES else "file"
+                            (digest, size), meta = sha256_file(path), {}
+                    except (OSError, WorkbenchError):
+                        continue  # removed or unreadable by now: nothing to link
+                    meta["detected"] = True
+                    self._add_artifact(path, kind, digest, size, direction, None, Path(path).stem, meta)
+        if watch.truncated:
+            note = f"only the first {filewatch.MAX_PATHS} files opened were recorded"
+            self._writer.ops.append(("tag", self.run_id, "workbench.files_truncated", note))
 
     # -- lifecycle ---------------------------------------------------------------
     def end(self, status: str = "finished", error: str | None = None) -> None:
@@ -278,6 +401,10 @@ class Run:
             return
         self._ended = True
         self.status = status
+        try:
+            self._record_watched_files()
+        except Exception as exc:  # lineage is a bonus; never let it fail the run's end
+            log.warning("could not record the files run %s opened: %s", self.run_id[:8], exc)
         if self in _stack:
             _stack.remove(self)
         self._writer.ops.append(("end", self.run_id, status, _now_ms(), error))
@@ -634,6 +761,7 @@ def start_run(
     source: str | None = None,
     parent_run_id: str | None = None,
     context: Mapping[str, Any] | None = None,
+    watch_files: bool | None = None,
 ) -> Run:
     """Start a run and make it the active one.
 
@@ -658,6 +786,9 @@ def start_run(
         The run this one derives from; by default ``$WORKBENCH_PARENT_RUN_ID``.
     context
         Extra run context columns (notebook path, git state, ...), used by the magics.
+    watch_files
+        Note the files the run opens from Python and record them (hashed) as inputs
+        and outputs when it ends, for lineage. On unless ``$WORKBENCH_WATCH_FILES=0``.
 
     Returns
     -------
@@ -715,6 +846,8 @@ def start_run(
     if env_tags:
         tags = {**env_tags, **(tags or {})}
     writer.add_run(run, row, params, tags)
+    if watch_files if watch_files is not None else os.environ.get(WORKBENCH_WATCH_FILES, "1") != "0":
+        run._watch = filewatch.start([str(store.directory)])
     _stack.append(run)
     return run
 
@@ -803,7 +936,7 @@ def set_tags(tags: Mapping[str, Any]) -> None:
     _active("set tags").set_tags(tags)
 
 
-def log_artifact(path: str | os.PathLike[str], kind: str = "file") -> str:
+def log_artifact(path: str | os.PathLike[str], kind: str = "file", name: str | None = None) -> str:
     """Copy a file or directory into the store as an output of the active run.
 
     Returns
@@ -811,7 +944,19 @@ def log_artifact(path: str | os.PathLike[str], kind: str = "file") -> str:
     str
         The file's sha256 (content address).
     """
-    return _active("log an artifact").log_artifact(path, kind)
+    return _active("log an artifact").log_artifact(path, kind, name)
+
+
+def use_dataset(data: Any, name: str | None = None, *, role: str | None = None, profile: bool = True) -> str:
+    """Record a dataset (file path or DataFrame) the active run reads, with its content
+    hash and a DuckDB column profile; see :meth:`Run.use_dataset`. Returns the hash."""
+    return _active("record a dataset").use_dataset(data, name, role=role, profile=profile)
+
+
+def log_model(model: Any, name: str | None = None) -> str:
+    """Save a model (object or saved file/directory) as an output of the active run;
+    see :meth:`Run.log_model`. Returns its sha256."""
+    return _active("log a model").log_model(model, name)
 
 
 def flush(store: Store | None = None) -> None:

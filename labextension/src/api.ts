@@ -8,10 +8,14 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  CardFormat,
+  ICardFile,
   IExperimentsReply,
   IInfo,
   IJob,
+  ILineageReply,
   IMetricsReply,
+  IModelsReply,
   IParametersReply,
   IRerunReply,
   IRunDetail,
@@ -51,6 +55,44 @@ function query(args: { [key: string]: string | number | boolean | undefined }): 
 }
 
 /**
+ * Send a request to the Workbench API and check its status.
+ *
+ * @param endPoint - The path under `workbench/api/`, with its query string.
+ * @param init - Method and body of the request.
+ * @returns The response, its body unread.
+ * @throws {ServerConnection.ResponseError} On a non-2xx status, with the server's
+ *   `message` (Workbench errors are `{message}` with 400/404/409/503).
+ * @throws {ServerConnection.NetworkError} When the server cannot be reached.
+ */
+async function send(endPoint: string, init: RequestInit = {}): Promise<Response> {
+  const s = serverSettings();
+  const url = URLExt.join(s.baseUrl, API_NAMESPACE, endPoint);
+  const response = await ServerConnection.makeRequest(url, init, s);
+  if (!response.ok) {
+    const data = decode(await response.text());
+    const message =
+      data !== null && typeof data === 'object' && 'message' in data
+        ? String((data as { message: unknown }).message)
+        : `${response.status} ${response.statusText}`;
+    throw new ServerConnection.ResponseError(response, message);
+  }
+  return response;
+}
+
+/** JSON from a body; null when empty. */
+function decode(text: string): unknown {
+  if (text.length === 0) {
+    return null;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A proxy's HTML error page, say: keep the raw text for the error message.
+    return { message: text.slice(0, 500) };
+  }
+}
+
+/**
  * Call the Workbench API and decode its JSON answer.
  *
  * @param endPoint - The path under `workbench/api/`, with its query string.
@@ -61,27 +103,8 @@ function query(args: { [key: string]: string | number | boolean | undefined }): 
  * @throws {ServerConnection.NetworkError} When the server cannot be reached.
  */
 export async function requestAPI<T>(endPoint: string, init: RequestInit = {}): Promise<T> {
-  const s = serverSettings();
-  const url = URLExt.join(s.baseUrl, API_NAMESPACE, endPoint);
-  const response = await ServerConnection.makeRequest(url, init, s);
-  const text = await response.text();
-  let data: unknown = null;
-  if (text.length > 0) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      // A proxy's HTML error page, say: keep the raw text for the message below.
-      data = { message: text.slice(0, 500) };
-    }
-  }
-  if (!response.ok) {
-    const message =
-      data !== null && typeof data === 'object' && 'message' in data
-        ? String((data as { message: unknown }).message)
-        : `${response.status} ${response.statusText}`;
-    throw new ServerConnection.ResponseError(response, message);
-  }
-  return data as T;
+  const response = await send(endPoint, init);
+  return decode(await response.text()) as T;
 }
 
 /**
@@ -240,6 +263,72 @@ export function restoreRun(runId: string): Promise<IRunIdReply> {
   return requestAPI<IRunIdReply>(`runs/${encodeURIComponent(runId)}/restore`, {
     method: 'POST'
   });
+}
+
+/**
+ * The lineage graph around a run: the runs and files linked to it through recorded
+ * datasets and artifacts, reruns and registered models.
+ *
+ * @param runId - A run id or unique prefix.
+ * @param depth - How many hops to follow each way (the server accepts 1 to 10).
+ * @returns GET `runs/<run_id>/lineage`, with the graph drawn as SVG.
+ * @throws {ServerConnection.ResponseError} 404 for an unknown run, 400 for a bad depth.
+ */
+export function getLineage(runId: string, depth = 3): Promise<ILineageReply> {
+  return requestAPI<ILineageReply>(`runs/${encodeURIComponent(runId)}/lineage` + query({ depth }));
+}
+
+/**
+ * A run's model card as a file: the body undecoded, with the server's file name.
+ *
+ * @param runId - A run id or unique prefix.
+ * @param format - `md`, `html` or `json`.
+ * @returns The body, the file name from Content-Disposition and the media type.
+ * @throws {ServerConnection.ResponseError} 400 when the run has no metrics (the message
+ *   says so), 404 for an unknown run.
+ */
+export async function fetchCard(runId: string, format: CardFormat): Promise<ICardFile> {
+  const response = await send(`runs/${encodeURIComponent(runId)}/card` + query({ format }));
+  const mime = (response.headers.get('Content-Type') ?? '').split(';')[0].trim();
+  return {
+    text: await response.text(),
+    filename:
+      dispositionFilename(response.headers.get('Content-Disposition')) ??
+      `${runId.slice(0, 8)}-card.${format}`,
+    mime: mime || 'text/plain'
+  };
+}
+
+/** The file name of a Content-Disposition header (RFC 6266), if it names one. */
+function dispositionFilename(header: string | null): string | null {
+  if (!header) {
+    return null;
+  }
+  const extended = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(header);
+  if (extended) {
+    try {
+      return decodeURIComponent(extended[2].trim());
+    } catch {
+      // Malformed percent-encoding: fall back to the plain parameter.
+    }
+  }
+  const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(header);
+  if (!plain) {
+    return null;
+  }
+  const name = plain[1] !== undefined ? plain[1].replace(/\\(.)/g, '$1') : plain[2];
+  // Only the last path segment: a file name, never a path.
+  return name.split(/[\\/]/).pop() || null;
+}
+
+/**
+ * The registered models, their versions and aliases.
+ *
+ * @returns GET `models`.
+ * @throws {ServerConnection.ResponseError} On a server error.
+ */
+export function listModels(): Promise<IModelsReply> {
+  return requestAPI<IModelsReply>('models');
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * The comparison of two or more runs, opened in the main area: parameter diff, final
- * metrics, metric curves, parallel coordinates, source diff and each run's detail.
+ * The comparison of two or more runs, opened in the main area: parameter diff, the data
+ * they used, final metrics, metric curves, parallel coordinates, source diff and each
+ * run's detail.
  */
 import * as React from 'react';
 import { Button, HTMLSelect, ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
@@ -13,7 +14,7 @@ import { SourceDiff } from './components/SourceDiff';
 import { VegaChart } from './components/VegaChart';
 import { formatMetric, runLabel, shortId } from './format';
 import { workbenchIcon } from './icons';
-import { ICompareReply, IMetricSeries, IRunDetail } from './tokens';
+import { ICardFile, ICompareReply, IDatasetRow, IMetricSeries, IRunDetail } from './tokens';
 
 /** CSS class of the comparison widget's root node. */
 export const COMPARE_CLASS = 'jp-workbench-Compare';
@@ -36,7 +37,7 @@ export class CompareWidget extends ReactWidget {
   constructor(options: CompareWidget.IOptions) {
     super();
     this.runIds = [...options.runIds];
-    this._openNotebook = options.openNotebook;
+    this._options = options;
     this.id = `workbench-compare-${this.runIds.map(shortId).join('-')}`;
     this.addClass(COMPARE_CLASS);
     this.title.label = `Compare ${this.runIds.length} runs`;
@@ -49,10 +50,10 @@ export class CompareWidget extends ReactWidget {
   readonly runIds: ReadonlyArray<string>;
 
   protected render(): JSX.Element {
-    return <CompareView runIds={this.runIds} openNotebook={this._openNotebook} />;
+    return <CompareView {...this._options} runIds={this.runIds} />;
   }
 
-  private _openNotebook?: (path: string) => void;
+  private _options: CompareWidget.IOptions;
 }
 
 /**
@@ -64,6 +65,10 @@ export namespace CompareWidget {
     runIds: ReadonlyArray<string>;
     /** Opens a notebook by contents path (from the document manager). */
     openNotebook?: (path: string) => void;
+    /** Shows a run's detail in the side panel (from a run's lineage). */
+    openRun?: (runId: string) => void;
+    /** Opens an HTML model card in a main-area tab. */
+    openCard?: (card: ICardFile, runId: string) => void;
   }
 }
 
@@ -214,6 +219,125 @@ function MetricsTable(props: { data: ICompareReply }): JSX.Element {
   );
 }
 
+/** Whether each run's hash stands out: differs from the most common hash of the row. */
+function oddHashes(hashes: (string | null)[]): boolean[] {
+  const counts = new Map<string | null, number>();
+  for (const h of hashes) {
+    counts.set(h, (counts.get(h) ?? 0) + 1);
+  }
+  const top = Math.max(...counts.values());
+  const common = [...counts.entries()].filter(([, n]) => n === top);
+  // With no single most common hash (e.g. two runs, two hashes) every one stands out.
+  const baseline = common.length === 1 ? common[0][0] : undefined;
+  return hashes.map(h => baseline === undefined || h !== baseline);
+}
+
+function DriftTable(props: { row: IDatasetRow; labels: string[] }): JSX.Element {
+  const { row, labels } = props;
+  return (
+    <details className={`${COMPARE_CLASS}-drift`} open={row.drift.length <= 8}>
+      <summary>
+        Column statistics that differ ({row.drift.length})
+      </summary>
+      <table className={`${COMPARE_CLASS}-table ${COMPARE_CLASS}-driftTable`}>
+        <thead>
+          <tr>
+            <th>column</th>
+            <th>stat</th>
+            {labels.map((label, i) => (
+              <th key={i}>{label}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {row.drift.map(d => (
+            <tr key={`${d.column}:${d.stat}`}>
+              <th title={d.column}>{d.column}</th>
+              <td>{d.stat}</td>
+              {d.values.map((value, i) => (
+                <td key={i} className={`jp-mod-numeric${value === null ? ' jp-mod-missing' : ''}`}>
+                  {value === null ? '—' : formatMetric(value)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
+
+function DatasetsTable(props: { data: ICompareReply }): JSX.Element {
+  const { data } = props;
+  const datasets = data.datasets!;
+  const labels = data.runs.map(runLabel);
+  const width = data.runs.length + 1;
+  return (
+    <>
+      {datasets.differ && (
+        <p className={`${COMPARE_CLASS}-warning ${COMPARE_CLASS}-dataWarning`} role="status">
+          These runs trained on different data.
+        </p>
+      )}
+      <div className={`${COMPARE_CLASS}-tableScroll`}>
+        <table className={`${COMPARE_CLASS}-table ${COMPARE_CLASS}-datasetsTable`}>
+          <thead>
+            <RunHeaders data={data} first="dataset" />
+          </thead>
+          <tbody>
+            {datasets.rows.map(row => {
+              const odd = row.same ? row.sha256.map(() => false) : oddHashes(row.sha256);
+              return (
+                <React.Fragment key={`${row.role}:${row.name}`}>
+                  <tr className={row.same ? '' : 'jp-mod-differs'} data-dataset={row.name}>
+                    <th title={row.name}>
+                      {row.name}
+                      <span className={`${COMPARE_CLASS}-role`}>{row.role}</span>
+                    </th>
+                    {row.sha256.map((sha, i) => {
+                      const count = row.rows[i];
+                      return (
+                        <td
+                          key={i}
+                          className={`${sha === null ? 'jp-mod-missing' : ''}${
+                            odd[i] ? ' jp-mod-oddHash' : ''
+                          }`}
+                          title={sha ? `sha256 ${sha}` : 'not used by this run'}
+                        >
+                          {sha === null ? (
+                            '—'
+                          ) : (
+                            <>
+                              <code className={`${COMPARE_CLASS}-hash`}>{sha.slice(0, 8)}</code>
+                              {count !== null && count !== undefined && (
+                                <span className={`${COMPARE_CLASS}-rowCount`}>
+                                  {' '}
+                                  {count.toLocaleString()} row{count === 1 ? '' : 's'}
+                                </span>
+                              )}
+                            </>
+                          )}
+                        </td>
+                      );
+                    })}
+                  </tr>
+                  {row.drift.length > 0 && (
+                    <tr className={`${COMPARE_CLASS}-driftRow`}>
+                      <td colSpan={width}>
+                        <DriftTable row={row} labels={labels} />
+                      </td>
+                    </tr>
+                  )}
+                </React.Fragment>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
 function Curves(props: {
   series: IMetricSeries[];
   labelOf: (runId: string) => string;
@@ -280,6 +404,8 @@ function Details(props: {
   details: (IRunDetail | null)[];
   labels: string[];
   openNotebook?: (path: string) => void;
+  openRun?: (runId: string) => void;
+  openCard?: (card: ICardFile, runId: string) => void;
 }): JSX.Element {
   const [index, setIndex] = React.useState(0);
   const detail = props.details[index] ?? null;
@@ -299,7 +425,12 @@ function Details(props: {
         ))}
       </div>
       {detail ? (
-        <RunDetail detail={detail} openNotebook={props.openNotebook} />
+        <RunDetail
+          detail={detail}
+          openNotebook={props.openNotebook}
+          openRun={props.openRun}
+          openCard={props.openCard}
+        />
       ) : (
         <p className="jp-workbench-error">Could not load this run.</p>
       )}
@@ -355,6 +486,11 @@ export function CompareView(props: CompareWidget.IOptions): JSX.Element {
       <Section title="Parameters" className={`${COMPARE_CLASS}-paramsSection`}>
         <ParamsTable data={data} />
       </Section>
+      {data.datasets && data.datasets.rows.length > 0 && (
+        <Section title="Data" className={`${COMPARE_CLASS}-datasets`}>
+          <DatasetsTable data={data} />
+        </Section>
+      )}
       <Section title="Final metrics" className={`${COMPARE_CLASS}-metricsSection`}>
         <MetricsTable data={data} />
       </Section>
@@ -374,7 +510,13 @@ export function CompareView(props: CompareWidget.IOptions): JSX.Element {
         <SourceDiff sources={data.sources} labels={labels} />
       </Section>
       <Section title="Runs" className={`${COMPARE_CLASS}-detailsSection`}>
-        <Details details={details} labels={labels} openNotebook={props.openNotebook} />
+        <Details
+          details={details}
+          labels={labels}
+          openNotebook={props.openNotebook}
+          openRun={props.openRun}
+          openCard={props.openCard}
+        />
       </Section>
     </div>
   );

@@ -9,6 +9,7 @@ import {
 import {
   Dialog,
   ICommandPalette,
+  MainAreaWidget,
   Notification,
   showDialog,
   showErrorMessage,
@@ -19,6 +20,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { downloadIcon, refreshIcon } from '@jupyterlab/ui-components';
 
 import { deleteRun, errorMessage, getInfo, restoreRun } from './api';
+import { CardView, createCardWidget } from './card';
 import { CompareWidget } from './compare';
 import { downloadText, runsToCsv } from './csv';
 import { shortId } from './format';
@@ -26,7 +28,7 @@ import { workbenchIcon } from './icons';
 import { RunsModel } from './model';
 import { RUNS_PANEL_ID, RunsPanel } from './panel';
 import { rerunWithDialog } from './rerun';
-import { CommandIDs, IInfo } from './tokens';
+import { CommandIDs, ICardFile, IInfo } from './tokens';
 
 const PALETTE_CATEGORY = 'Workbench';
 
@@ -114,6 +116,26 @@ function setup(
       }
     : undefined;
   const tracker = new WidgetTracker<CompareWidget>({ namespace: 'workbench-compare' });
+  // Show a run's detail: the panel shows the detail of its one selected run.
+  const openRun = (runId: string): void => {
+    model.setSelection([runId]);
+    shell.activateById(RUNS_PANEL_ID);
+  };
+  // One card tab per run; opening it again replaces it with the fresh card. Not
+  // restored with the layout: the card lives only in memory.
+  const cards = new Map<string, MainAreaWidget<CardView>>();
+  const openCard = (card: ICardFile, runId: string): void => {
+    cards.get(runId)?.dispose();
+    const widget = createCardWidget(card, `workbench-card-${shortId(runId)}`, runId);
+    cards.set(runId, widget);
+    widget.disposed.connect(() => {
+      if (cards.get(runId) === widget) {
+        cards.delete(runId);
+      }
+    });
+    shell.add(widget, 'main');
+    shell.activateById(widget.id);
+  };
 
   commands.addCommand(CommandIDs.openPanel, {
     label: 'Show Workbench Runs',
@@ -141,7 +163,7 @@ function setup(
         shell.activateById(existing.id);
         return existing;
       }
-      const widget = new CompareWidget({ runIds: ids, openNotebook });
+      const widget = new CompareWidget({ runIds: ids, openNotebook, openRun, openCard });
       void tracker.add(widget);
       shell.add(widget, 'main');
       shell.activateById(widget.id);
@@ -224,7 +246,7 @@ function setup(
     }
   }
 
-  panel = new RunsPanel({ model, info, commands, openNotebook });
+  panel = new RunsPanel({ model, info, commands, openNotebook, openCard });
   panel.disposed.connect(() => model.dispose());
   shell.add(panel, 'left', { rank: 650 });
   // `workbench demo` (and any link with ?workbench) opens JupyterLab on the panel; once

@@ -1,6 +1,6 @@
 /**
- * The Workbench side panel: store, experiment, filter, actions, the runs table, and the
- * detail of the selected run.
+ * The Workbench side panel: store, experiment, filter, actions, the runs table, the
+ * detail (and lineage) of the selected run, and the registered models.
  */
 import * as React from 'react';
 import {
@@ -18,12 +18,13 @@ import { Message } from '@lumino/messaging';
 import { Panel, Widget } from '@lumino/widgets';
 
 import { ColumnChooser } from './components/ColumnChooser';
-import { RunDetail, useRunDetail } from './components/RunDetail';
+import { Models } from './components/Models';
+import { RunDetail, RunDetailTab, useRunDetail } from './components/RunDetail';
 import { RunsTable } from './components/RunsTable';
 import { useSignal } from './hooks';
 import { workbenchIcon } from './icons';
 import { RunsModel } from './model';
-import { CommandIDs, IInfo } from './tokens';
+import { CommandIDs, ICardFile, IInfo } from './tokens';
 
 /** The id of the side panel widget (its tab has `data-id="workbench-panel"`). */
 export const RUNS_PANEL_ID = 'workbench-panel';
@@ -39,6 +40,8 @@ export interface IRunsViewProps {
   commands: CommandRegistry;
   /** Opens a notebook by contents path; without it no "Open notebook" button shows. */
   openNotebook?: (path: string) => void;
+  /** Opens an HTML model card in a main-area tab; cards are only downloaded without it. */
+  openCard?: (card: ICardFile, runId: string) => void;
 }
 
 function FilterBox(props: { model: RunsModel }): JSX.Element {
@@ -161,6 +164,9 @@ function Actions(props: IRunsViewProps & { onColumns: () => void }): JSX.Element
 function SelectedRun(props: IRunsViewProps & { runId: string }): JSX.Element {
   const { model, runId } = props;
   const row = model.runById(runId);
+  // Kept here, not in RunDetail: following the lineage to another run stays on Lineage.
+  const [tab, setTab] = React.useState<RunDetailTab>('details');
+  const openRun = React.useCallback((id: string) => model.setSelection([id]), [model]);
   // Refetch when the row shows the run changed (e.g. it finished).
   const { detail, error } = useRunDetail(runId, row ? `${row.status}:${row.end_time}` : '');
   React.useEffect(() => {
@@ -171,7 +177,17 @@ function SelectedRun(props: IRunsViewProps & { runId: string }): JSX.Element {
   return (
     <div className={`${RUNS_PANEL_CLASS}-detail`}>
       {error && <div className="jp-workbench-error">{error}</div>}
-      {detail && <RunDetail detail={detail} openNotebook={props.openNotebook} showValues />}
+      {detail && (
+        <RunDetail
+          detail={detail}
+          openNotebook={props.openNotebook}
+          openCard={props.openCard}
+          openRun={openRun}
+          tab={tab}
+          onTabChange={setTab}
+          showValues
+        />
+      )}
       {!detail && !error && <div className="jp-workbench-note">Loading…</div>}
     </div>
   );
@@ -189,6 +205,7 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
   const [choosing, setChoosing] = React.useState(false);
   const closeChooser = React.useCallback(() => setChoosing(false), []);
   const selection = model.selection;
+  const openRun = React.useCallback((id: string) => model.setSelection([id]), [model]);
 
   return (
     <div className={`${RUNS_PANEL_CLASS}-view`}>
@@ -236,6 +253,7 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
         onActivate={() => void props.commands.execute(CommandIDs.compareSelected)}
       />
       {selection.length === 1 && <SelectedRun {...props} runId={selection[0]} />}
+      <Models openRun={openRun} />
     </div>
   );
 }
@@ -248,7 +266,7 @@ export class RunsPanel extends SidePanel {
   /**
    * Create the panel.
    *
-   * @param options - Model, server info, commands and a notebook opener.
+   * @param options - Model, server info, commands, and notebook and card openers.
    */
   constructor(options: IRunsViewProps) {
     super({ content: new Panel() });

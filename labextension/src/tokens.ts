@@ -167,6 +167,38 @@ export interface ICompareReply {
   sources: (string | null)[];
   /** Whether the runs were recorded from different notebook contents. */
   notebooks_differ: boolean;
+  /** The datasets the runs used, aligned with `runs`; absent from older servers. */
+  datasets?: IDatasetsComparison;
+}
+
+/** A summary statistic of one dataset column that differs between the runs. */
+export interface IDatasetDrift {
+  column: string;
+  /** e.g. `mean`, `std`, `null_fraction`. */
+  stat: string;
+  /** One value per run (null where a run lacks the column or the dataset). */
+  values: (number | null)[];
+}
+
+/** One dataset name across the compared runs. */
+export interface IDatasetRow {
+  name: string;
+  /** `training` or `evaluation`. */
+  role: string;
+  /** The content hash per run; null where a run did not use this dataset. */
+  sha256: (string | null)[];
+  /** The row count per run, when known. */
+  rows: (number | null)[];
+  /** Whether every run used the same content. */
+  same: boolean;
+  drift: IDatasetDrift[];
+}
+
+/** The `datasets` part of GET compare. */
+export interface IDatasetsComparison {
+  /** Whether any dataset's content differs between the runs. */
+  differ: boolean;
+  rows: IDatasetRow[];
 }
 
 /** One downsampled metric curve of one run. */
@@ -211,4 +243,94 @@ export interface IJob {
 /** DELETE runs/<run_id>, POST runs/<run_id>/restore */
 export interface IRunIdReply {
   run_id: string;
+}
+
+/** The kind of a lineage graph node. */
+export type LineageNodeType = 'run' | 'dataset' | 'model' | 'artifact';
+
+/** How two lineage nodes are linked; edges point the way data flows. */
+export type LineageRelation = 'read' | 'wrote' | 'rerun_of' | 'child_of' | 'registered_as';
+
+/** One node of a lineage graph: a run or a file (by content hash). */
+export interface ILineageNode {
+  /** `run:<run_id>` or `artifact:<sha256>`. */
+  id: string;
+  type: LineageNodeType;
+  label: string;
+  /** True for the run the graph was asked about. */
+  focus: boolean;
+  /** Run nodes only. */
+  run_id?: string;
+  status?: string;
+  experiment?: string;
+  /** Artifact, dataset and model nodes only. */
+  sha256?: string;
+  path?: string;
+  size?: number;
+  name?: string;
+}
+
+/** One edge of a lineage graph, from `source` to `target` node id. */
+export interface ILineageEdge {
+  source: string;
+  target: string;
+  relation: LineageRelation;
+}
+
+/** GET runs/<run_id>/lineage */
+export interface ILineageReply {
+  /** The full id of the run asked about. */
+  run_id: string;
+  nodes: ILineageNode[];
+  edges: ILineageEdge[];
+  /** Runs whose outputs this run used, directly or not. */
+  upstream_runs: string[];
+  /** Runs that used this run's outputs, directly or not. */
+  downstream_runs: string[];
+  /**
+   * The graph drawn and escaped by the server: upstream left, downstream right; each node
+   * is a `g.wb-lineage-node[data-node-id]`, with `data-run-id` on run nodes.
+   */
+  svg: string;
+}
+
+/** The formats GET runs/<run_id>/card can produce. */
+export type CardFormat = 'md' | 'html' | 'json';
+
+/** A model card as the server sends it: a file body and its name. */
+export interface ICardFile {
+  /** The body, undecoded (also for `json`). */
+  text: string;
+  /** From Content-Disposition, e.g. `diabetes.html`. */
+  filename: string;
+  /** The media type, from Content-Type, without parameters. */
+  mime: string;
+}
+
+/** One version of a registered model. */
+export interface IModelVersion {
+  version: number;
+  run_id: string;
+  run_name: string;
+  sha256: string;
+  path: string;
+  /** Milliseconds since the epoch. */
+  created_at: number;
+  /** The aliases that point at this version. */
+  aliases: string[];
+  /** The final metrics of the run that logged it. */
+  metrics: { [name: string]: number };
+}
+
+/** One registered model with its versions. */
+export interface IRegisteredModel {
+  name: string;
+  /** Alias to version number. */
+  aliases: { [alias: string]: number };
+  versions: IModelVersion[];
+}
+
+/** GET models */
+export interface IModelsReply {
+  models: IRegisteredModel[];
 }

@@ -123,6 +123,37 @@ MIGRATIONS: list[tuple[str, str]] = [
         SELECT run_id, key, min(step), max(step), count(*) FROM metrics GROUP BY run_id, key;
         """,
     ),
+    (
+        "lineage and registry: artifact name and metadata (dataset profiles, model class), "
+        "model versions and aliases, card sections written by the author",
+        """
+        ALTER TABLE artifacts ADD COLUMN name VARCHAR;
+        -- JSON: rows, schema, profile, hash method, role for datasets; class for models.
+        ALTER TABLE artifacts ADD COLUMN meta VARCHAR;
+        CREATE TABLE model_versions (
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            run_id VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            path VARCHAR NOT NULL,
+            stored_path VARCHAR,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (name, version)
+        );
+        CREATE TABLE model_aliases (
+            name VARCHAR NOT NULL,
+            alias VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (name, alias)
+        );
+        CREATE TABLE card_sections (
+            run_id VARCHAR PRIMARY KEY,
+            sections VARCHAR NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 import time
 from array import array
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import procs
 from ..errors import (
+    NotFoundError,
     AmbiguousRunError,
     InvalidInputError,
     RunNotFoundError,
@@ -147,6 +149,21 @@ _CONTEXT_COLUMNS = (
 )
 # Context columns a run may fill in after it started (captured in the background).
 _CONTEXT_UPDATABLE = frozenset(_CONTEXT_COLUMNS) - {"host", "pid"}
+_ARTIFACT_COLUMNS = (
+    "run_id",
+    "path",
+    "kind",
+    "sha256",
+    "size",
+    "direction",
+    "stored_path",
+    "created_at",
+    "name",
+    "meta",
+)
+# Model and alias names: what a URL path segment and a shell word hold without quoting.
+_REGISTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
 _RUN_COLUMNS = (
     "run_id",
     "experiment",
@@ -446,18 +463,19 @@ class Store:
         if batch.metrics or batch.metrics_table is not None:
             self._write_metrics(con, batch)
         if batch.artifacts:
-            cols = ("run_id", "path", "kind", "sha256", "size", "direction", "stored_path", "created_at")
+            cols = _ARTIFACT_COLUMNS
             tbl = pa.table(
                 {
                     c: pa.array(
-                        [a[c] for a in batch.artifacts],
+                        # .get: spool files written before name/meta existed lack them.
+                        [a.get(c) for a in batch.artifacts],
                         pa.int64() if c in ("size", "created_at") else pa.string(),
                     )
                     for c in cols
                 }
             )
             con.register("_art", tbl)
-            con.execute("INSERT INTO artifacts SELECT * FROM _art")
+            con.execute(f"INSERT INTO artifacts ({', '.join(cols)}) SELECT * FROM _art")
             con.unregister("_art")
         for env in batch.environments:
             con.execute(
@@ -538,16 +556,11 @@ class Store:
         Returns ``(sha256, size, stored_path)``. Hashing streams the file, so size is no
         concern.
         """
-        import hashlib
         import shutil
 
-        h = hashlib.sha256()
-        size = 0
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-                size += len(chunk)
-        digest = h.hexdigest()
+        from ..datasets import sha256_file
+
+        digest, size = sha256_file(path)
         dest = self._publish_blob(digest, lambda tmp: shutil.copyfile(path, tmp))
         return digest, size, dest
 
@@ -726,13 +739,12 @@ class Store:
             tags = dict(
                 con.execute("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [run_id]).fetchall()
             )
-            cur = con.execute(
-                "SELECT path, kind, sha256, size, direction, stored_path, created_at FROM artifacts "
-                "WHERE run_id = ? ORDER BY created_at, rowid",
+            artifacts = self._artifact_dicts(
+                con,
+                "SELECT path, kind, sha256, size, direction, stored_path, created_at, name, meta "
+                "FROM artifacts WHERE run_id = ? ORDER BY created_at, rowid",
                 [run_id],
             )
-            art_cols = [d[0] for d in cur.description]
-            artifacts = [dict(zip(art_cols, r)) for r in cur.fetchall()]
             children = [
                 r[0]
                 for r in con.execute(
@@ -845,6 +857,182 @@ class Store:
             )
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+    # -- lineage -------------------------------------------------------------------
+    @staticmethod
+    def _artifact_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        cur = con.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+        for row in rows:
+            if "meta" in row:
+                row["meta"] = json.loads(row["meta"]) if row["meta"] else {}
+        return rows
+
+    def lineage_step(self, run_ids: Sequence[str], shas: Sequence[str]) -> dict[str, Any]:
+        """One breadth-first step of the lineage graph.
+
+        Returns ``artifacts``: every artifact row of the given runs or with one of the
+        given hashes (each with ``run_id``); ``runs``: a summary of every run those rows,
+        the given runs, their parents and their reruns name (deleted runs excluded).
+        """
+        with self.session() as con:
+            artifacts = self._artifact_dicts(
+                con,
+                "SELECT a.run_id, a.path, a.kind, a.sha256, a.size, a.direction, a.name, a.created_at "
+                "FROM artifacts a JOIN runs r USING (run_id) WHERE r.deleted_at IS NULL AND "
+                "(a.run_id IN (SELECT unnest(?::VARCHAR[])) OR a.sha256 IN (SELECT unnest(?::VARCHAR[]))) "
+                "ORDER BY a.created_at, a.rowid",
+                [list(run_ids), list(shas)],
+            )
+            ids = sorted({*run_ids, *(a["run_id"] for a in artifacts)})
+            cur = con.execute(
+                "SELECT run_id, run_name, status, experiment, source, parent_run_id, start_time FROM runs "
+                "WHERE deleted_at IS NULL AND (run_id IN (SELECT unnest(?::VARCHAR[])) "
+                "OR parent_run_id IN (SELECT unnest(?::VARCHAR[])) "
+                "OR run_id IN (SELECT parent_run_id FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[]))))",
+                [ids, list(run_ids), list(run_ids)],
+            )
+            cols = [d[0] for d in cur.description]
+            runs = {r[0]: dict(zip(cols, r)) for r in cur.fetchall()}
+        return {"artifacts": artifacts, "runs": runs}
+
+    def dataset_rows(self, run_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Input artifacts of kind ``dataset`` of the given runs, with their metadata."""
+        with self.session() as con:
+            return self._artifact_dicts(
+                con,
+                "SELECT run_id, path, kind, sha256, size, name, meta FROM artifacts "
+                "WHERE direction = 'input' AND kind = 'dataset' AND run_id IN (SELECT unnest(?::VARCHAR[])) "
+                "ORDER BY created_at, rowid",
+                [list(run_ids)],
+            )
+
+    # -- model registry ------------------------------------------------------------
+    @staticmethod
+    def check_registry_name(what: str, name: Any) -> str:
+        """``name`` if it is a valid model or alias name, else a clear error."""
+        if not isinstance(name, str) or not _REGISTRY_NAME.match(name):
+            raise InvalidInputError(
+                f"{what} {name!r} is not valid: use 1-128 letters, digits, '_', '.' or '-', "
+                "starting with a letter or digit"
+            )
+        return name
+
+    def register_model_version(self, name: str, run_id: str, artifact: dict[str, Any]) -> int:
+        """Add the next version of model ``name`` (created on first use); returns it.
+
+        The version number is taken under the store lock, so concurrent registrations
+        from several processes get distinct, consecutive numbers.
+        """
+        self.check_registry_name("model name", name)
+        with self.session() as con:
+            con.execute("BEGIN")
+            try:
+                version = con.execute(
+                    "SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?", [name]
+                ).fetchone()[0]
+                con.execute(
+                    "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [name, version, run_id, artifact["sha256"], artifact["path"], artifact.get("stored_path"), _now_ms()],
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return int(version)
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> None:
+        """Point ``alias`` of model ``name`` at ``version`` (moving it if it exists)."""
+        self.check_registry_name("alias", alias)
+        if alias.isdigit():
+            raise InvalidInputError(f"alias {alias!r} is not valid: an alias cannot be a number (versions are)")
+        with self.session() as con:
+            self._check_version(con, name, version)
+            con.execute(
+                "INSERT INTO model_aliases VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE "
+                "SET version = excluded.version, updated_at = excluded.updated_at",
+                [name, alias, version, _now_ms()],
+            )
+
+    def delete_model_alias(self, name: str, alias: str) -> None:
+        """Remove ``alias`` from model ``name``."""
+        with self.session() as con:
+            found = con.execute(
+                "DELETE FROM model_aliases WHERE name = ? AND alias = ? RETURNING version", [name, alias]
+            ).fetchall()
+        if not found:
+            raise NotFoundError(f"model {name!r} has no alias {alias!r}")
+
+    def _check_version(self, con: duckdb.DuckDBPyConnection, name: str, version: int) -> None:
+        versions = [r[0] for r in con.execute("SELECT version FROM model_versions WHERE name = ? ORDER BY 1", [name]).fetchall()]
+        if not versions:
+            raise NotFoundError(f"no registered model named {name!r}")
+        if version not in versions:
+            raise NotFoundError(
+                f"model {name!r} has no version {version}: it has versions {', '.join(map(str, versions))}"
+            )
+
+    def model_versions(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Registered model versions (all models, or one), each with its aliases, run name
+        and the run's final metrics; ordered by name, then version."""
+        with self.session() as con:
+            cur = con.execute(
+                "SELECT v.name, v.version, v.run_id, r.run_name, v.sha256, v.path, v.stored_path, v.created_at, "
+                "coalesce((SELECT list(a.alias ORDER BY a.alias) FROM model_aliases a "
+                "  WHERE a.name = v.name AND a.version = v.version), []) AS aliases, "
+                "coalesce((SELECT map(list(m.key ORDER BY m.key), list(m.value ORDER BY m.key)) "
+                "  FROM latest_metrics m WHERE m.run_id = v.run_id), MAP {}) AS metrics "
+                "FROM model_versions v LEFT JOIN runs r USING (run_id) "
+                "WHERE ? IS NULL OR v.name = ? ORDER BY v.name, v.version",
+                [name, name],
+            )
+            cols = [d[0] for d in cur.description]
+            rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+        for row in rows:
+            row["metrics"] = dict(row["metrics"]) if row["metrics"] else {}
+        return rows
+
+    def resolve_model_version(self, name: str, version: int | None = None, alias: str | None = None) -> dict[str, Any]:
+        """One model version, by number, by alias, or the latest when neither is given."""
+        versions = self.model_versions(name)
+        if not versions:
+            raise NotFoundError(f"no registered model named {name!r}")
+        if alias is not None:
+            for v in versions:
+                if alias in v["aliases"]:
+                    return v
+            known = sorted({a for v in versions for a in v["aliases"]})
+            raise NotFoundError(
+                f"model {name!r} has no alias {alias!r}"
+                + (f": its aliases are {', '.join(known)}" if known else ": it has no aliases")
+            )
+        if version is None:
+            return versions[-1]
+        for v in versions:
+            if v["version"] == version:
+                return v
+        raise NotFoundError(
+            f"model {name!r} has no version {version}: it has versions "
+            + ", ".join(str(v["version"]) for v in versions)
+        )
+
+    # -- model card sections ------------------------------------------------------------
+    def set_card_sections(self, run_id: str, sections: dict[str, str]) -> None:
+        """Store the author's model card text for a run (replacing earlier text)."""
+        with self.session() as con:
+            con.execute(
+                "INSERT INTO card_sections VALUES (?, ?, ?) ON CONFLICT (run_id) DO UPDATE "
+                "SET sections = excluded.sections, updated_at = excluded.updated_at",
+                [run_id, json.dumps(sections), _now_ms()],
+            )
+
+    def card_sections(self, run_id: str) -> dict[str, str]:
+        """The author's model card text recorded for a run ({} when none)."""
+        with self.session() as con:
+            row = con.execute("SELECT sections FROM card_sections WHERE run_id = ?", [run_id]).fetchone()
+        return json.loads(row[0]) if row else {}
 
 
 def _run_conditions(

@@ -1,6 +1,7 @@
 /**
  * Everything recorded about one run: status, context (notebook, git, environment),
- * error, source cell, artifacts; with a button that opens the run's notebook.
+ * error, source cell, artifacts; its lineage in a second tab; buttons that open the
+ * run's notebook and export its model card.
  */
 import * as React from 'react';
 import { Button, notebookIcon } from '@jupyterlab/ui-components';
@@ -8,8 +9,10 @@ import { Button, notebookIcon } from '@jupyterlab/ui-components';
 import { errorMessage, getRun } from '../api';
 import { formatDuration, formatMetric, formatTimestamp, shortId } from '../format';
 import { contentsPath } from '../paths';
-import { IRunDetail } from '../tokens';
+import { ICardFile, IRunDetail } from '../tokens';
 import { OriginBadge, StatusBadge } from './Badges';
+import { ExportCard } from './ExportCard';
+import { Lineage } from './Lineage';
 
 /** CSS class of the detail view. */
 export const RUN_DETAIL_CLASS = 'jp-workbench-RunDetail';
@@ -23,7 +26,23 @@ export interface IRunDetailProps {
   openNotebook?: (path: string) => void;
   /** Also list params and metrics (the side panel; the comparison has tables for them). */
   showValues?: boolean;
+  /** Shows another run's detail (from the lineage); lineage runs are inert without it. */
+  openRun?: (runId: string) => void;
+  /** Opens an HTML model card in a main-area tab; cards are only downloaded without it. */
+  openCard?: (card: ICardFile, runId: string) => void;
+  /** The tab shown, when the parent keeps it (so it survives a change of run). */
+  tab?: RunDetailTab;
+  /** Called when the user picks a tab; required with `tab`. */
+  onTabChange?: (tab: RunDetailTab) => void;
 }
+
+/** The tabs of the run detail. */
+export type RunDetailTab = 'details' | 'lineage';
+
+const TABS: { tab: RunDetailTab; label: string }[] = [
+  { tab: 'details', label: 'Details' },
+  { tab: 'lineage', label: 'Lineage' }
+];
 
 function Field(props: { label: string; children: React.ReactNode }): JSX.Element | null {
   if (props.children === null || props.children === undefined || props.children === '') {
@@ -62,9 +81,9 @@ function KeyValues(props: { title: string; values: { [key: string]: string } }):
 }
 
 /**
- * One run's detail.
+ * One run's detail: a Details tab and a Lineage tab, with notebook and card actions.
  *
- * @param props - The run and an optional notebook opener.
+ * @param props - The run, optional openers (notebook, other runs, cards) and the tab.
  * @returns The detail view.
  */
 export function RunDetail(props: IRunDetailProps): JSX.Element {
@@ -81,6 +100,11 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
       }`
     : '';
 
+  const [ownTab, setOwnTab] = React.useState<RunDetailTab>('details');
+  const tab = props.tab ?? ownTab;
+  const setTab = props.onTabChange ?? setOwnTab;
+  const openCard = props.openCard;
+
   return (
     <div className={RUN_DETAIL_CLASS} data-run-id={detail.run_id}>
       <div className={`${RUN_DETAIL_CLASS}-title`}>
@@ -89,67 +113,97 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
         <OriginBadge origin={detail.origin} />
         {detail.deleted && <span className="jp-workbench-DeletedBadge">deleted</span>}
       </div>
-      <dl>
-        <Field label="Run id">
-          <code>{detail.run_id}</code>
-        </Field>
-        <Field label="Experiment">{detail.experiment}</Field>
-        <Field label="Started">{formatTimestamp(detail.start_time)}</Field>
-        <Field label="Duration">
-          {detail.end_time === null ? 'running' : formatDuration(detail.duration_s)}
-        </Field>
-        <Field label="Parent">{detail.parent_run_id ? <code>{shortId(detail.parent_run_id)}</code> : null}</Field>
-        <Field label="Reruns">
-          {detail.children.length > 0 ? detail.children.map(shortId).join(', ') : null}
-        </Field>
-        <Field label="Notebook">
-          {ctx.notebook_path && ctx.notebook_path !== 'unknown' ? (
-            <span title={String(ctx.notebook_path)}>
-              {notebook ?? String(ctx.notebook_path)}
-              {typeof ctx.execution_count === 'number' ? ` [${ctx.execution_count}]` : ''}
-            </span>
-          ) : null}
-        </Field>
-        <Field label="Git">{git}</Field>
-        <Field label="Python">{ctx.python_version ?? null}</Field>
-        <Field label="Host">{ctx.host ?? null}</Field>
-      </dl>
-      {notebook && openNotebook && (
-        <Button
-          small
-          className={`${RUN_DETAIL_CLASS}-openNotebook`}
-          title={`Open ${notebook}`}
-          onClick={() => openNotebook(notebook)}
-        >
-          <notebookIcon.react tag="span" className={`${RUN_DETAIL_CLASS}-buttonIcon`} />
-          Open notebook
-        </Button>
-      )}
-      {detail.error && <pre className={`${RUN_DETAIL_CLASS}-error`}>{detail.error}</pre>}
-      {props.showValues && <KeyValues title="Parameters" values={detail.params} />}
-      {props.showValues && <KeyValues title="Metrics" values={metrics} />}
-      {ctx.cell_source && (
-        <details className={`${RUN_DETAIL_CLASS}-source`} open={!props.showValues}>
-          <summary>Source cell</summary>
-          <pre>{ctx.cell_source}</pre>
-        </details>
-      )}
-      {detail.artifacts.length > 0 && (
-        <details className={`${RUN_DETAIL_CLASS}-artifacts`}>
-          <summary>Artifacts ({detail.artifacts.length})</summary>
-          <table>
-            <tbody>
-              {detail.artifacts.map(a => (
-                <tr key={`${a.direction}:${a.path}`} title={`sha256 ${a.sha256}`}>
-                  <td>{a.direction}</td>
-                  <td>{a.kind}</td>
-                  <td className={`${RUN_DETAIL_CLASS}-path`}>{a.path}</td>
-                  <td className="jp-mod-numeric">{formatBytes(a.size)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </details>
+      <div className={`${RUN_DETAIL_CLASS}-actions`}>
+        {notebook && openNotebook && (
+          <Button
+            small
+            className={`${RUN_DETAIL_CLASS}-openNotebook`}
+            title={`Open ${notebook}`}
+            onClick={() => openNotebook(notebook)}
+          >
+            <notebookIcon.react tag="span" className={`${RUN_DETAIL_CLASS}-buttonIcon`} />
+            Open notebook
+          </Button>
+        )}
+        <ExportCard
+          runId={detail.run_id}
+          openCard={openCard ? card => openCard(card, detail.run_id) : undefined}
+        />
+      </div>
+      <div className={`${RUN_DETAIL_CLASS}-tabs`} role="tablist">
+        {TABS.map(t => (
+          <button
+            key={t.tab}
+            role="tab"
+            aria-selected={t.tab === tab}
+            data-tab={t.tab}
+            className={`${RUN_DETAIL_CLASS}-tab${t.tab === tab ? ' jp-mod-active' : ''}`}
+            onClick={() => setTab(t.tab)}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+      {tab === 'lineage' ? (
+        <div className={`${RUN_DETAIL_CLASS}-lineage`} role="tabpanel">
+          <Lineage runId={detail.run_id} openRun={props.openRun} />
+        </div>
+      ) : (
+        <div className={`${RUN_DETAIL_CLASS}-details`} role="tabpanel">
+          <dl>
+            <Field label="Run id">
+              <code>{detail.run_id}</code>
+            </Field>
+            <Field label="Experiment">{detail.experiment}</Field>
+            <Field label="Started">{formatTimestamp(detail.start_time)}</Field>
+            <Field label="Duration">
+              {detail.end_time === null ? 'running' : formatDuration(detail.duration_s)}
+            </Field>
+            <Field label="Parent">
+              {detail.parent_run_id ? <code>{shortId(detail.parent_run_id)}</code> : null}
+            </Field>
+            <Field label="Reruns">
+              {detail.children.length > 0 ? detail.children.map(shortId).join(', ') : null}
+            </Field>
+            <Field label="Notebook">
+              {ctx.notebook_path && ctx.notebook_path !== 'unknown' ? (
+                <span title={String(ctx.notebook_path)}>
+                  {notebook ?? String(ctx.notebook_path)}
+                  {typeof ctx.execution_count === 'number' ? ` [${ctx.execution_count}]` : ''}
+                </span>
+              ) : null}
+            </Field>
+            <Field label="Git">{git}</Field>
+            <Field label="Python">{ctx.python_version ?? null}</Field>
+            <Field label="Host">{ctx.host ?? null}</Field>
+          </dl>
+          {detail.error && <pre className={`${RUN_DETAIL_CLASS}-error`}>{detail.error}</pre>}
+          {props.showValues && <KeyValues title="Parameters" values={detail.params} />}
+          {props.showValues && <KeyValues title="Metrics" values={metrics} />}
+          {ctx.cell_source && (
+            <details className={`${RUN_DETAIL_CLASS}-source`} open={!props.showValues}>
+              <summary>Source cell</summary>
+              <pre>{ctx.cell_source}</pre>
+            </details>
+          )}
+          {detail.artifacts.length > 0 && (
+            <details className={`${RUN_DETAIL_CLASS}-artifacts`}>
+              <summary>Artifacts ({detail.artifacts.length})</summary>
+              <table>
+                <tbody>
+                  {detail.artifacts.map(a => (
+                    <tr key={`${a.direction}:${a.path}`} title={`sha256 ${a.sha256}`}>
+                      <td>{a.direction}</td>
+                      <td>{a.kind}</td>
+                      <td className={`${RUN_DETAIL_CLASS}-path`}>{a.path}</td>
+                      <td className="jp-mod-numeric">{formatBytes(a.size)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          )}
+        </div>
       )}
     </div>
   );

@@ -1,0 +1,201 @@
+"""Content hashes and DuckDB profiles of datasets (files and DataFrames).
+
+A dataset's identity is its content: two runs that read the same bytes (or an equal
+DataFrame) share a hash, which is what links runs in the lineage graph and what the
+comparison uses to say "these runs trained on different data".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInputError
+
+# File types DuckDB reads natively, so they get a column profile.
+_READERS = {
+    ".csv": "read_csv_auto",
+    ".tsv": "read_csv_auto",
+    ".txt": "read_csv_auto",
+    ".parquet": "read_parquet",
+    ".pq": "read_parquet",
+    ".json": "read_json_auto",
+    ".jsonl": "read_json_auto",
+    ".ndjson": "read_json_auto",
+}
+TABULAR_SUFFIXES = frozenset(_READERS) | {".feather", ".arrow", ".npy", ".npz", ".xlsx", ".h5", ".hdf5"}
+MODEL_SUFFIXES = frozenset(
+    {".joblib", ".pkl", ".pickle", ".pt", ".pth", ".onnx", ".h5", ".keras", ".safetensors", ".ckpt", ".bin"}
+)
+# Profiling reads the whole file; past this size a dataset is hashed but not profiled.
+PROFILE_MAX_BYTES = 512 * 1024 * 1024
+
+
+def sha256_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """``(sha256 hex, size in bytes)`` of a file, read in 1 MiB chunks (any size)."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def hash_dataframe(df: Any) -> tuple[str, str]:
+    """A content hash of a pandas DataFrame that is stable across processes.
+
+    Returns ``(sha256 hex, method)``. Method ``"pandas"`` hashes every value with
+    ``pandas.util.hash_pandas_object`` (index included) plus the column names and
+    dtypes. Columns holding unhashable objects (lists, dicts, arrays) make pandas
+    refuse; then the values' ``repr()`` is hashed instead (method ``"repr"``) and a
+    warning says so.
+    """
+    import pandas as pd
+
+    h = hashlib.sha256()
+    h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
+    try:
+        h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+        return h.hexdigest(), "pandas"
+    except TypeError as exc:
+        bad = _unhashable_columns(df)
+        warnings.warn(
+            f"DataFrame column(s) {', '.join(map(repr, bad)) or '?'} hold unhashable values ({exc}); "
+            "hashed their repr() instead, so equal frames whose objects print differently would not match",
+            stacklevel=3,
+        )
+        text = df.astype(object).map(repr) if hasattr(df, "map") else df.applymap(repr)
+        h.update(pd.util.hash_pandas_object(text, index=True).to_numpy().tobytes())
+        return h.hexdigest(), "repr"
+
+
+def _unhashable_columns(df: Any) -> list[str]:
+    import pandas as pd
+
+    bad = []
+    for name in df.columns:
+        try:
+            pd.util.hash_pandas_object(df[name], index=False)
+        except TypeError:
+            bad.append(str(name))
+    return bad
+
+
+def profile_relation(source: Any) -> dict[str, Any]:
+    """Per-column statistics as DuckDB's ``SUMMARIZE`` gives them.
+
+    ``source`` is a DataFrame or a file path of a type DuckDB reads. Returns ``rows`` and
+    ``columns`` (name, type, nulls, distinct, min, max, mean, std, q25, q50, q75), or
+    ``{"error": ...}`` when the data cannot be profiled (the hash is still recorded).
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        if isinstance(source, (str, Path)):
+            reader = _READERS[Path(source).suffix.lower()]
+            # SUMMARIZE takes no parameters; a view over the parameterized reader does.
+            con.execute(f"CREATE TEMP VIEW _wb_data AS SELECT * FROM {reader}('{_sql_str(str(source))}')")
+        else:
+            con.register("_wb_data", source)
+        cur = con.execute("SUMMARIZE _wb_data")
+        cols = [d[0] for d in cur.description]
+        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+    except Exception as exc:  # DuckDB raises many error types for unreadable data
+        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
+    finally:
+        con.close()
+    n = int(rows[0]["count"]) if rows else 0
+    return {
+        "rows": n,
+        "columns": [
+            {
+                "name": r["column_name"],
+                "type": r["column_type"],
+                "nulls": round(float(r["null_percentage"] or 0) * n / 100),
+                "distinct": r["approx_unique"],
+                "min": _num(r["min"]),
+                "max": _num(r["max"]),
+                "mean": _num(r["avg"]),
+                "std": _num(r["std"]),
+                "q25": _num(r["q25"]),
+                "q50": _num(r["q50"]),
+                "q75": _num(r["q75"]),
+            }
+            for r in rows
+        ],
+    }
+
+
+def _sql_str(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _num(value: Any) -> Any:
+    """SUMMARIZE gives min/max/quantiles as text; numbers come back as numbers."""
+    if value is None:
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return int(x) if x.is_integer() and abs(x) < 2**53 and "." not in str(value) else x
+
+
+def describe(data: Any, name: str | None, role: str | None, profile: bool = True) -> dict[str, Any]:
+    """The artifact row fields for a dataset: path, name, sha256, size and ``meta``
+    (format, rows, schema, profile, hash method, role).
+
+    Raises
+    ------
+    InvalidInputError
+        For a path that does not exist, a directory, or an object that is neither a
+        path nor a DataFrame.
+    """
+    if role is not None and role not in ("training", "evaluation"):
+        raise InvalidInputError(f"dataset role must be 'training' or 'evaluation', got {role!r}")
+    if isinstance(data, (str, os.PathLike)):
+        p = Path(data)
+        if not p.exists():
+            raise InvalidInputError(f"dataset {str(p)!r} does not exist (give an existing file or a DataFrame)")
+        if not p.is_file():
+            raise InvalidInputError(f"dataset {str(p)!r} is not a file (give a file or a DataFrame)")
+        digest, size = sha256_file(p)
+        meta: dict[str, Any] = {"format": p.suffix.lstrip(".").lower() or "file", "hash_method": "sha256"}
+        if profile and p.suffix.lower() in _READERS and size <= PROFILE_MAX_BYTES:
+            meta["profile"] = profile_relation(p.absolute())
+        name = name or p.stem
+        path = str(p.absolute())
+    elif _is_dataframe(data):
+        digest, method = hash_dataframe(data)
+        size = int(data.memory_usage(deep=False).sum())
+        meta = {"format": "dataframe", "hash_method": method}
+        if profile:
+            meta["profile"] = profile_relation(data)
+        name = name or "dataframe"
+        path = f"<DataFrame {name}>"
+    else:
+        raise InvalidInputError(
+            f"use_dataset takes a file path or a pandas DataFrame, got {type(data).__name__}"
+        )
+    prof = meta.get("profile") or {}
+    if "rows" in prof:
+        meta["rows"] = prof["rows"]
+        meta["schema"] = {c["name"]: c["type"] for c in prof["columns"]}
+    meta["role"] = role or guess_role(name)
+    return {"path": path, "name": str(name), "sha256": digest, "size": size, "meta": meta}
+
+
+def guess_role(name: str) -> str:
+    """``evaluation`` for names that say test/eval/valid/holdout, else ``training``."""
+    low = name.lower()
+    return "evaluation" if any(w in low for w in ("test", "eval", "valid", "holdout", "val_")) else "training"
+
+
+def _is_dataframe(obj: Any) -> bool:
+    mod = type(obj).__module__
+    return mod.startswith("pandas") and type(obj).__name__ == "DataFrame"

@@ -1,0 +1,58 @@
+"""Model cards: Markdown with Hugging Face front matter, self-contained HTML, and JSON in
+the Model Card Toolkit's layout, filled from a run's record plus the author's words."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError
+from ..store.store import Store
+from .sections import SECTIONS, parse_card_text
+
+FORMATS = ("md", "html", "json")
+EXTENSIONS = {"md": "md", "html": "html", "json": "json"}
+
+__all__ = ["FORMATS", "SECTIONS", "build_card", "model_card", "parse_card_text"]
+
+
+def build_card(ref: str, store: Store, sections: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The card's data as a dict (see :func:`workbench.card.build.collect`)."""
+    from .build import collect
+
+    return collect(ref, store, sections)
+
+
+def render(card: dict[str, Any], format: str) -> str:
+    """The card in ``format`` (md, html or json)."""
+    from . import formats as r
+
+    return {"md": r.to_markdown, "html": r.to_html, "json": r.to_json}[check_format(format)](card)
+
+
+def check_format(format: str) -> str:
+    """``format`` if it is one of md, html, json, else a clear error."""
+    fmt = str(format).lower().lstrip(".")
+    fmt = {"markdown": "md"}.get(fmt, fmt)
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"card format {format!r} is not supported; accepted: {', '.join(FORMATS)}")
+    return fmt
+
+
+def model_card(
+    ref: str,
+    format: str = "md",
+    *,
+    sections: dict[str, Any] | None = None,
+    path: str | os.PathLike[str] | None = None,
+    store: str | os.PathLike[str] | Store | None = None,
+) -> str:
+    """Build a model card for a run or model version; see :func:`workbench.model_card`."""
+    from ..api import _store
+
+    fmt = check_format(format)
+    text = render(build_card(ref, _store(store), sections), fmt)
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text

@@ -1,0 +1,211 @@
+"""Gather everything a model card reports about a run (or a registered model version)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import warnings
+from typing import Any
+
+from ..errors import InvalidInputError, RunNotFoundError
+from ..store.store import Store
+from .sections import HEADINGS, SECTIONS, check_sections, parse_card_text
+
+# Packages worth naming in a card's environment line, when installed.
+_KEY_PACKAGES = (
+    "scikit-learn", "numpy", "pandas", "scipy", "torch", "tensorflow", "keras", "jax", "xgboost",
+    "lightgbm", "catboost", "transformers", "statsmodels", "workbench",
+)
+_HF_LIBRARIES = {"sklearn": "sklearn", "torch": "pytorch", "tensorflow": "tf", "keras": "keras",
+                 "xgboost": "xgboost", "lightgbm": "lightgbm", "transformers": "transformers"}
+MAX_CURVE_POINTS = 500
+
+
+def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The card's data: run, model version, params, final metrics and curves, datasets
+    (training/evaluation with hashes and profiles), environment, lineage, the author's
+    sections (stored from ``%%card``, else the notebook snapshot's ``%%card`` cell, then
+    ``sections``) and the list of sections still to write.
+
+    Raises
+    ------
+    RunNotFoundError
+        ``ref`` names no run and no registered model.
+    InvalidInputError
+        The run recorded no metrics (a card reports results), or bad ``sections``.
+    """
+    from ..lineage import lineage
+    from ..registry import ModelVersion, get_model_version, parse_model_ref
+    from ..tracking import flush
+
+    flush(store)
+    version: ModelVersion | None = None
+    parsed = parse_model_ref(ref)
+    if parsed is not None and (parsed[1] is not None or parsed[2] is not None or ref.startswith("models:/")):
+        version = get_model_version(ref, store=store)
+        run = store.get_run(version.run_id)
+    else:
+        try:
+            run = store.get_run(ref)
+        except RunNotFoundError:
+            if parsed is None or not store.model_versions(parsed[0]):
+                raise
+            version = get_model_version(ref, store=store)
+            run = store.get_run(version.run_id)
+    if not run.metrics:
+        raise InvalidInputError(
+            f"run {run.run_id[:8]} ({run.run_name}) has no metrics: a model card reports a run's results; "
+            "log at least one with wb.log_metric, or pick a run that has them (workbench runs)"
+        )
+    author = _author_sections(store, run)
+    if sections:
+        author.update(check_sections(sections, "sections"))
+
+    models = [a for a in run.artifacts if a["direction"] == "output" and a["kind"] == "model"]
+    model_art = next((a for a in models if version and a["sha256"] == version.sha256), models[-1] if models else None)
+    model_meta = (model_art or {}).get("meta") or {}
+    if version is None:
+        version = next((v for v in _versions(store) if v.run_id == run.run_id), None)
+
+    datasets: dict[str, list[dict[str, Any]]] = {"training": [], "evaluation": []}
+    seen: set[str] = set()
+    for a in run.artifacts:
+        if a["direction"] != "input" or a["kind"] != "dataset" or a["sha256"] in seen:
+            continue
+        seen.add(a["sha256"])
+        meta = a.get("meta") or {}
+        datasets[meta.get("role") or "training"].append(
+            {
+                "name": a.get("name") or a["path"],
+                "path": a["path"],
+                "sha256": a["sha256"],
+                "size": a["size"],
+                "rows": meta.get("rows"),
+                "schema": meta.get("schema"),
+                "profile": meta.get("profile"),
+                "hash_method": meta.get("hash_method"),
+                "detected": bool(meta.get("detected")),
+            }
+        )
+
+    history = store.metric_series([run.run_id], None, MAX_CURVE_POINTS)
+    curves = {s["key"]: list(zip(s["steps"], s["values"])) for s in history if len(s["steps"]) > 1}
+
+    env = store.environment(run.context["env_hash"]) if run.context.get("env_hash") else None
+    packages = _key_packages(env)
+    graph = lineage(run.run_id, depth=2, store=store)
+    name = author.get("model_name") or (version.name if version else run.run_name)
+    task = author.get("task") or run.tags.get("task") or model_meta.get("task") or "other"
+    library = model_meta.get("library")
+    todo = [HEADINGS[k] for k, _ in SECTIONS if not author.get(k) and k in _AUTHOR_ONLY]
+    return {
+        "name": name,
+        "title": f"Model card: {name}" + (f" v{version.version}" if version else ""),
+        "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "run": {
+            "run_id": run.run_id,
+            "run_name": run.run_name,
+            "experiment": run.experiment,
+            "status": run.status,
+            "started": _iso(run.start_time),
+            "duration_s": run.duration_s,
+            "source": run.source,
+            "parent_run_id": run.parent_run_id,
+            **{k: run.context.get(k) for k in ("notebook_path", "git_commit", "git_branch", "git_dirty", "python_version", "gpu", "host")},
+        },
+        "version": version.to_dict() if version else None,
+        "model": {
+            "artifact": model_art["path"] if model_art else None,
+            "sha256": model_art["sha256"] if model_art else None,
+            "size": model_art["size"] if model_art else None,
+            "class": model_meta.get("class"),
+            "library": library,
+            "hf_library": _HF_LIBRARIES.get(library or "", library),
+            "hyperparameters": model_meta.get("hyperparameters") or {},
+        },
+        "task": task,
+        "params": run.params,
+        "metrics": run.metrics,
+        "metric_direction": {k: ("higher" if _higher(k) else "lower") for k in run.metrics},
+        "curves": curves,
+        "datasets": datasets,
+        "environment": {
+            "python": (env or {}).get("python") or run.context.get("python_version"),
+            "platform": (env or {}).get("platform"),
+            "packages": packages,
+        },
+        "lineage": {
+            "upstream_runs": [_run_label(graph, r) for r in graph.upstream_runs],
+            "downstream_runs": [_run_label(graph, r) for r in graph.downstream_runs],
+            "svg": graph.to_svg() if len(graph.nodes) > 1 else None,
+        },
+        "tags": {k: v for k, v in run.tags.items() if not k.startswith("workbench.")},
+        "sections": author,
+        "todo": todo,
+    }
+
+
+# Sections only the author can fill (the others get recorded facts even when empty).
+_AUTHOR_ONLY = {"intended_use", "factors", "ethical_considerations", "caveats_and_recommendations", "model_details", "evaluation_data"}
+
+
+def _higher(metric: str) -> bool:
+    from ..comparison import higher_is_better
+
+    return higher_is_better(metric)
+
+
+def _versions(store: Store) -> list[Any]:
+    from ..registry import models
+
+    return models(store=store)
+
+
+def _run_label(graph: Any, run_id: str) -> dict[str, str]:
+    n = graph.nodes[f"run:{run_id}"]
+    return {"run_id": run_id, "run_name": n["label"], "status": n["status"]}
+
+
+def _iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return _dt.datetime.fromtimestamp(ms / 1000, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _key_packages(env: dict[str, Any] | None) -> dict[str, str]:
+    packages = (env or {}).get("packages") or {}
+    if isinstance(packages, list):  # [[name, version], ...] or ["name==version", ...]
+        pairs = [tuple(p.split("==", 1)) if isinstance(p, str) else tuple(p) for p in packages]
+        packages = {p[0]: p[1] for p in pairs if len(p) == 2}
+    lowered = {str(k).lower(): v for k, v in packages.items()}
+    return {k: lowered[k] for k in _KEY_PACKAGES if k in lowered}
+
+
+def _author_sections(store: Store, run: Any) -> dict[str, Any]:
+    """What the author wrote: the sections a ``%%card`` cell stored for this run, else
+    the last ``%%card`` cell of the run's notebook snapshot."""
+    stored = store.card_sections(run.run_id)
+    if stored:
+        return dict(stored)
+    sha = run.context.get("notebook_sha")
+    if not sha:
+        return {}
+    blob = store.blob_path(sha)
+    try:
+        nb = json.loads(blob.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    cells = [
+        "".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
+        for c in nb.get("cells", [])
+        if c.get("cell_type") == "code"
+    ]
+    cards = [c for c in cells if c.lstrip().startswith("%%card")]
+    if not cards:
+        return {}
+    body = cards[-1].lstrip().split("\n", 1)[1] if "\n" in cards[-1].lstrip() else ""
+    try:
+        return parse_card_text(body, "%%card cell of the notebook snapshot")
+    except InvalidInputError as exc:
+        warnings.warn(f"{exc}; the card is built without it", stacklevel=3)
+        return {}

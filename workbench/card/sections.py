@@ -1,0 +1,136 @@
+"""The sections of a model card (Mitchell et al., "Model Cards for Model Reporting") and
+the parser for the author's own words: a ``%%card`` cell in YAML or Markdown."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import InvalidInputError
+
+#: (key, heading) in the paper's order.
+SECTIONS: list[tuple[str, str]] = [
+    ("model_details", "Model Details"),
+    ("intended_use", "Intended Use"),
+    ("factors", "Factors"),
+    ("metrics", "Metrics"),
+    ("evaluation_data", "Evaluation Data"),
+    ("training_data", "Training Data"),
+    ("quantitative_analyses", "Quantitative Analyses"),
+    ("ethical_considerations", "Ethical Considerations"),
+    ("caveats_and_recommendations", "Caveats and Recommendations"),
+]
+HEADINGS = dict(SECTIONS)
+#: Keys besides the sections: card metadata the author may set.
+META_KEYS = ("overview", "license", "tags", "language", "task", "owners", "model_name")
+_ALIASES = {
+    "caveats": "caveats_and_recommendations",
+    "recommendations": "caveats_and_recommendations",
+    "caveats_recommendations": "caveats_and_recommendations",
+    "quantitative_analysis": "quantitative_analyses",
+    "ethics": "ethical_considerations",
+    "ethical_consideration": "ethical_considerations",
+    "intended_uses": "intended_use",
+    "details": "model_details",
+    "description": "overview",
+}
+
+
+def normalize_key(text: str) -> str | None:
+    """The section or metadata key a heading or YAML key names, or None."""
+    key = re.sub(r"[^a-z0-9]+", "_", str(text).lower().replace("&", "and")).strip("_")
+    key = _ALIASES.get(key, key)
+    return key if key in HEADINGS or key in META_KEYS else None
+
+
+def accepted() -> str:
+    """The accepted section names, for error messages."""
+    return ", ".join(h for _, h in SECTIONS) + "; and " + ", ".join(META_KEYS)
+
+
+def parse_card_text(text: str, where: str = "%%card") -> dict[str, Any]:
+    """Parse the author's card text: a YAML mapping (``intended_use: ...``) or Markdown
+    with one heading per section (``## Intended Use``). Text before the first heading
+    is the overview.
+
+    Raises
+    ------
+    InvalidInputError
+        Invalid YAML (naming the line), a heading or key that is not a card section
+        (naming it and listing the accepted ones), or YAML that is not a mapping.
+    """
+    body = text.strip("\n")
+    if not body.strip():
+        return {}
+    first = next(line for line in body.splitlines() if line.strip())
+    if first.lstrip().startswith("#"):
+        return _parse_markdown(body, where)
+    return _parse_yaml(body, where)
+
+
+def _parse_markdown(body: str, where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    key, buf = "overview", []
+    for lineno, line in enumerate(body.splitlines(), 1):
+        m = re.match(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if m:
+            _put(out, key, "\n".join(buf).strip())
+            key = normalize_key(m.group(1)) or ""
+            if not key:
+                raise InvalidInputError(
+                    f"{where}: line {lineno}: heading {m.group(1)!r} is not a model card section; accepted: {accepted()}"
+                )
+            buf = []
+        else:
+            buf.append(line)
+    _put(out, key, "\n".join(buf).strip())
+    return check_sections(out, where)
+
+
+def _put(out: dict[str, Any], key: str, text: str) -> None:
+    if text:
+        out[key] = f"{out[key]}\n\n{text}" if key in out else text
+
+
+def _parse_yaml(body: str, where: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(body)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InvalidInputError(
+            f"{where}: {line}invalid YAML ({problem}); write 'section: text' lines, or Markdown with "
+            "'## Section' headings"
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(
+            f"{where}: line 1: expected a YAML mapping of section: text (or Markdown with '## Section' "
+            f"headings), got {type(data).__name__}"
+        )
+    return check_sections(data, where)
+
+
+def check_sections(data: dict[str, Any], where: str = "sections") -> dict[str, Any]:
+    """Normalize keys (``Intended Use`` -> ``intended_use``) and check every key is a
+    section or a metadata field; values become text (lists become bullet lists)."""
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{where} must be a dict of section name -> text, got {type(data).__name__}")
+    out: dict[str, Any] = {}
+    for raw_key, value in data.items():
+        key = normalize_key(raw_key)
+        if key is None:
+            raise InvalidInputError(f"{where}: {raw_key!r} is not a model card section; accepted: {accepted()}")
+        if value is None:
+            continue
+        if key in ("tags", "owners"):
+            out[key] = [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+        elif isinstance(value, (list, tuple)):
+            out[key] = "\n".join(f"- {v}" for v in value)
+        elif isinstance(value, dict):
+            out[key] = "\n".join(f"- **{k}**: {v}" for k, v in value.items())
+        else:
+            out[key] = str(value).strip()
+    return out

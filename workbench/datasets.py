@@ -105,7 +105,7 @@ def profile_relation(source: Any) -> dict[str, Any]:
         cur = con.execute("SUMMARIZE _wb_data")
         cols = [d[0] for d in cur.description]
         rows = [dict(zip(cols, r)) for r in cur.fetchall()]
-    except Exception as exc:  # DuckDB raises many error types for unreadable data
+    except Exception as exc:  # noqa: BLE001 - DuckDB raises many error types for unreadable data
         return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
     finally:
         con.close()
@@ -161,7 +161,9 @@ def describe(data: Any, name: str | None, role: str | None, profile: bool = True
     if isinstance(data, (str, os.PathLike)):
         p = Path(data)
         if not p.exists():
-            raise InvalidInputError(f"dataset {str(p)!r} does not exist (give an existing file or a DataFrame)")
+            raise InvalidInputError(
+                f"dataset {str(p)!r} does not exist (give an existing file or a DataFrame)"
+            )
         if not p.is_file():
             raise InvalidInputError(f"dataset {str(p)!r} is not a file (give a file or a DataFrame)")
         digest, size = sha256_file(p)

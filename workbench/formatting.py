@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -59,7 +60,8 @@ def format_run(rec: RunRecord) -> str:
     if rec.artifacts:
         lines.append("\nartifacts:")
         lines += [
-            f"  {a['kind']:<8} {a['path']}  sha256:{a['sha256'][:12]}  {a['size']} B" for a in rec.artifacts
+            f"  {a['direction']:<6} {a['kind']:<8} {a.get('name') or ''}  {a['path']}  sha256:{a['sha256'][:12]}  {a['size']} B"
+            for a in rec.artifacts
         ]
     context = {k: v for k, v in rec.context.items() if v not in (None, "")}
     if context:
@@ -97,13 +99,40 @@ def compare_table(result: dict[str, Any], show_all: bool = False) -> str:
         rows.append(
             [f"  metrics.{name}", *[_cell(v) + (" <" if i == best else "") for i, v in enumerate(values)]]
         )
+    for d in (result.get("datasets") or {}).get("rows", []):
+        mark = "  " if d["same"] else "* "
+        rows.append([f"{mark}data.{d['name']}", *[(sha or "-")[:12] for sha in d["sha256"]]])
+        for drift in d["drift"][:12]:
+            rows.append([f"    {drift['column']}.{drift['stat']}", *[_cell(v) for v in drift["values"]]])
     widths = [max(len(x) for x in col) for col in zip(["", *heads], *rows)]
     fmt_row = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
     out = [fmt_row(["", *heads]), fmt_row(["-" * w for w in widths])]
     out += [fmt_row(r) for r in rows]
+    if (result.get("datasets") or {}).get("differ"):
+        out.append("\nThese runs trained on different data (dataset hashes differ; profile drift listed).")
     out.append("\n* differs between runs; < best value (lowest, or highest for r2/accuracy/auc-like names)")
     return "\n".join(out)
 
 
 def _cell(v: Any) -> str:
     return "-" if v is None else _fmt(v)
+
+
+def models_table(versions: Any) -> str:
+    """Plain-text table of registered model versions (``workbench models``)."""
+    rows = [["model", "version", "aliases", "run", "metrics", "registered"]]
+    for v in versions:
+        metrics = ", ".join(f"{k}={_fmt(x)}" for k, x in sorted(v.metrics.items())[:4])
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(v.created_at / 1000))
+        rows.append(
+            [
+                v.name,
+                str(v.version),
+                " ".join(f"@{a}" for a in v.aliases),
+                f"{v.run_name} ({v.run_id[:8]})",
+                metrics,
+                when,
+            ]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

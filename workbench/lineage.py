@@ -85,7 +85,11 @@ class Lineage:
 
     def to_dot(self) -> str:
         """Graphviz DOT source (``dot -Tsvg`` draws it)."""
-        lines = ["digraph lineage {", "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
+        lines = [
+            "digraph lineage {",
+            "  rankdir=LR;",
+            '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
+        ]
         for n in self.nodes.values():
             fill, stroke = _STYLE[n["type"]]
             label = "\\n".join(_dot_escape(t) for t in _node_lines(n))
@@ -109,7 +113,14 @@ class Lineage:
         verbs_up = {"read": "read", "wrote": "written by", "rerun_of": "rerun of", "child_of": "inside"}
         verbs_down = {"read": "read by", "wrote": "wrote", "rerun_of": "rerun", "child_of": "child"}
 
-        def walk(nid: str, edges: dict[str, list[dict[str, str]]], key: str, verbs: dict[str, str], indent: int, seen: set[str]) -> None:
+        def walk(
+            nid: str,
+            edges: dict[str, list[dict[str, str]]],
+            key: str,
+            verbs: dict[str, str],
+            indent: int,
+            seen: set[str],
+        ) -> None:
             for e in edges.get(nid, []):
                 other = e[key]
                 lines.append(f"{'  ' * indent}{verbs[e['relation']]} {_describe(self.nodes[other])}")
@@ -215,7 +226,9 @@ def _add_run(graph: Lineage, run: dict[str, Any], layer: int) -> None:
     )
 
 
-def _artifact_node(graph: Lineage, rows: list[dict[str, Any]], layer: int, registered: dict[str, list[str]]) -> str:
+def _artifact_node(
+    graph: Lineage, rows: list[dict[str, Any]], layer: int, registered: dict[str, list[str]]
+) -> str:
     a = rows[0]
     kinds = {r["kind"] for r in rows}
     ntype = "model" if "model" in kinds else "dataset" if "dataset" in kinds else "artifact"
@@ -234,14 +247,18 @@ def _artifact_node(graph: Lineage, rows: list[dict[str, Any]], layer: int, regis
     return nid
 
 
-def _expand(graph: Lineage, st: Store, frontier: list[str], sign: int, registered: dict[str, list[str]]) -> list[str]:
+def _expand(
+    graph: Lineage, st: Store, frontier: list[str], sign: int, registered: dict[str, list[str]]
+) -> list[str]:
     """One hop from ``frontier`` runs: upstream (sign -1) or downstream (+1). Returns the
     runs reached."""
     own_dir = "input" if sign < 0 else "output"
     step = st.lineage_step(frontier, [])
     runs = step["runs"]
     mine = [a for a in step["artifacts"] if a["run_id"] in frontier and a["direction"] == own_dir]
-    other = st.lineage_step([], sorted({a["sha256"] for a in mine})) if mine else {"artifacts": [], "runs": {}}
+    other = (
+        st.lineage_step([], sorted({a["sha256"] for a in mine})) if mine else {"artifacts": [], "runs": {}}
+    )
     runs.update(other["runs"])
     by_sha: dict[str, list[dict[str, Any]]] = {}
     for a in other["artifacts"]:
@@ -255,14 +272,20 @@ def _expand(graph: Lineage, st: Store, frontier: list[str], sign: int, registere
             graph._add_edge(nid, run_node, "read")
             # Producers: runs that wrote this content before this run read it.
             linked = [
-                b for b in by_sha.get(a["sha256"], [])
-                if b["direction"] == "output" and b["run_id"] != a["run_id"] and b["created_at"] <= a["created_at"]
+                b
+                for b in by_sha.get(a["sha256"], [])
+                if b["direction"] == "output"
+                and b["run_id"] != a["run_id"]
+                and b["created_at"] <= a["created_at"]
             ]
         else:
             graph._add_edge(run_node, nid, "wrote")
             linked = [
-                b for b in by_sha.get(a["sha256"], [])
-                if b["direction"] == "input" and b["run_id"] != a["run_id"] and b["created_at"] >= a["created_at"]
+                b
+                for b in by_sha.get(a["sha256"], [])
+                if b["direction"] == "input"
+                and b["run_id"] != a["run_id"]
+                and b["created_at"] >= a["created_at"]
             ]
         for b in linked:
             if b["run_id"] not in runs:
@@ -271,7 +294,9 @@ def _expand(graph: Lineage, st: Store, frontier: list[str], sign: int, registere
             if other_node not in graph.nodes:
                 reached.append(b["run_id"])
             _add_run(graph, runs[b["run_id"]], layer + sign)
-            graph._add_edge(other_node, nid, "wrote") if sign < 0 else graph._add_edge(nid, other_node, "read")
+            graph._add_edge(other_node, nid, "wrote") if sign < 0 else graph._add_edge(
+                nid, other_node, "read"
+            )
     # Reruns, sweeps and nested runs.
     for rid in frontier:
         run = runs.get(rid)
@@ -306,7 +331,12 @@ def draw_svg(graph: Lineage) -> str:
         return '<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0"></svg>'
     lo, hi = min(columns), max(columns)
     tallest = max(len(v) for v in columns.values())
-    height = _PAD * 2 + tallest * (_H + 18) - 18 + (14 if any(n.get("registered") for n in graph.nodes.values()) else 0)
+    height = (
+        _PAD * 2
+        + tallest * (_H + 18)
+        - 18
+        + (14 if any(n.get("registered") for n in graph.nodes.values()) else 0)
+    )
     width = _PAD * 2 + (hi - lo + 1) * (_W + _GAP_X) - _GAP_X
     pos: dict[str, tuple[float, float]] = {}
     for layer, ids in columns.items():
@@ -338,7 +368,9 @@ def draw_svg(graph: Lineage) -> str:
     for nid, n in graph.nodes.items():
         x, y = pos[nid]
         fill, stroke = _STYLE[n["type"]]
-        run_attr = f' data-run-id="{html.escape(n["run_id"])}" style="cursor:pointer"' if n["type"] == "run" else ""
+        run_attr = (
+            f' data-run-id="{html.escape(n["run_id"])}" style="cursor:pointer"' if n["type"] == "run" else ""
+        )
         lines = _node_lines(n)
         tip = _describe(n)
         out.append(

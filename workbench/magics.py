@@ -248,6 +248,59 @@ class WorkbenchMagics(Magics):
             except WorkbenchError as e:
                 notes.add(f"--metrics: {name!r} not recorded: {e}")
 
+    # -- %%card ---------------------------------------------------------------------
+    @magic_arguments()
+    @argument("-r", "--run", help="The run whose card this is (default: the last run of this kernel).")
+    @cell_magic
+    def card(self, line: str, cell: str) -> Any:
+        """The author's words for the model card, in YAML or Markdown.
+
+        YAML: ``intended_use: ...``, ``factors: ...``, one key per section, plus
+        ``license``, ``tags``, ``overview``. Markdown: one heading per section
+        (``## Intended Use``). Sections: Model Details, Intended Use, Factors, Metrics,
+        Evaluation Data, Training Data, Quantitative Analyses, Ethical Considerations,
+        Caveats and Recommendations. The text is checked (an error names the line),
+        stored with the run (``--run``, else the last run of this kernel) and shown.
+        Cards built later from the notebook snapshot also read this cell.
+
+        Example::
+
+            %%card
+            intended_use: Teaching regression on the diabetes data set.
+            caveats: 442 patients only; not for clinical use.
+        """
+        from IPython.display import Markdown
+
+        from .card.sections import HEADINGS, parse_card_text
+
+        try:
+            args = parse_argstring(self.card, line)
+        except UsageError as e:
+            raise UsageError(f"%%card: {e}. Accepted options: --run RUN") from None
+        try:
+            sections = parse_card_text(cell)
+            run = tracking.last_run()
+            run_id = args.run or (run.run_id if run is not None else None)
+            note = "no run yet in this kernel: cards of later runs read this cell from the notebook snapshot"
+            if run_id is not None:
+                from .api import _store
+
+                store = _store(None)
+                tracking.flush(store)
+                run_id = store.resolve_run_id(run_id)
+                store.set_card_sections(run_id, sections)
+                note = f"stored with run {run_id[:8]}; export it with %wb card {run_id[:8]}"
+        except WorkbenchError as e:
+            raise UsageError(str(e)) from None
+        print(
+            f"workbench: card sections {', '.join(HEADINGS.get(k, k) for k in sections) or '(none)'}; {note}"
+        )
+        return (
+            Markdown("\n\n".join(f"**{HEADINGS.get(k, k)}**: {v}" for k, v in sections.items()))
+            if sections
+            else None
+        )
+
     # -- %wb ------------------------------------------------------------------------
     @line_magic
     def wb(self, line: str) -> Any:
@@ -266,7 +319,12 @@ class WorkbenchMagics(Magics):
         - ``%wb rerun RUN [-p NAME VALUE]...``: rerun a run's notebook snapshot with new parameters
         - ``%wb sweep NOTEBOOK_OR_RUN -p NAME V1 V2 ... [--jobs N] [--order-by CLAUSE]``: a grid of reruns
         - ``%wb reproduce RUN [--rtol R]``: rerun with the same parameters, compare the metrics
+        - ``%wb lineage RUN [--depth N] [--format text|json|dot]``: draw what a run read, wrote and fed
+        - ``%wb card REF [--format md|html|json] [-o PATH]``: a model card for a run or model version
+        - ``%wb models [register RUN NAME | alias NAME ALIAS VERSION | compare NAME]``: the model registry
         - ``%wb help [SUBCOMMAND]``
+
+        ``%%card`` cells hold the author's model card sections (YAML or Markdown).
 
         Run ids may be given by any unique prefix.
         """
@@ -299,8 +357,84 @@ class WorkbenchMagics(Magics):
             "rerun": self._wb_rerun,
             "sweep": self._wb_sweep,
             "reproduce": self._wb_reproduce,
+            "lineage": self._wb_lineage,
+            "card": self._wb_card,
+            "models": self._wb_models,
             "help": self._wb_help,
         }
+
+    def _wb_lineage(self, rest: str) -> Any:
+        """Draw a run's lineage: what it read and wrote, the runs that wrote its inputs,
+        the runs that read its outputs, reruns.
+
+        ``%wb lineage RUN [--depth N] [--format text|json|dot]``. Without ``--format``
+        the graph is drawn; returns the :class:`~workbench.Lineage`.
+        """
+        from .lineage import lineage
+
+        opts, run = _split_options(rest, {"-d": "depth", "--depth": "depth", "--format": "format"})
+        if not run or len(shlex.split(run)) != 1:
+            raise UsageError("%wb lineage: give one run id, e.g. %wb lineage 3f2a --depth 2")
+        depth = opts.get("depth", "3")
+        if not depth.isdigit():
+            raise UsageError(f"%wb lineage: --depth takes a whole number from 1 to 10, got {depth!r}")
+        fmt = opts.get("format")
+        if fmt not in (None, "text", "json", "dot"):
+            raise UsageError(f"%wb lineage: --format must be text, json or dot, got {fmt!r}")
+        graph = lineage(run, int(depth))
+        if fmt:
+            print({"text": graph.to_text, "json": graph.to_json, "dot": graph.to_dot}[fmt]())
+            return None
+        return graph
+
+    def _wb_card(self, rest: str) -> Any:
+        """Export a model card for a run or model version and show it.
+
+        ``%wb card REF [--format md|html|json] [-o PATH]``. REF is a run id (or unique
+        prefix) or ``NAME``, ``NAME/3``, ``NAME@champion``. The author's sections come
+        from a ``%%card`` cell. Without ``-o`` the card is displayed; with it, written.
+        """
+        from IPython.display import HTML, JSON, Markdown
+
+        from .card import model_card
+
+        opts, ref = _split_options(rest, {"--format": "format", "-o": "output", "--output": "output"})
+        if not ref or len(shlex.split(ref)) != 1:
+            raise UsageError(
+                "%wb card: give one run id or model reference, e.g. %wb card ridge@champion -o card.md"
+            )
+        fmt = opts.get("format", "md")
+        text = model_card(ref, fmt, path=opts.get("output"))
+        if opts.get("output"):
+            print(f"workbench: wrote {opts['output']} ({len(text.encode())} bytes)")
+            return None
+        if fmt == "html":
+            return HTML(text)
+        if fmt == "json":
+            import json
+
+            return JSON(json.loads(text))
+        return Markdown(text)
+
+    def _wb_models(self, rest: str) -> Any:
+        """The model registry, as ``workbench models`` on the command line.
+
+        ``%wb models`` lists models, versions and aliases; ``%wb models register RUN NAME
+        [--alias A] [--artifact X]``; ``%wb models alias NAME ALIAS VERSION``;
+        ``%wb models compare NAME [--challenger A] [--champion B]``.
+        """
+        import click
+
+        from .cli import cli
+
+        args = ["--store", str(tracking.current_store().directory), "models", *shlex.split(rest)]
+        try:
+            cli.main(args, prog_name="%wb", standalone_mode=False)
+        except click.ClickException as e:
+            raise UsageError(f"%wb models: {e.format_message()}") from None
+        except click.exceptions.Exit:
+            pass
+        return None
 
     def _wb_help(self, rest: str) -> None:
         """Show the overview, or one subcommand's help: ``%wb help runs``."""

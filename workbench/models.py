@@ -58,7 +58,9 @@ def describe_model(model: Any) -> dict[str, Any]:
         try:
             from sklearn.base import is_classifier, is_regressor
 
-            estimator_type = "classifier" if is_classifier(model) else "regressor" if is_regressor(model) else None
+            estimator_type = (
+                "classifier" if is_classifier(model) else "regressor" if is_regressor(model) else None
+            )
         except ImportError:
             pass
     if estimator_type in ("classifier", "regressor"):
@@ -67,6 +69,6 @@ def describe_model(model: Any) -> dict[str, Any]:
     if callable(get_params):
         try:
             meta["hyperparameters"] = {k: repr(v) for k, v in get_params(deep=False).items()}
-        except Exception:  # third-party get_params may need arguments or fail; the class is enough
+        except Exception:  # noqa: BLE001 - third-party get_params may fail; the class is enough
             pass
     return meta

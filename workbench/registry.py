@@ -133,7 +133,9 @@ def _match_artifact(run_id: str, outputs: list[dict[str, Any]], ref: str) -> dic
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            raise InvalidInputError(f"artifact {ref!r} matches {len(found)} outputs of run {run_id[:8]}; use a sha256 prefix")
+            raise InvalidInputError(
+                f"artifact {ref!r} matches {len(found)} outputs of run {run_id[:8]}; use a sha256 prefix"
+            )
     listed = ", ".join(_label(a) for a in outputs) or "none"
     raise InvalidInputError(
         f"run {run_id[:8]} has no output artifact {ref!r}: give a name, file name or sha256 prefix of one of "
@@ -176,7 +178,9 @@ def delete_model_alias(name: str, alias: str, *, store: str | os.PathLike[str] |
     _store(store).delete_model_alias(name, alias)
 
 
-def models(name: str | None = None, *, store: str | os.PathLike[str] | Store | None = None) -> list[ModelVersion]:
+def models(
+    name: str | None = None, *, store: str | os.PathLike[str] | Store | None = None
+) -> list[ModelVersion]:
     """Every registered version (of one model, or all), with aliases and run metrics."""
     rows = _store(store).model_versions(name)
     if name is not None and not rows:

@@ -68,6 +68,7 @@ DEFAULT_EXPERIMENT = "Default"
 
 _time = time.time
 _stack: list[Run] = []
+_last_run: Run | None = None
 _store_override: str | None = None
 
 
@@ -257,7 +258,9 @@ class Run:
             raise InvalidInputError(f"artifact kind must be a non-empty string, got {kind!r}")
         p = Path(path)
         if not p.exists():
-            raise InvalidInputError(f"artifact {str(p)!r} does not exist (give an existing file or directory)")
+            raise InvalidInputError(
+                f"artifact {str(p)!r} does not exist (give an existing file or directory)"
+            )
         files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
         digest = ""
         with filewatch.quiet():
@@ -330,7 +333,14 @@ class Run:
         with filewatch.quiet():
             digest = self.store.put_bytes(data)
         self._add_artifact(
-            f"{name}.{fmt}", "model", digest, len(data), "output", str(self.store.blob_path(digest)), name, meta
+            f"{name}.{fmt}",
+            "model",
+            digest,
+            len(data),
+            "output",
+            str(self.store.blob_path(digest)),
+            name,
+            meta,
         )
         return digest
 
@@ -403,7 +413,7 @@ class Run:
         self.status = status
         try:
             self._record_watched_files()
-        except Exception as exc:  # lineage is a bonus; never let it fail the run's end
+        except Exception as exc:  # noqa: BLE001 - lineage is a bonus; never fail the run over it
             log.warning("could not record the files run %s opened: %s", self.run_id[:8], exc)
         if self in _stack:
             _stack.remove(self)
@@ -848,6 +858,9 @@ def start_run(
     writer.add_run(run, row, params, tags)
     if watch_files if watch_files is not None else os.environ.get(WORKBENCH_WATCH_FILES, "1") != "0":
         run._watch = filewatch.start([str(store.directory)])
+    global _last_run
+    if not _stack:  # a nested run's card is its outer run's
+        _last_run = run
     _stack.append(run)
     return run
 
@@ -862,6 +875,11 @@ def _env_tags() -> dict[str, str]:
     except ValueError:
         return {}
     return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+
+
+def last_run() -> Run | None:
+    """The run started most recently in this process (active or ended), or None."""
+    return _last_run
 
 
 def active_run() -> Run | None:

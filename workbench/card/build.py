@@ -13,11 +13,30 @@ from .sections import HEADINGS, SECTIONS, check_sections, parse_card_text
 
 # Packages worth naming in a card's environment line, when installed.
 _KEY_PACKAGES = (
-    "scikit-learn", "numpy", "pandas", "scipy", "torch", "tensorflow", "keras", "jax", "xgboost",
-    "lightgbm", "catboost", "transformers", "statsmodels", "workbench",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+    "scipy",
+    "torch",
+    "tensorflow",
+    "keras",
+    "jax",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "transformers",
+    "statsmodels",
+    "workbench",
 )
-_HF_LIBRARIES = {"sklearn": "sklearn", "torch": "pytorch", "tensorflow": "tf", "keras": "keras",
-                 "xgboost": "xgboost", "lightgbm": "lightgbm", "transformers": "transformers"}
+_HF_LIBRARIES = {
+    "sklearn": "sklearn",
+    "torch": "pytorch",
+    "tensorflow": "tf",
+    "keras": "keras",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "transformers": "transformers",
+}
 MAX_CURVE_POINTS = 500
 
 
@@ -62,7 +81,9 @@ def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> d
         author.update(check_sections(sections, "sections"))
 
     models = [a for a in run.artifacts if a["direction"] == "output" and a["kind"] == "model"]
-    model_art = next((a for a in models if version and a["sha256"] == version.sha256), models[-1] if models else None)
+    model_art = next(
+        (a for a in models if version and a["sha256"] == version.sha256), models[-1] if models else None
+    )
     model_meta = (model_art or {}).get("meta") or {}
     if version is None:
         version = next((v for v in _versions(store) if v.run_id == run.run_id), None)
@@ -111,7 +132,18 @@ def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> d
             "duration_s": run.duration_s,
             "source": run.source,
             "parent_run_id": run.parent_run_id,
-            **{k: run.context.get(k) for k in ("notebook_path", "git_commit", "git_branch", "git_dirty", "python_version", "gpu", "host")},
+            **{
+                k: run.context.get(k)
+                for k in (
+                    "notebook_path",
+                    "git_commit",
+                    "git_branch",
+                    "git_dirty",
+                    "python_version",
+                    "gpu",
+                    "host",
+                )
+            },
         },
         "version": version.to_dict() if version else None,
         "model": {
@@ -146,7 +178,14 @@ def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> d
 
 
 # Sections only the author can fill (the others get recorded facts even when empty).
-_AUTHOR_ONLY = {"intended_use", "factors", "ethical_considerations", "caveats_and_recommendations", "model_details", "evaluation_data"}
+_AUTHOR_ONLY = {
+    "intended_use",
+    "factors",
+    "ethical_considerations",
+    "caveats_and_recommendations",
+    "model_details",
+    "evaluation_data",
+}
 
 
 def _higher(metric: str) -> bool:

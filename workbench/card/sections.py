@@ -122,7 +122,9 @@ def check_sections(data: dict[str, Any], where: str = "sections") -> dict[str, A
     for raw_key, value in data.items():
         key = normalize_key(raw_key)
         if key is None:
-            raise InvalidInputError(f"{where}: {raw_key!r} is not a model card section; accepted: {accepted()}")
+            raise InvalidInputError(
+                f"{where}: {raw_key!r} is not a model card section; accepted: {accepted()}"
+            )
         if value is None:
             continue
         if key in ("tags", "owners"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
 from .. import __version__
-from ..comparison import compare_records, origin
+from ..comparison import compare_records, dataset_diff, origin
 from ..errors import InvalidInputError, NotFoundError, StoreBusyError, StoreError
 from ..paths import resolve_store
 from ..store.store import Store, get_store
@@ -202,7 +203,8 @@ class RestoreHandler(WorkbenchHandler):
 
 
 class CompareHandler(WorkbenchHandler):
-    """GET compare?ids=a,b: param diff, final metrics, best per metric, cell sources."""
+    """GET compare?ids=a,b: param diff, final metrics, best per metric, cell sources, and
+    the datasets each run read (hashes, rows, profile drift)."""
 
     @tornado.web.authenticated
     def get(self) -> None:
@@ -212,6 +214,7 @@ class CompareHandler(WorkbenchHandler):
         data["sources"] = [r.context.get("cell_source") for r in records]
         shas = {r.context.get("notebook_sha") for r in records if r.context.get("notebook_sha")}
         data["notebooks_differ"] = len(shas) > 1
+        data["datasets"] = dataset_diff(store, [r.run_id for r in records])
         self.send_json(data)
 
 
@@ -269,6 +272,67 @@ class JobHandler(WorkbenchHandler):
         self.send_json({"job_id": r.job_id, "status": r.status, "run_ids": r.run_ids, "error": r.error})
 
 
+class LineageHandler(WorkbenchHandler):
+    """GET runs/<id>/lineage?depth=N: the lineage graph (nodes, edges, upstream and
+    downstream runs) and its drawing as SVG."""
+
+    @tornado.web.authenticated
+    def get(self, run_id: str) -> None:
+        from ..lineage import lineage
+
+        graph = lineage(run_id, self.int_arg("depth", 3, 1, 10), store=self.store)
+        self.send_json({**graph.to_dict(), "svg": graph.to_svg()})
+
+
+class CardHandler(WorkbenchHandler):
+    """GET runs/<id>/card?format=md|html|json: the model card as a file to download."""
+
+    _TYPES = {
+        "md": "text/markdown; charset=utf-8",
+        "html": "text/html; charset=utf-8",
+        "json": "application/json",
+    }
+
+    @tornado.web.authenticated
+    def get(self, run_id: str) -> None:
+        from ..card import check_format, model_card
+
+        fmt = check_format(self.get_query_argument("format", "md"))
+        store = self.store
+        text = model_card(run_id, fmt, store=store)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", store.get_run(run_id).run_name).strip("-") or "model"
+        self.set_header("Content-Type", self._TYPES[fmt])
+        self.set_header("Content-Disposition", f'attachment; filename="{name}-card.{fmt}"')
+        self.finish(text)
+
+
+class ModelsHandler(WorkbenchHandler):
+    """GET models: registered models with their versions (run, metrics) and aliases."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        models: dict[str, dict[str, Any]] = {}
+        for v in self.store.model_versions():
+            m = models.setdefault(v["name"], {"name": v["name"], "aliases": {}, "versions": []})
+            m["versions"].append(
+                {
+                    k: v[k]
+                    for k in (
+                        "version",
+                        "run_id",
+                        "run_name",
+                        "sha256",
+                        "path",
+                        "created_at",
+                        "aliases",
+                        "metrics",
+                    )
+                }
+            )
+            m["aliases"].update({a: v["version"] for a in v["aliases"]})
+        self.send_json({"models": list(models.values())})
+
+
 def route_handlers() -> list[tuple[str, type]]:
     """The URL patterns, relative to the server's base URL."""
     run = r"(?P<run_id>[^/]+)"
@@ -280,6 +344,9 @@ def route_handlers() -> list[tuple[str, type]]:
         (rf"/workbench/api/runs/{run}/restore", RestoreHandler),
         (rf"/workbench/api/runs/{run}/rerun", RerunHandler),
         (rf"/workbench/api/runs/{run}/parameters", ParametersHandler),
+        (rf"/workbench/api/runs/{run}/lineage", LineageHandler),
+        (rf"/workbench/api/runs/{run}/card", CardHandler),
+        (r"/workbench/api/models", ModelsHandler),
         (r"/workbench/api/compare", CompareHandler),
         (r"/workbench/api/metrics", MetricsHandler),
         (r"/workbench/api/jobs/(?P<job_id>[0-9a-f]+)", JobHandler),

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import procs
 from ..errors import (
-    NotFoundError,
     AmbiguousRunError,
     InvalidInputError,
+    NotFoundError,
     RunNotFoundError,
     StoreCorruptError,
     StoreVersionError,
@@ -858,10 +858,11 @@ class Store:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
 
-
     # -- lineage -------------------------------------------------------------------
     @staticmethod
-    def _artifact_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    def _artifact_dicts(
+        con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]
+    ) -> list[dict[str, Any]]:
         cur = con.execute(sql, params)
         cols = [d[0] for d in cur.description]
         rows = [dict(zip(cols, r)) for r in cur.fetchall()]
@@ -935,7 +936,15 @@ class Store:
                 ).fetchone()[0]
                 con.execute(
                     "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [name, version, run_id, artifact["sha256"], artifact["path"], artifact.get("stored_path"), _now_ms()],
+                    [
+                        name,
+                        version,
+                        run_id,
+                        artifact["sha256"],
+                        artifact["path"],
+                        artifact.get("stored_path"),
+                        _now_ms(),
+                    ],
                 )
                 con.execute("COMMIT")
             except BaseException:
@@ -947,7 +956,9 @@ class Store:
         """Point ``alias`` of model ``name`` at ``version`` (moving it if it exists)."""
         self.check_registry_name("alias", alias)
         if alias.isdigit():
-            raise InvalidInputError(f"alias {alias!r} is not valid: an alias cannot be a number (versions are)")
+            raise InvalidInputError(
+                f"alias {alias!r} is not valid: an alias cannot be a number (versions are)"
+            )
         with self.session() as con:
             self._check_version(con, name, version)
             con.execute(
@@ -966,7 +977,12 @@ class Store:
             raise NotFoundError(f"model {name!r} has no alias {alias!r}")
 
     def _check_version(self, con: duckdb.DuckDBPyConnection, name: str, version: int) -> None:
-        versions = [r[0] for r in con.execute("SELECT version FROM model_versions WHERE name = ? ORDER BY 1", [name]).fetchall()]
+        versions = [
+            r[0]
+            for r in con.execute(
+                "SELECT version FROM model_versions WHERE name = ? ORDER BY 1", [name]
+            ).fetchall()
+        ]
         if not versions:
             raise NotFoundError(f"no registered model named {name!r}")
         if version not in versions:
@@ -994,7 +1010,9 @@ class Store:
             row["metrics"] = dict(row["metrics"]) if row["metrics"] else {}
         return rows
 
-    def resolve_model_version(self, name: str, version: int | None = None, alias: str | None = None) -> dict[str, Any]:
+    def resolve_model_version(
+        self, name: str, version: int | None = None, alias: str | None = None
+    ) -> dict[str, Any]:
         """One model version, by number, by alias, or the latest when neither is given."""
         versions = self.model_versions(name)
         if not versions:

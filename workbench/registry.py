@@ -192,7 +192,7 @@ def load_model(ref: str, *, store: str | os.PathLike[str] | Store | None = None)
     """Load a registered model object (``NAME``, ``NAME/3``, ``NAME@champion``) that
     :func:`workbench.log_model` saved. Unpickling runs code: load only models you trust.
     For a model logged as a path, returns the stored file's path."""
-    from .models import load_model_bytes
+    from .model_io import load_model_bytes
 
     v = get_model_version(ref, store=store)
     if not v.stored_path or not os.path.exists(v.stored_path):

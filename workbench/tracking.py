@@ -325,7 +325,7 @@ class Run:
                     f"model {str(p)!r} does not exist (give a saved model file or directory, or the model object)"
                 )
             return self.log_artifact(p, kind="model", name=name or p.stem)
-        from .models import describe_model, serialize_model
+        from .model_io import describe_model, serialize_model
 
         data, fmt = serialize_model(model)
         meta = {**describe_model(model), "format": fmt}

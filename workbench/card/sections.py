@@ -62,17 +62,23 @@ def parse_card_text(text: str, where: str = "%%card") -> dict[str, Any]:
     body = text.strip("\n")
     if not body.strip():
         return {}
+    # Markdown when a heading names a section (a YAML comment rarely does), or when the
+    # text opens with a heading.
+    headings = [m.group(1) for m in _HEADING.finditer(body)]
     first = next(line for line in body.splitlines() if line.strip())
-    if first.lstrip().startswith("#"):
+    if any(normalize_key(h) for h in headings) or _HEADING.match(first):
         return _parse_markdown(body, where)
     return _parse_yaml(body, where)
+
+
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", re.M)
 
 
 def _parse_markdown(body: str, where: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     key, buf = "overview", []
     for lineno, line in enumerate(body.splitlines(), 1):
-        m = re.match(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", line)
+        m = _HEADING.match(line)
         if m:
             _put(out, key, "\n".join(buf).strip())
             key = normalize_key(m.group(1)) or ""

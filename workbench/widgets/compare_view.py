@@ -16,7 +16,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from .. import api
-from ..comparison import compare_records, higher_is_better
+from ..comparison import compare_records, dataset_diff, higher_is_better
 from ..errors import InvalidInputError
 from .charts import chart_bundle, chart_html, metric_curves, parallel_coordinates
 from .runs_table import _close_tree
@@ -147,6 +147,59 @@ def _heading(text: str) -> str:
     return f'<h4 style="margin:12px 0 4px 0">{html.escape(text)}</h4>'
 
 
+def datasets_table_html(comparison: dict[str, Any]) -> str:
+    """The datasets each run read, as an HTML table: short content hash and row count per
+    run (differing hashes highlighted), then the profile statistics that drifted.
+
+    Parameters
+    ----------
+    comparison
+        :func:`workbench.comparison.compare_records` output with a ``datasets`` entry
+        from :func:`workbench.comparison.dataset_diff`.
+
+    Returns
+    -------
+    str
+        '' when no run recorded a dataset. A banner says so when the runs trained on
+        different data.
+    """
+    data = comparison.get("datasets") or {}
+    if not data.get("rows"):
+        return ""
+    rows = []
+    for d in data["rows"]:
+        attrs = "" if d["same"] else f' class="wb-diff" style="{_DIFF_STYLE}"'
+        cells = "".join(
+            f'<td style="{_TD}">'
+            + (
+                _MISSING
+                if sha is None
+                else f"<code>{sha[:8]}</code>" + (f" · {n} rows" if n is not None else "")
+            )
+            + "</td>"
+            for sha, n in zip(d["sha256"], d["rows"])
+        )
+        rows.append(f'<tr{attrs}><td style="{_TD}">{html.escape(d["name"])} ({d["role"]})</td>{cells}</tr>')
+        for drift in d["drift"][:20]:
+            vals = "".join(
+                f'<td style="{_TD};color:#555">{_MISSING if v is None else html.escape(_short_value(v))}</td>'
+                for v in drift["values"]
+            )
+            label = f"&nbsp;&nbsp;{html.escape(drift['column'])}.{drift['stat']}"
+            rows.append(f'<tr class="wb-drift"><td style="{_TD};color:#555">{label}</td>{vals}</tr>')
+    banner = (
+        '<div class="wb-data-differs" style="color:#b06000;font-weight:bold;margin:4px 0">'
+        "These runs trained on different data (dataset hashes differ).</div>"
+        if data["differ"]
+        else ""
+    )
+    return banner + _table("dataset", comparison["runs"], rows)
+
+
+def _short_value(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
 class CompareView(widgets.VBox):
     """Runs side by side: parameter diff, final metrics, metric curves, parallel coordinates.
 
@@ -175,11 +228,19 @@ class CompareView(widgets.VBox):
         Parameters vs the chosen metric (None without metrics or parameters).
     """
 
-    def __init__(self, records: Sequence[RunRecord], history: pd.DataFrame, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        records: Sequence[RunRecord],
+        history: pd.DataFrame,
+        datasets: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.records = list(records)
         self.history = history
         self.comparison = compare_records(self.records)
+        self.comparison["datasets"] = datasets or {"differ": False, "rows": []}
+        self.datasets_table = widgets.HTML(datasets_table_html(self.comparison))
         self.runs_df = _runs_frame(self.records)
         self.labels = {r.run_id: r.run_name or r.run_id[:8] for r in self.records}
 
@@ -224,6 +285,7 @@ class CompareView(widgets.VBox):
             self.params_table,
             widgets.HTML(_heading("Final metrics")),
             self.metrics_table,
+            *([widgets.HTML(_heading("Data")), self.datasets_table] if self.datasets_table.value else []),
             widgets.HTML(_heading("Metric curves")),
             self.curves_output,
             widgets.HTML(_heading("Parameters vs metric")),
@@ -287,6 +349,8 @@ class CompareView(widgets.VBox):
             _heading("Final metrics"),
             self.metrics_table.value,
         ]
+        if self.datasets_table.value:
+            parts += [_heading("Data"), self.datasets_table.value]
         if self.curves_chart is not None:
             parts += [_heading("Metric curves"), chart_html(self.curves_chart)]
         if self.parallel_chart is not None:
@@ -346,4 +410,5 @@ def compare(
         rec = api.get_run(ref, store=store)
         records.setdefault(rec.run_id, rec)
     history = api.metric_history(list(records), store=store)
-    return CompareView(list(records.values()), history)
+    datasets = dataset_diff(api._store(store), list(records))
+    return CompareView(list(records.values()), history, datasets)

@@ -1,0 +1,125 @@
+"""Lineage: runs linked by the content they wrote and read, found without declaring files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import workbench as wb
+from workbench.cli import cli
+from workbench.errors import InvalidInputError
+
+
+def _write_and_read(tmp_path):
+    """prep writes data.csv (pandas to_csv), train reads it (read_csv); nothing declared."""
+    with wb.start_run(name="prep") as prep:
+        pd.DataFrame({"a": [1, 2, 3], "y": [2.0, 4.0, 6.0]}).to_csv(tmp_path / "data.csv", index=False)
+    with wb.start_run(name="train") as train:
+        df = pd.read_csv(tmp_path / "data.csv")
+        wb.log_metric("rmse", float(df.y.std()))
+        (tmp_path / "preds.txt").write_text("1 2 3")
+    with wb.start_run(name="report") as report:
+        (tmp_path / "preds.txt").read_text()
+    return prep, train, report
+
+
+def test_a_run_that_read_what_another_wrote_is_linked_without_declaring_it(tmp_path):
+    prep, train, report = _write_and_read(tmp_path)
+    graph = wb.lineage(train.run_id)
+    assert graph.upstream_runs == [prep.run_id]
+    assert graph.downstream_runs == [report.run_id]
+    data = graph.nodes[f"artifact:{wb.get_run(prep.run_id).artifacts[0]['sha256']}"]
+    assert data["type"] == "dataset" and data["label"] == "data"
+    relations = {(e["source"].split(":")[0], e["relation"], e["target"].split(":")[0]) for e in graph.edges}
+    assert relations == {("run", "wrote", "artifact"), ("artifact", "read", "run")}
+    # The read input carries a DuckDB profile even though nobody declared it.
+    inputs = [a for a in wb.get_run(train.run_id).artifacts if a["direction"] == "input"]
+    assert inputs[0]["meta"]["detected"] and inputs[0]["meta"]["rows"] == 3
+
+
+def test_the_link_follows_content_not_file_names(tmp_path):
+    with wb.start_run(name="prep") as prep:
+        (tmp_path / "out.csv").write_text("a\n1\n")
+    shutil.copy(tmp_path / "out.csv", tmp_path / "renamed.csv")
+    with wb.start_run(name="train") as train:
+        (tmp_path / "renamed.csv").read_text()
+    assert wb.lineage(train.run_id).upstream_runs == [prep.run_id]
+
+
+def test_a_run_that_read_the_file_before_it_was_written_is_not_downstream(tmp_path):
+    (tmp_path / "d.csv").write_text("a\n1\n")
+    with wb.start_run(name="early") as early:
+        (tmp_path / "d.csv").read_text()
+    with wb.start_run(name="writer") as writer:
+        (tmp_path / "d.csv").write_text("a\n1\n")  # same content, written later
+    assert wb.lineage(writer.run_id).downstream_runs == []
+    assert wb.lineage(early.run_id).upstream_runs == []
+
+
+def test_reruns_link_to_their_origin_and_explicit_datasets_to_their_writer(tmp_path):
+    with wb.start_run(name="prep", watch_files=False) as prep:
+        (tmp_path / "x.parquet").write_bytes(b"not really parquet")
+        wb.log_artifact(tmp_path / "x.parquet", kind="dataset")
+    with wb.start_run(name="train", watch_files=False) as train:
+        wb.use_dataset(tmp_path / "x.parquet", name="x", profile=False)
+    with wb.start_run(name="again", source="rerun", parent_run_id=train.run_id, watch_files=False) as again:
+        pass
+    graph = wb.lineage(train.run_id)
+    assert graph.upstream_runs == [prep.run_id] and graph.downstream_runs == [again.run_id]
+    assert {
+        "source": f"run:{train.run_id}",
+        "target": f"run:{again.run_id}",
+        "relation": "rerun_of",
+    } in graph.edges
+    assert wb.lineage(again.run_id, depth=2).upstream_runs == [train.run_id, prep.run_id]
+
+
+def test_watch_files_off_records_no_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_WATCH_FILES", "0")
+    with wb.start_run() as run:
+        (tmp_path / "f.txt").write_text("x")
+    assert wb.get_run(run.run_id).artifacts == []
+
+
+def test_lineage_formats_and_drawing(tmp_path):
+    prep, train, _ = _write_and_read(tmp_path)
+    graph = wb.lineage(train.run_id[:8])
+    text = graph.to_text()
+    assert f"written by run {prep.run_id[:8]} prep" in text and "read dataset data" in text
+    assert graph.to_dot().startswith("digraph lineage {") and f'"run:{prep.run_id}"' in graph.to_dot()
+    assert json.loads(graph.to_json())["upstream_runs"] == [prep.run_id]
+    svg = graph._repr_html_()
+    assert svg.count('class="wb-lineage-node"') == len(graph.nodes) == 5
+    assert f'data-run-id="{prep.run_id}"' in svg
+
+
+def test_lineage_bad_input():
+    with wb.start_run(watch_files=False) as run:
+        pass
+    with pytest.raises(InvalidInputError, match="depth must be a whole number from 1 to 10"):
+        wb.lineage(run.run_id, depth=0)
+    with pytest.raises(wb.RunNotFoundError):
+        wb.lineage("ffffffff")
+    wb.delete_run(run.run_id)
+    with pytest.raises(InvalidInputError, match="is deleted; restore it"):
+        wb.lineage(run.run_id)
+
+
+def test_lineage_cli(tmp_path):
+    prep, train, _ = _write_and_read(tmp_path)
+    wb.flush()
+    runner = CliRunner()
+    out = runner.invoke(cli, ["lineage", train.run_id[:8]])
+    assert out.exit_code == 0 and f"written by run {prep.run_id[:8]}" in out.output
+    out = runner.invoke(cli, ["lineage", train.run_id[:8], "--format", "json", "--depth", "1"])
+    assert json.loads(out.output)["upstream_runs"] == [prep.run_id]
+    out = runner.invoke(cli, ["lineage", train.run_id[:8], "--format", "dot"])
+    assert out.output.startswith("digraph")
+    out = runner.invoke(cli, ["lineage", "zzzz"])
+    assert out.exit_code == 1 and "no run matches 'zzzz'" in out.output
+    out = runner.invoke(cli, ["lineage", train.run_id, "--format", "png"])
+    assert out.exit_code == 2 and "'png' is not one of 'text', 'json', 'dot'" in out.output

@@ -278,7 +278,7 @@ class WorkbenchMagics(Magics):
         except UsageError as e:
             raise UsageError(f"%%card: {e}. Accepted options: --run RUN") from None
         try:
-            sections = parse_card_text(cell)
+            sections = parse_card_text(cell, first_line=2)  # line 1 is %%card itself
             run = tracking.last_run()
             run_id = args.run or (run.run_id if run is not None else None)
             note = "no run yet in this kernel: cards of later runs read this cell from the notebook snapshot"

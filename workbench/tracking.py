@@ -38,6 +38,7 @@ __all__ = [
     "active_run",
     "end_run",
     "flush",
+    "last_run",
     "log_artifact",
     "log_metric",
     "log_metrics",

@@ -69,6 +69,8 @@ export namespace CompareWidget {
     openRun?: (runId: string) => void;
     /** Opens an HTML model card in a main-area tab. */
     openCard?: (card: ICardFile, runId: string) => void;
+    /** Opens a run's lineage in a main-area tab. */
+    openLineage?: (runId: string) => void;
   }
 }
 
@@ -235,7 +237,7 @@ function oddHashes(hashes: (string | null)[]): boolean[] {
 function DriftTable(props: { row: IDatasetRow; labels: string[] }): JSX.Element {
   const { row, labels } = props;
   return (
-    <details className={`${COMPARE_CLASS}-drift`} open={row.drift.length <= 8}>
+    <details className={`${COMPARE_CLASS}-drift`} open={row.drift.length <= 20}>
       <summary>
         Column statistics that differ ({row.drift.length})
       </summary>
@@ -406,6 +408,7 @@ function Details(props: {
   openNotebook?: (path: string) => void;
   openRun?: (runId: string) => void;
   openCard?: (card: ICardFile, runId: string) => void;
+  openLineage?: (runId: string) => void;
 }): JSX.Element {
   const [index, setIndex] = React.useState(0);
   const detail = props.details[index] ?? null;
@@ -430,6 +433,7 @@ function Details(props: {
           openNotebook={props.openNotebook}
           openRun={props.openRun}
           openCard={props.openCard}
+          openLineage={props.openLineage}
         />
       ) : (
         <p className="jp-workbench-error">Could not load this run.</p>
@@ -516,6 +520,7 @@ export function CompareView(props: CompareWidget.IOptions): JSX.Element {
           openNotebook={props.openNotebook}
           openRun={props.openRun}
           openCard={props.openCard}
+          openLineage={props.openLineage}
         />
       </Section>
     </div>

@@ -22,6 +22,7 @@ import { downloadIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { deleteRun, errorMessage, getInfo, restoreRun } from './api';
 import { CardView, createCardWidget } from './card';
 import { CompareWidget } from './compare';
+import { LineageWidget } from './lineage';
 import { downloadText, runsToCsv } from './csv';
 import { shortId } from './format';
 import { workbenchIcon } from './icons';
@@ -136,6 +137,21 @@ function setup(
     shell.add(widget, 'main');
     shell.activateById(widget.id);
   };
+  // A lineage tab already centred on the run is reused; following runs in a tab
+  // re-centres it and shows the run's detail in the panel.
+  const lineages = new Set<LineageWidget>();
+  const openLineage = (runId: string): void => {
+    const existing = [...lineages].find(w => w.runId === runId);
+    if (existing) {
+      shell.activateById(existing.id);
+      return;
+    }
+    const widget = new LineageWidget({ runId, showRun: id => model.setSelection([id]) });
+    lineages.add(widget);
+    widget.disposed.connect(() => lineages.delete(widget));
+    shell.add(widget, 'main');
+    shell.activateById(widget.id);
+  };
 
   commands.addCommand(CommandIDs.openPanel, {
     label: 'Show Workbench Runs',
@@ -163,7 +179,13 @@ function setup(
         shell.activateById(existing.id);
         return existing;
       }
-      const widget = new CompareWidget({ runIds: ids, openNotebook, openRun, openCard });
+      const widget = new CompareWidget({
+        runIds: ids,
+        openNotebook,
+        openRun,
+        openCard,
+        openLineage
+      });
       void tracker.add(widget);
       shell.add(widget, 'main');
       shell.activateById(widget.id);
@@ -246,7 +268,7 @@ function setup(
     }
   }
 
-  panel = new RunsPanel({ model, info, commands, openNotebook, openCard });
+  panel = new RunsPanel({ model, info, commands, openNotebook, openCard, openLineage });
   panel.disposed.connect(() => model.dispose());
   shell.add(panel, 'left', { rank: 650 });
   // `workbench demo` (and any link with ?workbench) opens JupyterLab on the panel; once

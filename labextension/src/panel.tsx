@@ -42,6 +42,8 @@ export interface IRunsViewProps {
   openNotebook?: (path: string) => void;
   /** Opens an HTML model card in a main-area tab; cards are only downloaded without it. */
   openCard?: (card: ICardFile, runId: string) => void;
+  /** Opens a run's lineage in a main-area tab. */
+  openLineage?: (runId: string) => void;
 }
 
 function FilterBox(props: { model: RunsModel }): JSX.Element {
@@ -182,6 +184,7 @@ function SelectedRun(props: IRunsViewProps & { runId: string }): JSX.Element {
           detail={detail}
           openNotebook={props.openNotebook}
           openCard={props.openCard}
+          openLineage={props.openLineage}
           openRun={openRun}
           tab={tab}
           onTabChange={setTab}

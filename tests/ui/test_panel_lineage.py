@@ -32,7 +32,7 @@ LAUNCH_ARGS = [
 
 def _record_runs(tmp_path: Path) -> dict[str, str]:
     """A "prep" run that writes and logs a CSV, two "train" runs that use it (the second
-    after the CSV changed), each logging a metric and a model."""
+    after the CSV changed), each logging a metric and a model, and a run linked to none."""
     data = tmp_path / "data.csv"
     with wb.start_run(name="prep") as prep:
         data.write_text("bmi,age,target\n" + "".join(f"{i / 10},{20 + i},{i * 3}\n" for i in range(40)))
@@ -47,11 +47,13 @@ def _record_runs(tmp_path: Path) -> dict[str, str]:
         wb.use_dataset(str(data), name="train")
         wb.log_metric("rmse", 2.0)
         wb.log_model({"coef": [0.7, 1.1]}, name="model")
+    with wb.start_run(name="lone") as lone:
+        wb.log_metric("rmse", 3.0)
     wb.flush()
     wb.register_model(train.run_id, "diabetes")
     wb.register_model(retrain.run_id, "diabetes")
     wb.set_model_alias("diabetes", "champion", 1)
-    return {"prep": prep.run_id, "train": train.run_id, "retrain": retrain.run_id}
+    return {"prep": prep.run_id, "train": train.run_id, "retrain": retrain.run_id, "lone": lone.run_id}
 
 
 @pytest.fixture
@@ -109,7 +111,7 @@ def test_lineage_card_and_data_comparison(lab, tmp_path):
         page.goto(f"{url}/lab?reset&workbench&token={TOKEN}")
         expect(page.locator('.jp-SideBar [data-id="workbench-panel"]').first).to_be_visible(timeout=90_000)
         rows = page.locator(f"{PANEL} .jp-workbench-RunsTable-row")
-        expect(rows).to_have_count(3, timeout=30_000)
+        expect(rows).to_have_count(4, timeout=30_000)
 
         # The first train run's detail, then its Lineage tab.
         train = page.locator(f'{PANEL} .jp-workbench-RunsTable-row[data-run-id="{runs["train"]}"]')
@@ -132,6 +134,12 @@ def test_lineage_card_and_data_comparison(lab, tmp_path):
         upstream = detail.locator(".jp-workbench-Lineage-upstream")
         expect(upstream).to_contain_text("prep")
         page.screenshot(path=str(shots / "1-lineage.png"))
+
+        # The side panel is narrow: the same graph in a main-area tab.
+        detail.locator(".jp-workbench-Lineage-openTab").click()
+        tab_graph = page.locator(".jp-workbench-LineageView .jp-workbench-Lineage-graph svg")
+        expect(tab_graph.locator(f'[data-run-id="{runs["prep"]}"]')).to_have_count(1, timeout=30_000)
+        page.screenshot(path=str(shots / "1b-lineage-tab.png"))
 
         # Export the model card as HTML: a real download with the server's file name.
         detail.locator(".jp-workbench-RunDetail-exportCard-button").click()
@@ -161,7 +169,7 @@ def test_lineage_card_and_data_comparison(lab, tmp_path):
         page.locator(f"{PANEL} .jp-workbench-Models > summary").click()
         model = page.locator(f'{PANEL} .jp-workbench-Models-model[data-model="diabetes"]')
         expect(model).to_contain_text("@champion", timeout=30_000)
-        expect(model.locator("tr[data-version]")).to_have_count(2)
+        expect(model.locator("[data-version]")).to_have_count(2)
 
         # The prep run has no metrics: the server's refusal is shown inline.
         graph.locator(f'[data-run-id="{runs["prep"]}"]').first.click()
@@ -173,6 +181,13 @@ def test_lineage_card_and_data_comparison(lab, tmp_path):
         prep.locator('.jp-workbench-RunDetail-exportCard [data-format="md"]').click()
         expect(prep.locator(".jp-workbench-RunDetail-exportCard-error")).to_be_visible(timeout=30_000)
         page.screenshot(path=str(shots / "4-prep-lineage-card-error.png"))
+
+        # A run that shares no data with others says so instead of drawing a lone box.
+        page.locator(f'{PANEL} .jp-workbench-RunsTable-row[data-run-id="{runs["lone"]}"]').click()
+        lone = page.locator(f'{PANEL} .jp-workbench-RunDetail[data-run-id="{runs["lone"]}"]')
+        expect(lone.locator(".jp-workbench-Lineage-empty")).to_contain_text(
+            "No recorded datasets or artifacts link this run to others", timeout=30_000
+        )
 
         # Compare the two train runs: they used different content under one name.
         page.locator(f'{PANEL} .jp-workbench-RunsTable-row[data-run-id="{runs["train"]}"]').click()

@@ -244,7 +244,7 @@ def _author_sections(store: Store, run: Any) -> dict[str, Any]:
         return {}
     body = cards[-1].lstrip().split("\n", 1)[1] if "\n" in cards[-1].lstrip() else ""
     try:
-        return parse_card_text(body, "%%card cell of the notebook snapshot")
+        return parse_card_text(body, "%%card cell of the notebook snapshot", first_line=2)
     except InvalidInputError as exc:
         warnings.warn(f"{exc}; the card is built without it", stacklevel=3)
         return {}

@@ -254,7 +254,7 @@ h1{font-size:1.8rem;margin-bottom:.2rem}h2{border-bottom:1px solid #dadce0;paddi
 table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}th,td{border:1px solid #dadce0;padding:.25rem .6rem;
 text-align:left;vertical-align:top}th{background:#f1f3f4}code{background:#f1f3f4;padding:0 .25rem;border-radius:3px}
 .todo{color:#b06000;font-style:italic}.facts td:first-child{font-weight:600;white-space:nowrap}
-.chart,.lineage{overflow-x:auto;margin:.8rem 0}.meta{color:#5f6368;font-size:.85rem}
+.chart,.lineage{overflow-x:auto;margin:.8rem 0}.lineage svg{max-width:100%;height:auto}.meta{color:#5f6368;font-size:.85rem}
 .badge{display:inline-block;background:#e8f0fe;color:#1a73e8;border-radius:10px;padding:0 .5rem;margin-right:.3rem;font-size:.8rem}
 """
 

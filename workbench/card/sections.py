@@ -48,10 +48,11 @@ def accepted() -> str:
     return ", ".join(h for _, h in SECTIONS) + "; and " + ", ".join(META_KEYS)
 
 
-def parse_card_text(text: str, where: str = "%%card") -> dict[str, Any]:
+def parse_card_text(text: str, where: str = "%%card", first_line: int = 1) -> dict[str, Any]:
     """Parse the author's card text: a YAML mapping (``intended_use: ...``) or Markdown
     with one heading per section (``## Intended Use``). Text before the first heading
-    is the overview.
+    is the overview. ``first_line`` is the number errors give the text's first line
+    (2 in a ``%%card`` cell, whose first line is the magic).
 
     Raises
     ------
@@ -59,7 +60,7 @@ def parse_card_text(text: str, where: str = "%%card") -> dict[str, Any]:
         Invalid YAML (naming the line), a heading or key that is not a card section
         (naming it and listing the accepted ones), or YAML that is not a mapping.
     """
-    body = text.strip("\n")
+    body = text.rstrip()
     if not body.strip():
         return {}
     # Markdown when a heading names a section (a YAML comment rarely does), or when the
@@ -67,17 +68,17 @@ def parse_card_text(text: str, where: str = "%%card") -> dict[str, Any]:
     headings = [m.group(1) for m in _HEADING.finditer(body)]
     first = next(line for line in body.splitlines() if line.strip())
     if any(normalize_key(h) for h in headings) or _HEADING.match(first):
-        return _parse_markdown(body, where)
-    return _parse_yaml(body, where)
+        return _parse_markdown(body, where, first_line - 1)
+    return _parse_yaml(body, where, first_line - 1)
 
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", re.M)
 
 
-def _parse_markdown(body: str, where: str) -> dict[str, Any]:
+def _parse_markdown(body: str, where: str, offset: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     key, buf = "overview", []
-    for lineno, line in enumerate(body.splitlines(), 1):
+    for lineno, line in enumerate(body.splitlines(), 1 + offset):
         m = _HEADING.match(line)
         if m:
             _put(out, key, "\n".join(buf).strip())
@@ -98,14 +99,14 @@ def _put(out: dict[str, Any], key: str, text: str) -> None:
         out[key] = f"{out[key]}\n\n{text}" if key in out else text
 
 
-def _parse_yaml(body: str, where: str) -> dict[str, Any]:
+def _parse_yaml(body: str, where: str, offset: int) -> dict[str, Any]:
     import yaml
 
     try:
         data = yaml.safe_load(body)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = f"line {mark.line + 1}: " if mark is not None else ""
+        line = f"line {mark.line + 1 + offset}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InvalidInputError(
             f"{where}: {line}invalid YAML ({problem}); write 'section: text' lines, or Markdown with "
@@ -113,7 +114,7 @@ def _parse_yaml(body: str, where: str) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise InvalidInputError(
-            f"{where}: line 1: expected a YAML mapping of section: text (or Markdown with '## Section' "
+            f"{where}: line {1 + offset}: expected a YAML mapping of section: text (or Markdown with '## Section' "
             f"headings), got {type(data).__name__}"
         )
     return check_sections(data, where)

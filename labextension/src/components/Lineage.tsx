@@ -3,7 +3,7 @@
  * left, downstream right), a depth selector, and the linked runs as lists.
  */
 import * as React from 'react';
-import { HTMLSelect } from '@jupyterlab/ui-components';
+import { Button, HTMLSelect, launchIcon } from '@jupyterlab/ui-components';
 
 import { errorMessage, getLineage } from '../api';
 import { shortId } from '../format';
@@ -30,6 +30,8 @@ export interface ILineageProps {
   runId: string;
   /** Shows another run's detail; run nodes and list entries are inert without it. */
   openRun?: (runId: string) => void;
+  /** Opens this lineage in a main-area tab; no button without it. */
+  openInTab?: (runId: string) => void;
 }
 
 interface ILineageState {
@@ -93,6 +95,14 @@ function Graph(props: {
       svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
     }
     svg.style.minWidth = props.fit && width > 0 ? `${Math.round(width * MIN_SCALE)}px` : '';
+    // A graph wider than the view scrolls: start with the focus run in the middle.
+    const container = ref.current!;
+    const focus = svg.querySelector(`[data-node-id="run:${CSS.escape(data.run_id)}"]`);
+    if (focus && container.scrollWidth > container.clientWidth) {
+      const box = focus.getBoundingClientRect();
+      const view = container.getBoundingClientRect();
+      container.scrollLeft += box.left + box.width / 2 - (view.left + view.width / 2);
+    }
     if (!openRun) {
       return;
     }
@@ -183,7 +193,7 @@ function RunList(props: {
  * @returns The lineage view.
  */
 export function Lineage(props: ILineageProps): JSX.Element {
-  const { runId, openRun } = props;
+  const { runId, openRun, openInTab } = props;
   const [depth, setDepth] = React.useState(DEFAULT_DEPTH);
   const [fit, setFit] = React.useState(true);
   const { data, error, loading } = useLineage(runId, depth);
@@ -218,6 +228,18 @@ export function Lineage(props: ILineageProps): JSX.Element {
           </label>
         )}
         {loading && <span className="jp-workbench-Spinner" aria-label="Loading" />}
+        {openInTab && (
+          <Button
+            small
+            minimal
+            className={`${LINEAGE_CLASS}-openTab`}
+            title="Open this lineage in a tab, where the graph has room"
+            onClick={() => openInTab(runId)}
+          >
+            <launchIcon.react tag="span" className={`${LINEAGE_CLASS}-buttonIcon`} />
+            Open in tab
+          </Button>
+        )}
       </div>
       {error && (
         <div className="jp-workbench-error" role="alert">

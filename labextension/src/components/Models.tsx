@@ -6,7 +6,7 @@ import * as React from 'react';
 import { Button, refreshIcon } from '@jupyterlab/ui-components';
 
 import { errorMessage, listModels } from '../api';
-import { formatMetric, formatRelative, formatTimestamp, runLabel } from '../format';
+import { formatMetric, formatRelative, runLabel } from '../format';
 import { IRegisteredModel } from '../tokens';
 
 /** CSS class of the models section. */
@@ -99,47 +99,42 @@ export function Models(props: IModelsProps): JSX.Element {
               </span>
             ))}
           </div>
-          <table>
-            <tbody>
-              {[...model.versions]
-                .sort((a, b) => b.version - a.version)
-                .map(v => (
-                  <tr key={v.version} data-version={v.version} title={`sha256 ${v.sha256}\n${v.path}`}>
-                    <td className={`${MODELS_CLASS}-version`}>
-                      v{v.version}
-                      {v.aliases.map(alias => (
-                        <span key={alias} className={`${MODELS_CLASS}-alias`}>
-                          @{alias}
-                        </span>
-                      ))}
-                    </td>
-                    <td className={`${MODELS_CLASS}-run`}>
-                      {openRun ? (
-                        <button
-                          className={`${MODELS_CLASS}-runLink`}
-                          data-run-id={v.run_id}
-                          title={`Show run ${v.run_id}`}
-                          onClick={() => openRun(v.run_id)}
-                        >
-                          {runLabel(v)}
-                        </button>
-                      ) : (
-                        runLabel(v)
-                      )}
-                    </td>
-                    <td className={`${MODELS_CLASS}-metrics`}>
-                      {Object.entries(v.metrics)
+          <ul>
+            {[...model.versions]
+              .sort((a, b) => b.version - a.version)
+              .map(v => (
+                <li key={v.version} data-version={v.version} title={`sha256 ${v.sha256}\n${v.path}`}>
+                  <div className={`${MODELS_CLASS}-versionLine`}>
+                    <span className={`${MODELS_CLASS}-version`}>v{v.version}</span>
+                    {v.aliases.map(alias => (
+                      <span key={alias} className={`${MODELS_CLASS}-alias`}>
+                        @{alias}
+                      </span>
+                    ))}
+                    {openRun ? (
+                      <button
+                        className={`${MODELS_CLASS}-runLink`}
+                        data-run-id={v.run_id}
+                        title={`Show run ${v.run_id}`}
+                        onClick={() => openRun(v.run_id)}
+                      >
+                        {runLabel(v)}
+                      </button>
+                    ) : (
+                      <span className={`${MODELS_CLASS}-run`}>{runLabel(v)}</span>
+                    )}
+                  </div>
+                  <div className={`${MODELS_CLASS}-meta`}>
+                    {[
+                      ...Object.entries(v.metrics)
                         .slice(0, MAX_METRICS)
-                        .map(([name, value]) => `${name} ${formatMetric(value)}`)
-                        .join(', ')}
-                    </td>
-                    <td className={`${MODELS_CLASS}-created`} title={formatTimestamp(v.created_at)}>
-                      {formatRelative(v.created_at)}
-                    </td>
-                  </tr>
-                ))}
-            </tbody>
-          </table>
+                        .map(([name, value]) => `${name} ${formatMetric(value)}`),
+                      formatRelative(v.created_at)
+                    ].join(' · ')}
+                  </div>
+                </li>
+              ))}
+          </ul>
         </div>
       ))}
     </details>

@@ -30,6 +30,8 @@ export interface IRunDetailProps {
   openRun?: (runId: string) => void;
   /** Opens an HTML model card in a main-area tab; cards are only downloaded without it. */
   openCard?: (card: ICardFile, runId: string) => void;
+  /** Opens a run's lineage in a main-area tab. */
+  openLineage?: (runId: string) => void;
   /** The tab shown, when the parent keeps it (so it survives a change of run). */
   tab?: RunDetailTab;
   /** Called when the user picks a tab; required with `tab`. */
@@ -146,7 +148,7 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
       </div>
       {tab === 'lineage' ? (
         <div className={`${RUN_DETAIL_CLASS}-lineage`} role="tabpanel">
-          <Lineage runId={detail.run_id} openRun={props.openRun} />
+          <Lineage runId={detail.run_id} openRun={props.openRun} openInTab={props.openLineage} />
         </div>
       ) : (
         <div className={`${RUN_DETAIL_CLASS}-details`} role="tabpanel">

@@ -267,7 +267,8 @@ def _expand(
     for a in mine:
         run_node = f"run:{a['run_id']}"
         layer = graph.layers[run_node] + sign
-        nid = _artifact_node(graph, by_sha.get(a["sha256"], [a]), layer, registered)
+        # The frontier run's own row first: its name for the content is the one to show.
+        nid = _artifact_node(graph, [a, *by_sha.get(a["sha256"], [])], layer, registered)
         if sign < 0:
             graph._add_edge(nid, run_node, "read")
             # Producers: runs that wrote this content before this run read it.

@@ -120,3 +120,26 @@ def test_a_card_cell_with_invalid_yaml_names_the_line_and_loses_nothing(session_
     rec = _run_named("kept")
     assert rec.metrics == {"rmse": 1.5} and rec.status == "finished"
     assert "intended_use" not in wb.get_run(rec.run_id).tags
+
+
+def test_model_card_example_notebook_runs(tmp_path, monkeypatch):
+    """notebooks/model_card.ipynb, executed as a user would: trains, registers, exports."""
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "notebooks" / "model_card.ipynb"
+    dest = tmp_path / "model_card.ipynb"
+    dest.write_bytes(src.read_bytes())
+    monkeypatch.setenv("JPY_SESSION_NAME", str(dest))
+    nb = execute(dest, timeout=300)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
+    versions = wb.models("diabetes")
+    assert [v.version for v in versions] == [1, 2]
+    champion = wb.get_model_version("diabetes@champion")
+    card = ModelCard((tmp_path / "model_card.md").read_text())
+    assert card.data.license == "mit" and card.data.model_name == "diabetes"
+    assert {r.metric_type: r.metric_value for r in card.data.eval_results} == champion.metrics
+    assert "Not for clinical decisions." in card.text
+    assert "<script" not in (tmp_path / "model_card.html").read_text()
+    prepare = _run_named("prepare")
+    assert wb.lineage(champion.run_id).upstream_runs == [prepare.run_id]

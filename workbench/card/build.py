@@ -118,6 +118,8 @@ def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> d
     name = author.get("model_name") or (version.name if version else run.run_name)
     task = author.get("task") or run.tags.get("task") or model_meta.get("task") or "other"
     library = model_meta.get("library")
+    if author.get("overview") and not author.get("model_details"):
+        author["model_details"] = author.pop("overview")  # the overview is the model's description
     todo = [HEADINGS[k] for k, _ in SECTIONS if not author.get(k) and k in _AUTHOR_ONLY]
     return {
         "name": name,

@@ -301,9 +301,9 @@ class CardHandler(WorkbenchHandler):
         store = self.store
         text = model_card(run_id, fmt, store=store)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", store.get_run(run_id).run_name).strip("-") or "model"
-        self.set_header("Content-Type", self._TYPES[fmt])
         self.set_header("Content-Disposition", f'attachment; filename="{name}-card.{fmt}"')
-        self.finish(text)
+        # APIHandler.finish would otherwise label every body application/json.
+        self.finish(text, set_content_type=self._TYPES[fmt])
 
 
 class ModelsHandler(WorkbenchHandler):

@@ -45,6 +45,7 @@ bench: setup
 	$(PY) benchmarks/bench_track_overhead.py
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_server.py
+	$(PY) benchmarks/bench_lineage.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache workbench/labextension labextension/lib labextension/node_modules

@@ -16,6 +16,7 @@ import os
 import sys
 import sysconfig
 import threading
+import time
 from pathlib import Path
 
 # Beyond this many distinct paths a run stops noting more (an image folder read file by
@@ -26,11 +27,12 @@ _IGNORED_SUFFIXES = frozenset({".py", ".pyc", ".pyi", ".so", ".pth", ".ipynb", "
 
 
 class FileWatch:
-    """The files one run opened: ``read`` and ``written`` absolute paths, in order."""
+    """The files one run opened: ``read`` and ``written`` absolute paths, in order, each
+    with the time (ms) it was first opened that way."""
 
     def __init__(self, ignore_dirs: list[str]) -> None:
-        self.read: dict[str, None] = {}
-        self.written: dict[str, None] = {}
+        self.read: dict[str, int] = {}
+        self.written: dict[str, int] = {}
         self.truncated = False
         self._ignore = tuple(d.rstrip(os.sep) + os.sep for d in ignore_dirs)
 
@@ -43,7 +45,7 @@ class FileWatch:
         if len(self.read) + len(self.written) >= MAX_PATHS:
             self.truncated = True
             return
-        target[path] = None
+        target[path] = int(time.time() * 1000)
 
     def inputs(self) -> list[str]:
         """Files read and never written by the run (a file the run wrote and read back

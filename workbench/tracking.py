@@ -355,6 +355,7 @@ class Run:
         stored_path: str | None,
         name: str | None,
         meta: dict[str, Any] | None = None,
+        created_at: int | None = None,
     ) -> None:
         self._declared.add((path, direction))
         self._writer.ops.append(
@@ -368,19 +369,15 @@ class Run:
                     "size": size,
                     "direction": direction,
                     "stored_path": stored_path,
-                    "created_at": _now_ms(),
+                    "created_at": created_at or _now_ms(),
                     "name": name,
                     "meta": json.dumps(meta, default=str) if meta else None,
                 },
             )
         )
 
-    def _record_watched_files(self) -> None:
+    def _record_watched_files(self, watch: Any) -> None:
         """Hash the files the run opened and record them as inputs and outputs."""
-        watch, self._watch = self._watch, None
-        if watch is None:
-            return
-        filewatch.stop(watch)
         from .datasets import MODEL_SUFFIXES, TABULAR_SUFFIXES, describe, sha256_file
 
         with filewatch.quiet():
@@ -399,7 +396,12 @@ class Run:
                     except (OSError, WorkbenchError):
                         continue  # removed or unreadable by now: nothing to link
                     meta["detected"] = True
-                    self._add_artifact(path, kind, digest, size, direction, None, Path(path).stem, meta)
+                    # Stamped with when the run opened the file, which is what orders a
+                    # writer before its readers in the lineage graph.
+                    opened = (watch.read if direction == "input" else watch.written)[path]
+                    self._add_artifact(
+                        path, kind, digest, size, direction, None, Path(path).stem, meta, opened
+                    )
         if watch.truncated:
             note = f"only the first {filewatch.MAX_PATHS} files opened were recorded"
             self._writer.ops.append(("tag", self.run_id, "workbench.files_truncated", note))
@@ -412,14 +414,35 @@ class Run:
             return
         self._ended = True
         self.status = status
-        try:
-            self._record_watched_files()
-        except Exception as exc:  # noqa: BLE001 - lineage is a bonus; never fail the run over it
-            log.warning("could not record the files run %s opened: %s", self.run_id[:8], exc)
         if self in _stack:
             _stack.remove(self)
-        self._writer.ops.append(("end", self.run_id, status, _now_ms(), error))
-        self._writer.run_ended()
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            filewatch.stop(watch)
+        end_op = ("end", self.run_id, status, _now_ms(), error)
+        if watch is None or not (watch.read or watch.written):
+            self._writer.ops.append(end_op)
+            self._writer.run_ended()
+            return
+        # Hashing (and profiling) what the run opened can take a while for big files: a
+        # thread does it, and the run is written as ended once its files are recorded.
+        # flush() and interpreter exit wait for these threads.
+        t = threading.Thread(
+            target=self._finish_files, args=(watch, end_op), name="workbench-files", daemon=True
+        )
+        with _file_threads_lock:
+            _file_threads[:] = [x for x in _file_threads if x.is_alive()]
+            _file_threads.append(t)
+        t.start()
+
+    def _finish_files(self, watch: Any, end_op: tuple[Any, ...]) -> None:
+        try:
+            self._record_watched_files(watch)
+        except Exception as exc:  # noqa: BLE001 - lineage is a bonus; never fail the run over it
+            log.warning("could not record the files run %s opened: %s", self.run_id[:8], exc)
+        finally:
+            self._writer.ops.append(end_op)
+            self._writer.run_ended()
 
     def set_context(self, **context: Any) -> None:
         """Fill in run context columns (notebook, git, environment...) after the start.
@@ -987,11 +1010,27 @@ def flush(store: Store | None = None) -> None:
         The store cannot be written (locked too long, corrupt, newer schema); the data
         stays buffered and is retried.
     """
+    wait_for_file_records()
     with _writers_lock:
         writers = list(_writers.values())
     for w in writers:
         if store is None or w.store is store:
             w.flush()
+
+
+_file_threads: list[threading.Thread] = []
+_file_threads_lock = threading.Lock()
+
+
+def wait_for_file_records(timeout_s: float = 300.0) -> None:
+    """Wait (bounded) until runs that ended have recorded the files they opened."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with _file_threads_lock:
+            if not _file_threads:
+                return
+            t = _file_threads.pop()
+        t.join(max(0.0, deadline - time.monotonic()))
 
 
 _exit_callbacks: list[Any] = []
@@ -1024,6 +1063,7 @@ def _at_exit() -> None:
                 run.end(status, error)
             except WorkbenchError:
                 pass
+    wait_for_file_records()
     with _writers_lock:
         writers = list(_writers.values())
     for w in writers:

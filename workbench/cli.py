@@ -450,14 +450,16 @@ def demo_cmd(
     """Record a real scikit-learn sweep on the diabetes data, compare it, optionally open JupyterLab.
 
     Writes a small notebook and sweeps 8 parameter combinations of a gradient-boosting
-    regressor through papermill, so every run can be compared, rerun and reproduced.
+    regressor through papermill, so every run can be compared, rerun and reproduced;
+    registers the best two as diabetes@champion and @challenger and writes the
+    champion's model card next to the notebook.
     """
     import os
     from pathlib import Path
 
     from . import tracking
     from .comparison import compare_records
-    from .demo import run_demo_sweep
+    from .demo import register_and_card, run_demo_sweep
 
     if ctx.obj.get("store"):
         tracking.set_store(ctx.obj["store"])
@@ -473,7 +475,18 @@ def demo_cmd(
         click.echo(
             "\nbest vs worst:\n" + compare_table(compare_records([store.get_run(best), store.get_run(worst)]))
         )
+    cards = register_and_card(df, Path(directory))
+    if cards:
+        click.echo(
+            "\nregistered the best run as diabetes@champion, the runner-up as diabetes@challenger; "
+            f"model card: {', '.join(map(str, cards))}",
+            err=True,
+        )
     click.echo(f"\nnext: workbench runs -e {experiment} --order-by 'metrics.rmse ASC'", err=True)
+    click.echo(
+        "      workbench models compare diabetes; workbench lineage RUN; workbench card diabetes@champion",
+        err=True,
+    )
     if lab:
         import subprocess
         import sys

@@ -182,7 +182,11 @@ def _git_state(directory: Path) -> dict[str, Any]:
     if commit is None:
         return {}
     branch = _run(["git", "rev-parse", "--abbrev-ref", "HEAD"], directory)
-    status = _run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"], directory)
+    status_cmd = ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"]
+    status = _run(status_cmd, directory)
+    if status is None:  # transient failures happen (a user's git holding index.lock): once more
+        time.sleep(0.2)
+        status = _run(status_cmd, directory)
     state: dict[str, Any] = {
         "git_commit": commit.strip(),
         "git_branch": (branch or "").strip() or None,

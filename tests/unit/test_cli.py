@@ -31,6 +31,7 @@ def test_every_command_has_help():
     assert result.exit_code == 0 and "Commands:" in result.output
     names = [path for path, _ in _commands()]
     assert {("runs",), ("show",), ("compare",), ("delete",), ("restore",), ("demo",)} <= set(names)
+    assert {("lineage",), ("card",), ("models",), ("models", "register"), ("models", "compare")} <= set(names)
     for path, cmd in _commands():
         assert cmd.help and len(cmd.help.strip()) > 20, f"{path} has no real help text"
         res = invoke(*path, "--help")
@@ -134,6 +135,13 @@ def test_demo_records_a_real_sweep(tmp_path, store_dir):
     rec = wb.get_run(df["run_id"][0])
     assert rec.context["notebook_sha"]  # demo runs can be rerun like any notebook run
     assert "best vs worst" in res.output and "* params." in res.output
+    champion = wb.get_model_version("diabetes@champion")
+    by_rmse = df.sort_values("metrics.rmse")["run_id"].tolist()
+    assert champion.run_id == by_rmse[0]
+    assert wb.get_model_version("diabetes@challenger").run_id == by_rmse[1]
+    card = (tmp_path / "demo" / "diabetes-model-card.md").read_text()
+    assert "Not for clinical decisions." in card and "diabetes-val" in card
+    assert (tmp_path / "demo" / "diabetes-model-card.html").read_text().startswith("<!DOCTYPE html>")
 
 
 def test_import_is_light():

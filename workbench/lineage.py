@@ -146,7 +146,7 @@ class Lineage:
         return f'<div class="wb-lineage" style="overflow-x:auto">{self.to_svg()}</div>'
 
 
-def _short(text: str, n: int = 26) -> str:
+def _short(text: str, n: int = 22) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 

@@ -92,6 +92,20 @@ def _profile_rows(d: dict[str, Any]) -> list[list[str]]:
     ]
 
 
+def _split_params(params: dict[str, str]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The run's own parameters, and the autologged estimator ones (``Ridge.alpha``)
+    grouped by estimator, which read better as one line each than as table rows."""
+    own: dict[str, str] = {}
+    estimators: dict[str, dict[str, str]] = {}
+    for key, value in params.items():
+        cls, dot, name = key.partition(".")
+        if dot and cls[:1].isupper():
+            estimators.setdefault(cls, {})[name] = value
+        else:
+            own[key] = value
+    return own, estimators
+
+
 _PROFILE_HEAD = ["column", "type", "nulls", "distinct", "min", "max", "mean"]
 
 
@@ -186,8 +200,13 @@ def _section_bodies_md(card: dict[str, Any]) -> dict[str, str]:
     author = card["sections"]
     b: dict[str, str] = {}
     facts = "\n".join(f"- **{k}**: {v}" for k, v in _facts(card))
+    own, estimators = _split_params(card["params"])
     params = (
-        _md_table(["parameter", "value"], [[k, v] for k, v in card["params"].items()])
+        _md_table(["parameter", "value"], [[k, v] for k, v in own.items()])
+        + "".join(
+            f"\n\n**{cls}**: " + ", ".join(f"`{k}={v}`" for k, v in hp.items())
+            for cls, hp in estimators.items()
+        )
         if card["params"]
         else ""
     )
@@ -318,7 +337,18 @@ def to_html(card: dict[str, Any]) -> str:
     facts = _h_table(["", ""], [[k, v] for k, v in _facts(card)], "facts").replace(
         "<thead><tr><th></th><th></th></tr></thead>", ""
     )
-    params = _h_table(["parameter", "value"], list(card["params"].items())) if card["params"] else ""
+    own, estimators = _split_params(card["params"])
+    params = (
+        _h_table(["parameter", "value"], list(own.items()))
+        + "".join(
+            f"<p><b>{html.escape(cls)}</b>: "
+            + ", ".join(f"<code>{html.escape(f'{k}={v}')}</code>" for k, v in hp.items())
+            + "</p>"
+            for cls, hp in estimators.items()
+        )
+        if card["params"]
+        else ""
+    )
     lineage_svg = card["lineage"]["svg"]
     h["model_details"] = (
         (

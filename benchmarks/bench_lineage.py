@@ -127,13 +127,16 @@ def bench_lineage_query(wb, tmp: Path, n_runs: int) -> dict[str, float]:
     data.mkdir()
     (data / "f0.csv").write_text("a\n0\n")
     ids = []
+    ends = []
     t = time.perf_counter()
     for i in range(n_runs):
-        with wb.start_run(name=f"step{i}") as run:
-            (data / f"f{i}.csv").read_text()
-            (data / f"f{i + 1}.csv").write_text(f"a\n{i + 1}\n")
+        run = wb.start_run(name=f"step{i}")
+        (data / f"f{i}.csv").read_text()
+        (data / f"f{i + 1}.csv").write_text(f"a\n{i + 1}\n")
+        t_end = time.perf_counter()
+        run.end()  # what the training code waits for: the hashing happens in a thread
+        ends.append(time.perf_counter() - t_end)
         ids.append(run.run_id)
-    in_loop = (time.perf_counter() - t) / n_runs  # what the training code waits for
     wb.flush()
     record = (time.perf_counter() - t) / n_runs  # including hashing/profiling in the background
     mid = ids[n_runs // 2]
@@ -142,7 +145,7 @@ def bench_lineage_query(wb, tmp: Path, n_runs: int) -> dict[str, float]:
     assert len(wb.lineage(mid, depth=10).upstream_runs) == 10
     return {
         "chain_runs": n_runs,
-        "run_with_2_files_caller_ms": in_loop * 1000,
+        "end_run_with_2_files_ms": statistics.median(ends) * 1000,
         "run_with_2_files_recorded_ms": record * 1000,
         "lineage_depth3_ms": d3 * 1000,
         "lineage_depth10_ms": d10 * 1000,

@@ -3,46 +3,18 @@ driven by Playwright. Screenshots land in the test's tmp directory (look at them
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
 import workbench as wb
+from tests.ui.conftest import CHROMIUM, LAUNCH_ARGS, PANEL, TOKEN, check_browser_setup, running_lab
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = "/usr/bin/chromium"
-TOKEN = "uitoken"
-PANEL = ".jp-workbench-RunsPanel"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _labextension_installed() -> bool:
-    out = subprocess.run(
-        [sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True, text=True
-    )
-    return "jupyterlab-workbench" in out.stdout + out.stderr
 
 
 @pytest.fixture
 def lab(tmp_path, store_dir, monkeypatch):
     """A notebook run recorded as in JupyterLab, a small sweep of it, and `jupyter lab`."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
-    if not _labextension_installed():
-        pytest.fail("the jupyterlab-workbench extension is not installed: run `make setup`")
+    check_browser_setup()
     from tests.notebooks.conftest import execute, make_notebook
 
     nb = tmp_path / "train.ipynb"
@@ -60,37 +32,8 @@ def lab(tmp_path, store_dir, monkeypatch):
     monkeypatch.delenv("JPY_SESSION_NAME")
     wb.sweep(nb, {"alpha": [2.0, 3.0]}, jobs=2, progress=False, wait=True)
     assert len(wb.runs()) == 3
-    port = _free_port()
-    jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable))
-    proc = subprocess.Popen(
-        [
-            jupyter,
-            "lab",
-            "--no-browser",
-            f"--port={port}",
-            f"--IdentityProvider.token={TOKEN}",
-            f"--ServerApp.root_dir={tmp_path}",
-            "--allow-root",
-        ],
-        env={**os.environ, "WORKBENCH_STORE": str(store_dir)},
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "lab.log", "w"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.2)
-    try:
+    with running_lab(tmp_path, store_dir) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_panel_lists_filters_compares_and_reruns(lab, tmp_path):
@@ -99,17 +42,7 @@ def test_panel_lists_filters_compares_and_reruns(lab, tmp_path):
     shots = tmp_path / "screenshots"
     shots.mkdir()
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 950})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))

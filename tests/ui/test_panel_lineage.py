@@ -5,29 +5,15 @@ Chromium driven by Playwright. Screenshots land in the test's tmp directory (loo
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 import workbench as wb
-from tests.ui.test_panel import CHROMIUM, PANEL, TOKEN, _free_port, _labextension_installed
+from tests.ui.conftest import CHROMIUM, LAUNCH_ARGS, PANEL, TOKEN, check_browser_setup, running_lab
 
 pytestmark = pytest.mark.slow
-
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def _record_runs(tmp_path: Path) -> dict[str, str]:
@@ -59,42 +45,10 @@ def _record_runs(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def lab(tmp_path, store_dir):
     """The recorded runs and a `jupyter lab` on the same store."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
-    if not _labextension_installed():
-        pytest.fail("the jupyterlab-workbench extension is not installed: run `make setup`")
+    check_browser_setup()
     runs = _record_runs(tmp_path)
-    port = _free_port()
-    jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable))
-    proc = subprocess.Popen(
-        [
-            jupyter,
-            "lab",
-            "--no-browser",
-            f"--port={port}",
-            f"--IdentityProvider.token={TOKEN}",
-            f"--ServerApp.root_dir={tmp_path}",
-            "--allow-root",
-        ],
-        env={**os.environ, "WORKBENCH_STORE": str(store_dir)},
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "lab.log", "w"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.2)
-    try:
+    with running_lab(tmp_path, store_dir) as url:
         yield url, runs
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_lineage_card_and_data_comparison(lab, tmp_path):
@@ -125,7 +79,7 @@ def test_lineage_card_and_data_comparison(lab, tmp_path):
         expect(graph.locator(f'[data-run-id="{runs["train"]}"]')).to_have_count(1)
         dataset_nodes = graph.locator(".wb-lineage-node[data-node-id^='artifact:']")
         assert dataset_nodes.count() >= 1
-        # One of those nodes is the CSV as a dataset (the SVG does not say which type).
+        # One of those nodes is the CSV as a dataset, per the endpoint the panel drew.
         with urllib.request.urlopen(f"{url}/workbench/api/runs/{runs['train']}/lineage?token={TOKEN}") as r:
             reply = json.load(r)
         datasets = [n["id"] for n in reply["nodes"] if n["type"] == "dataset"]

@@ -871,14 +871,17 @@ class Store:
                 row["meta"] = json.loads(row["meta"]) if row["meta"] else {}
         return rows
 
-    def lineage_step(self, run_ids: Sequence[str], shas: Sequence[str]) -> dict[str, Any]:
+    def lineage_step(
+        self, run_ids: Sequence[str], shas: Sequence[str], con: duckdb.DuckDBPyConnection | None = None
+    ) -> dict[str, Any]:
         """One breadth-first step of the lineage graph.
 
         Returns ``artifacts``: every artifact row of the given runs or with one of the
         given hashes (each with ``run_id``); ``runs``: a summary of every run those rows,
         the given runs, their parents and their reruns name (deleted runs excluded).
+        Pass ``con`` (from :meth:`session`) to run many steps in one session.
         """
-        with self.session() as con:
+        with contextlib.nullcontext(con) if con is not None else self.session() as con:
             artifacts = self._artifact_dicts(
                 con,
                 "SELECT a.run_id, a.path, a.kind, a.sha256, a.size, a.direction, a.name, a.created_at "

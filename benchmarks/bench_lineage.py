@@ -41,28 +41,28 @@ def _median(fn, repeat: int = 5) -> float:
 
 
 def bench_watch_overhead(wb, tmp: Path, n_points: int) -> dict[str, float]:
-    """log_metric and open() cost with the file watch on and off."""
+    """log_metric and open() cost with the file watch on and off, interleaved over
+    rounds (the first round warms caches and is dropped), medians reported."""
     small = tmp / "small.txt"
     small.write_text("x")
-    out: dict[str, float] = {}
-    # "off" twice: the first pass warms the file cache and the interpreter, the second counts.
-    for label, watch in (("off", False), ("off", False), ("on", True)):
-        with wb.start_run(name=f"watch-{label}", watch_files=watch) as run:
-
-            def loop(run=run) -> None:
+    samples: dict[str, list[float]] = {}
+    for round_ in range(4):
+        for label, watch in (("off", False), ("on", True)):
+            with wb.start_run(name=f"watch-{label}", watch_files=watch) as run:
+                t = time.perf_counter()
                 for i in range(n_points):
                     run.log_metric("loss", 1.0 / (i + 1), step=i)
-
-            out[f"log_metric_us_watch_{label}"] = _median(loop, 3) / n_points * 1e6
-
-            def opens() -> None:
-                for _ in range(2000):
+                metric_us = (time.perf_counter() - t) / n_points * 1e6
+                t = time.perf_counter()
+                for _ in range(5000):
                     with open(small) as f:
                         f.read()
-
-            out[f"open_us_watch_{label}"] = _median(opens, 3) / 2000 * 1e6
+                open_us = (time.perf_counter() - t) / 5000 * 1e6
+            if round_:
+                samples.setdefault(f"log_metric_us_watch_{label}", []).append(metric_us)
+                samples.setdefault(f"open_us_watch_{label}", []).append(open_us)
     wb.flush()
-    return out
+    return {k: statistics.median(v) for k, v in samples.items()}
 
 
 def bench_hash_and_profile(tmp: Path, rows: int) -> dict[str, float]:

@@ -198,7 +198,7 @@ def describe(data: Any, name: str | None, role: str | None, profile: bool = True
         if profile and p.suffix.lower() in _READERS and size <= PROFILE_MAX_BYTES:
             meta["profile"] = profile_relation(p.absolute())
         name = name or p.stem
-        path = str(p.absolute())
+        path = os.path.abspath(p)  # normalized as the file watch records paths
     elif _is_dataframe(data):
         digest, method = hash_dataframe(data)
         size = int(data.memory_usage(deep=False).sum())

@@ -117,7 +117,7 @@ class quiet:
     """Opens inside this block (Workbench's own hashing and copying) are not noted."""
 
     def __enter__(self) -> None:
-        _local.busy = True
+        _local.busy = getattr(_local, "busy", 0) + 1  # a count: blocks nest
 
     def __exit__(self, *exc: object) -> None:
-        _local.busy = False
+        _local.busy -= 1

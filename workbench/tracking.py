@@ -268,7 +268,7 @@ class Run:
         with filewatch.quiet():
             for f in files:
                 digest, size, dest = self.store.put_file(f)
-                self._add_artifact(str(f.absolute()), kind, digest, size, "output", str(dest), name)
+                self._add_artifact(os.path.abspath(f), kind, digest, size, "output", str(dest), name)
         return digest
 
     def use_dataset(
@@ -287,7 +287,8 @@ class Run:
             ``training`` or ``evaluation``; guessed from the name (test/eval/valid mean
             evaluation) when not given.
         profile
-            Compute per-column statistics (DuckDB ``SUMMARIZE``) for tables.
+            Compute per-column statistics for tables (the ones DuckDB's ``SUMMARIZE``
+            gives, in one aggregate scan).
 
         Returns
         -------

@@ -145,3 +145,37 @@ def test_log_model_of_a_missing_path_is_refused():
     with wb.start_run(watch_files=False):
         with pytest.raises(InvalidInputError, match="model 'nope.pt' does not exist"):
             wb.log_model("nope.pt")
+
+
+def test_compare_says_when_runs_trained_on_different_data(tmp_path):
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+    from workbench.comparison import dataset_diff
+    from workbench.store import get_store
+
+    ids = []
+    for scale in (1.0, 3.0):
+        frame = pd.DataFrame({"x": [scale, 2 * scale, 3 * scale], "name": ["a", "b", "c"]})
+        with wb.start_run(name=f"s{scale}", watch_files=False) as run:
+            wb.use_dataset(frame, name="train")
+            wb.use_dataset(pd.DataFrame({"y": [1, 2]}), name="holdout")
+            wb.log_metric("rmse", scale)
+        ids.append(run.run_id)
+    wb.flush()
+    diff = dataset_diff(get_store(), ids)
+    assert diff["differ"] is True
+    train, holdout = diff["rows"]
+    assert (train["name"], train["same"], holdout["same"], holdout["role"]) == (
+        "train",
+        False,
+        True,
+        "evaluation",
+    )
+    assert {"column": "x", "stat": "mean", "values": [2, 6]} in train["drift"]
+    assert not holdout["drift"]
+    out = CliRunner().invoke(cli, ["compare", *ids])
+    assert "* data.train" in out.output and "x.mean" in out.output
+    assert "These runs trained on different data" in out.output
+    html = wb.compare(ids).static_html()
+    assert "These runs trained on different data" in html and "wb-drift" in html

@@ -454,7 +454,12 @@ class _Executor:
                     self._progress(queued=-1, running=1)
                     results[spec["job_id"]].status = "running"
                     reply = worker.run(spec)
-                    self._finish(spec, reply, results[spec["job_id"]])
+                    try:
+                        self._finish(spec, reply, results[spec["job_id"]])
+                    finally:
+                        # Normally _finish sets it last; if it raised, still say how it ended.
+                        if results[spec["job_id"]].status == "running":
+                            results[spec["job_id"]].status = reply["status"]
                     self._progress(
                         running=-1, **({"done": 1} if reply["status"] == "finished" else {"failed": 1})
                     )
@@ -505,15 +510,17 @@ class _Executor:
     def _finish(self, spec: dict[str, Any], reply: dict[str, Any], result: JobResult) -> None:
         """Record the job's outcome: find its runs (or record one), attach the output."""
         flush()
-        result.status = reply["status"]
+        # result.status is set last: other threads (the server's job endpoint, progress
+        # bars) read a finished status as "run_ids and the output are there".
+        status = reply["status"]
         result.error = reply.get("error")
         if reply.get("worker_died"):
             self._end_orphans(spec)
         df = self.store.search_runs(f"tags.`{_JOB_TAG}` = '{spec['job_id']}'", "attributes.start_time ASC")
-        result.run_ids = list(df["run_id"])
+        run_ids = list(df["run_id"])
         out = Path(spec["output"])
         batch = Batch()
-        if not result.run_ids:
+        if not run_ids:
             # The notebook failed before (or has no) tracked cell: the job still leaves a run.
             run_id = uuid.uuid4().hex
             now = int(time.time() * 1000)
@@ -525,7 +532,7 @@ class _Executor:
                     "run_id": run_id,
                     "experiment": experiment,
                     "run_name": spec["name"],
-                    "status": result.status,
+                    "status": status,
                     "start_time": spec["started_ms"],
                     "end_time": now,
                     "source": spec["env"][WORKBENCH_SOURCE],
@@ -538,11 +545,11 @@ class _Executor:
             batch.params.extend((run_id, k, context.param_value(v)) for k, v in spec["parameters"].items())
             tags = json.loads(spec["env"][WORKBENCH_TAGS])
             batch.tags.extend((run_id, k, str(v)) for k, v in tags.items())
-            result.run_ids = [run_id]
+            run_ids = [run_id]
         if out.exists():
             sha, size, stored = self.store.put_file(out)
             result.output_sha = sha
-            for rid in result.run_ids:
+            for rid in run_ids:
                 batch.artifacts.append(
                     {
                         "run_id": rid,
@@ -560,6 +567,8 @@ class _Executor:
             out.unlink()
             Path(spec["input"]).unlink()
             out.parent.rmdir()
+        result.run_ids = run_ids
+        result.status = status
 
 
 def _make_spec(

@@ -83,15 +83,20 @@ def _hook(event: str, args: tuple) -> None:
     # Called for every audit event in the process: return at once unless it matters.
     if event != "open" or not _watches or getattr(_local, "busy", False):
         return
-    path, mode, flags = args
-    if isinstance(path, int):
+    try:
+        path, mode, flags = args
+        if isinstance(path, int):
+            return
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        write = (
+            bool(flags & _WRITE_FLAGS) if isinstance(flags, int) else any(c in (mode or "") for c in "wax+")
+        )
+        path = os.path.abspath(os.fspath(path))
+        for watch in list(_watches):
+            watch.note(path, write)
+    except Exception:  # noqa: BLE001 - an exception here would fail the user's open()
         return
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
-    write = bool(flags & _WRITE_FLAGS) if isinstance(flags, int) else any(c in (mode or "") for c in "wax+")
-    path = os.path.abspath(os.fspath(path))
-    for watch in list(_watches):
-        watch.note(path, write)
 
 
 def start(extra_ignored: list[str]) -> FileWatch:

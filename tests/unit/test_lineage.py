@@ -125,3 +125,20 @@ def test_lineage_cli(tmp_path):
     assert out.exit_code == 1 and "no run matches 'zzzz'" in out.output
     out = runner.invoke(cli, ["lineage", train.run_id, "--format", "png"])
     assert out.exit_code == 2 and "'png' is not one of 'text', 'json', 'dot'" in out.output
+
+
+def test_the_file_watch_never_breaks_an_open(tmp_path):
+    import os
+
+    with wb.start_run() as run:
+        fd = os.open(tmp_path / "raw.bin", os.O_WRONLY | os.O_CREAT)  # os.open: no mode
+        os.write(fd, b"x")
+        os.close(fd)
+        with open(os.open(tmp_path / "raw.bin", os.O_RDONLY), "rb") as f:  # a file descriptor
+            assert f.read() == b"x"
+        with open(bytes(tmp_path / "b.txt"), "w") as f:  # a bytes path
+            f.write("y")
+    outputs = {
+        os.path.basename(a["path"]) for a in wb.get_run(run.run_id).artifacts if a["direction"] == "output"
+    }
+    assert outputs == {"raw.bin", "b.txt"}

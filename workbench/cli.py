@@ -328,7 +328,14 @@ def card_cmd(ctx: click.Context, ref: str, fmt: str, output: str | None, section
 
     from .card import model_card, parse_card_text
 
-    extra = parse_card_text(Path(sections).read_text(encoding="utf-8"), sections) if sections else None
+    extra = None
+    if sections:
+        try:
+            extra = parse_card_text(Path(sections).read_text(encoding="utf-8"), sections)
+        except UnicodeDecodeError:
+            raise click.ClickException(
+                f"{sections} is not UTF-8 text: give a YAML or Markdown file"
+            ) from None
     text = model_card(ref, fmt, sections=extra, path=output, store=_store(ctx))
     if output:
         click.echo(f"wrote {output} ({len(text.encode())} bytes)")

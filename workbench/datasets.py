@@ -27,6 +27,9 @@ _READERS = {
     ".ndjson": "read_json_auto",
 }
 TABULAR_SUFFIXES = frozenset(_READERS) | {".feather", ".arrow", ".npy", ".npz", ".xlsx", ".h5", ".hdf5"}
+#: Files a run reads that count as datasets when found by the file watch; .json and .txt
+#: read by a run are usually configuration or vocabularies, so they are plain files.
+AUTO_DATASET_SUFFIXES = TABULAR_SUFFIXES - {".json", ".txt"}
 MODEL_SUFFIXES = frozenset(
     {".joblib", ".pkl", ".pickle", ".pt", ".pth", ".onnx", ".h5", ".keras", ".safetensors", ".ckpt", ".bin"}
 )
@@ -195,8 +198,8 @@ def describe(data: Any, name: str | None, role: str | None, profile: bool = True
             raise InvalidInputError(f"dataset {str(p)!r} is not a file (give a file or a DataFrame)")
         digest, size = sha256_file(p)
         meta: dict[str, Any] = {"format": p.suffix.lstrip(".").lower() or "file", "hash_method": "sha256"}
-        if profile and p.suffix.lower() in _READERS and size <= PROFILE_MAX_BYTES:
-            meta["profile"] = profile_relation(p.absolute())
+        if profile:
+            meta |= profile_meta(p)
         name = name or p.stem
         path = os.path.abspath(p)  # normalized as the file watch records paths
     elif _is_dataframe(data):
@@ -211,12 +214,28 @@ def describe(data: Any, name: str | None, role: str | None, profile: bool = True
         raise InvalidInputError(
             f"use_dataset takes a file path or a pandas DataFrame, got {type(data).__name__}"
         )
-    prof = meta.get("profile") or {}
-    if "rows" in prof:
-        meta["rows"] = prof["rows"]
-        meta["schema"] = {c["name"]: c["type"] for c in prof["columns"]}
+    meta |= _profile_fields(meta.pop("profile", None))
     meta["role"] = role or guess_role(name)
     return {"path": path, "name": str(name), "sha256": digest, "size": size, "meta": meta}
+
+
+def profile_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """``profile``, ``rows`` and ``schema`` of a file DuckDB reads (and that is not too
+    big to read whole), else {}."""
+    p = Path(path)
+    if p.suffix.lower() not in _READERS or p.stat().st_size > PROFILE_MAX_BYTES:
+        return {}
+    return _profile_fields(profile_relation(p.absolute()))
+
+
+def _profile_fields(profile: dict[str, Any] | None) -> dict[str, Any]:
+    if not profile:
+        return {}
+    out: dict[str, Any] = {"profile": profile}
+    if "rows" in profile:
+        out["rows"] = profile["rows"]
+        out["schema"] = {c["name"]: c["type"] for c in profile["columns"]}
+    return out
 
 
 def guess_role(name: str) -> str:

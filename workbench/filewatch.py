@@ -68,7 +68,10 @@ _local = threading.local()
 def _system_dirs() -> tuple[str, ...]:
     """Folders whose files are never a run's data (the interpreter, caches, settings).
     Computed once: sysconfig lookups cost ~0.4 ms, which start_run must not pay."""
-    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/proc", "/sys", "/dev", "/etc", "/usr", "/run"}
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/proc", "/sys", "/dev", "/etc", "/run"}
+    # Not /usr as a whole: /usr/src/app is a common working directory in containers.
+    dirs.update(f"/usr/{d}" for d in ("lib", "lib64", "lib32", "libexec", "share", "include", "bin", "sbin"))
+    dirs.update(f"/usr/local/{d}" for d in ("lib", "lib64", "share", "include", "bin", "sbin"))
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         try:
             dirs.add(sysconfig.get_path(key))
@@ -116,6 +119,13 @@ def stop(watch: FileWatch) -> None:
     with _lock:
         if watch in _watches:
             _watches.remove(watch)
+
+
+def reset_after_fork() -> None:
+    """In a forked child: forget the parent's watches (and a lock it may have held)."""
+    global _lock
+    _watches.clear()
+    _lock = threading.Lock()
 
 
 class quiet:

@@ -343,6 +343,10 @@ class WorkbenchMagics(Magics):
             return handler(rest)
         except WorkbenchError as e:
             raise UsageError(str(e)) from None
+        except ValueError as e:
+            if "quotation" in str(e) or "escape" in str(e):  # shlex on an unbalanced quote
+                raise UsageError(f"%wb {sub}: {e} in {rest!r}") from None
+            raise
 
     def _subcommands(self) -> dict[str, Callable[[str], Any]]:
         return {

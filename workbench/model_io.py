@@ -8,6 +8,9 @@ from typing import Any
 
 from .errors import InvalidInputError
 
+#: Marks the JSON blob that stands for a model saved as a folder (relative path -> sha256).
+MANIFEST_KEY = "workbench_model_manifest"
+
 
 def serialize_model(model: Any) -> tuple[bytes, str]:
     """``(bytes, format)``: joblib when installed (efficient for numpy-heavy models such
@@ -72,3 +75,39 @@ def describe_model(model: Any) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - third-party get_params may fail; the class is enough
             pass
     return meta
+
+
+def materialize_manifest(manifest_path: str, blob_path: Any, target: Any) -> str:
+    """Rebuild the folder a manifest describes under ``target`` (once) and return its
+    path; ``blob_path(sha256)`` says where each file's content is stored."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    with open(manifest_path, encoding="utf-8") as f:
+        manifest = json.load(f)
+    target = Path(target)
+    if not target.exists():
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        for rel, digest in manifest["files"].items():
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(blob_path(digest), dest)
+        tmp.rename(target)
+    return str(target)
+
+
+def is_manifest(path: str) -> bool:
+    """Whether a stored blob is a model-folder manifest."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if MANIFEST_KEY.encode() not in head:
+                return False
+            f.seek(0)
+            return MANIFEST_KEY in json.load(f)
+    except (OSError, ValueError):
+        return False

@@ -96,6 +96,10 @@ def register_model(
     st.check_registry_name("model name", name)
     flush(st)  # the run may be this process's, with its model still buffered
     rec = st.get_run(run_id)
+    if rec.deleted:
+        raise InvalidInputError(
+            f"run {rec.run_id[:8]} is deleted; restore it (workbench restore {rec.run_id[:8]}) to register its model"
+        )
     outputs = [a for a in rec.artifacts if a["direction"] == "output"]
     if artifact is not None:
         chosen = _match_artifact(rec.run_id, outputs, artifact)
@@ -191,12 +195,17 @@ def models(
 def load_model(ref: str, *, store: str | os.PathLike[str] | Store | None = None) -> Any:
     """Load a registered model object (``NAME``, ``NAME/3``, ``NAME@champion``) that
     :func:`workbench.log_model` saved. Unpickling runs code: load only models you trust.
-    For a model logged as a path, returns the stored file's path."""
-    from .model_io import load_model_bytes
+    For a model logged as a file path, returns the stored file's path; for a folder, the
+    path of the folder rebuilt under the store (for ``from_pretrained`` and the like)."""
+    from .model_io import is_manifest, load_model_bytes, materialize_manifest
 
-    v = get_model_version(ref, store=store)
+    st = _store(store)
+    v = get_model_version(ref, store=st)
     if not v.stored_path or not os.path.exists(v.stored_path):
         raise NotFoundError(f"model {v.ref} has no stored file (it was recorded from {v.path})")
+    if is_manifest(v.stored_path):
+        # A model saved as a folder: rebuilt once under the store, its path returned.
+        return materialize_manifest(v.stored_path, st.blob_path, st.directory / "models" / v.sha256)
     fmt = v.path.rsplit(".", 1)[-1]
     if fmt not in ("joblib", "pickle"):
         return v.stored_path

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import queue
+import stat
 import sys
 import threading
 import time
@@ -62,6 +63,9 @@ FLUSH_INTERVAL_S = 1.0
 #: After a run ends, the writer waits this long for others to end before writing, so a
 #: loop of short runs shares transactions instead of paying one per run.
 GROUP_COMMIT_S = 0.02
+#: Files a run opened, up to this many bytes in total, are hashed as it ends (bigger
+#: ones by the file worker, after checking they did not change since).
+SYNC_HASH_BYTES = 64 * 1024 * 1024
 #: Seconds between heartbeats of a running run that logs nothing.
 HEARTBEAT_S = 30.0
 
@@ -327,6 +331,8 @@ class Run:
                 raise InvalidInputError(
                     f"model {str(p)!r} does not exist (give a saved model file or directory, or the model object)"
                 )
+            if p.is_dir():
+                return self._log_model_dir(p, name or p.name)
             return self.log_artifact(p, kind="model", name=name or p.stem)
         from .model_io import describe_model, serialize_model
 
@@ -337,6 +343,40 @@ class Run:
             digest = self.store.put_bytes(data)
         self._add_artifact(
             f"{name}.{fmt}",
+            "model",
+            digest,
+            len(data),
+            "output",
+            str(self.store.blob_path(digest)),
+            name,
+            meta,
+        )
+        return digest
+
+    def _log_model_dir(self, directory: Path, name: str) -> str:
+        """A model saved as a folder (``save_pretrained`` and the like): every file is
+        stored as a ``file`` artifact, and the model is one artifact, a manifest of
+        relative path -> sha256, so it is registered, carded and loaded as one thing."""
+        from .model_io import MANIFEST_KEY
+
+        files = sorted(f for f in directory.rglob("*") if f.is_file())
+        if not files:
+            raise InvalidInputError(f"model folder {str(directory)!r} is empty")
+        manifest: dict[str, str] = {}
+        with filewatch.quiet():
+            for f in files:
+                rel = f.relative_to(directory).as_posix()
+                digest, size, dest = self.store.put_file(f)
+                manifest[rel] = digest
+                self._add_artifact(
+                    os.path.abspath(f), "file", digest, size, "output", str(dest), f"{name}/{rel}"
+                )
+            # The marker key first: is_manifest() looks for it in the first bytes.
+            data = json.dumps({MANIFEST_KEY: 1, "files": dict(sorted(manifest.items()))}).encode()
+            digest = self.store.put_bytes(data)
+        meta = {"format": "directory", "files": len(manifest)}
+        self._add_artifact(
+            os.path.abspath(directory),
             "model",
             digest,
             len(data),
@@ -378,33 +418,74 @@ class Run:
             )
         )
 
-    def _record_watched_files(self, watch: Any) -> None:
-        """Hash the files the run opened and record them as inputs and outputs."""
-        from .datasets import MODEL_SUFFIXES, TABULAR_SUFFIXES, describe, sha256_file
+    def _snapshot_files(self, watch: Any) -> list[dict[str, Any]]:
+        """What each file the run opened is as the run ends (first half, in ``end``).
 
+        Files are stat-ed, and hashed here while the total stays under
+        ``SYNC_HASH_BYTES``: a later run rewriting the same path must not change what
+        this run is recorded to have read or written. Bigger files are hashed by the
+        worker, which checks first that they did not change since.
+        """
+        from .datasets import sha256_file
+
+        entries: list[dict[str, Any]] = []
+        budget = SYNC_HASH_BYTES
         with filewatch.quiet():
             for direction, paths in (("input", watch.inputs()), ("output", watch.outputs())):
+                opened_at = watch.read if direction == "input" else watch.written
                 for path in paths:
-                    if (path, direction) in self._declared or not os.path.isfile(path):
+                    if (path, direction) in self._declared:
                         continue
-                    suffix = os.path.splitext(path)[1].lower()
-                    try:
-                        if direction == "input" and suffix in TABULAR_SUFFIXES:
-                            d = describe(path, None, None)  # hash and profile, as use_dataset does
-                            kind, digest, size, meta = "dataset", d["sha256"], d["size"], d["meta"]
-                        else:
-                            kind = "model" if direction == "output" and suffix in MODEL_SUFFIXES else "file"
-                            (digest, size), meta = sha256_file(path), {}
-                    except (OSError, WorkbenchError):
-                        continue  # removed or unreadable by now: nothing to link
-                    meta["detected"] = True
-                    # Stamped with when the run opened the file, which is what orders a
-                    # writer before its readers in the lineage graph.
-                    opened = (watch.read if direction == "input" else watch.written)[path]
-                    self._add_artifact(
-                        path, kind, digest, size, direction, None, Path(path).stem, meta, opened
-                    )
-        if watch.truncated:
+                    st = _file_stat(path)
+                    if st is None:
+                        continue  # removed, or not a regular file: nothing to link
+                    entry = {"path": path, "direction": direction, "opened": opened_at[path], "stat": st}
+                    entry["sha256"] = None
+                    if st[0] <= budget:
+                        budget -= st[0]
+                        try:
+                            entry["sha256"] = sha256_file(path)[0]
+                        except OSError:
+                            continue
+                    entries.append(entry)
+        return entries
+
+    def _record_files(self, entries: list[dict[str, Any]], truncated: bool) -> None:
+        """Hash what was too big to hash at the end, profile tabular inputs, and record
+        them all as input and output artifacts (second half, in the worker)."""
+        from .datasets import AUTO_DATASET_SUFFIXES, MODEL_SUFFIXES, profile_meta, sha256_file
+
+        changed = []
+        with filewatch.quiet():
+            for e in entries:
+                path, direction = e["path"], e["direction"]
+                try:
+                    if e["sha256"] is None:
+                        digest = sha256_file(path)[0]
+                        if _file_stat(path) != e["stat"]:
+                            changed.append(path)  # rewritten since the run ended: not its content
+                            continue
+                        e["sha256"] = digest
+                except OSError:
+                    continue
+                suffix = os.path.splitext(path)[1].lower()
+                meta: dict[str, Any] = {"detected": True}
+                if direction == "input" and suffix in AUTO_DATASET_SUFFIXES:
+                    kind = "dataset"
+                    meta["role"] = "training"
+                    if _file_stat(path) == e["stat"]:  # profile only the content that was read
+                        meta.update(profile_meta(path))
+                else:
+                    kind = "model" if direction == "output" and suffix in MODEL_SUFFIXES else "file"
+                # Stamped with when the run opened the file, which is what orders a writer
+                # before its readers in the lineage graph.
+                self._add_artifact(
+                    path, kind, e["sha256"], e["stat"][0], direction, None, Path(path).stem, meta, e["opened"]
+                )
+        if changed:
+            note = "changed before they could be hashed, so not recorded: " + ", ".join(changed)
+            self._writer.ops.append(("tag", self.run_id, "workbench.files_changed", note[:2000]))
+        if truncated:
             note = f"only the first {filewatch.MAX_PATHS} files opened were recorded"
             self._writer.ops.append(("tag", self.run_id, "workbench.files_truncated", note))
 
@@ -422,18 +503,24 @@ class Run:
         if watch is not None:
             filewatch.stop(watch)
         end_op = ("end", self.run_id, status, _now_ms(), error)
-        if watch is None or not (watch.read or watch.written):
+        entries: list[dict[str, Any]] = []
+        if watch is not None:
+            try:
+                entries = self._snapshot_files(watch)
+            except Exception as exc:  # noqa: BLE001 - lineage is a bonus; never fail the run over it
+                log.warning("could not record the files run %s opened: %s", self.run_id[:8], exc)
+        if not entries and not (watch is not None and watch.truncated):
             self._writer.ops.append(end_op)
             self._writer.run_ended()
             return
-        # Hashing (and profiling) what the run opened can take a while for big files: a
-        # worker thread does it, and the run is written as ended once its files are
-        # recorded. flush() and interpreter exit wait for it.
-        _submit_file_job(lambda: self._finish_files(watch, end_op))
+        # Profiling tables and hashing big files can take a while: a worker thread does
+        # it, and the run is written as ended once its files are recorded. flush() and
+        # interpreter exit wait for it.
+        _submit_file_job(lambda: self._finish_files(entries, watch.truncated, end_op))
 
-    def _finish_files(self, watch: Any, end_op: tuple[Any, ...]) -> None:
+    def _finish_files(self, entries: list[dict[str, Any]], truncated: bool, end_op: tuple[Any, ...]) -> None:
         try:
-            self._record_watched_files(watch)
+            self._record_files(entries, truncated)
         except Exception as exc:  # noqa: BLE001 - lineage is a bonus; never fail the run over it
             log.warning("could not record the files run %s opened: %s", self.run_id[:8], exc)
         finally:
@@ -1026,13 +1113,42 @@ _file_cond = threading.Condition()
 def _submit_file_job(job: Any) -> None:
     global _file_worker, _file_pending
     with _file_cond:
+        if _file_worker is None or not _file_worker.is_alive():
+            worker = threading.Thread(target=_file_loop, name="workbench-files", daemon=True)
+            try:
+                worker.start()  # once per process: the wait for it to run is paid once
+            except RuntimeError:
+                # No new threads at interpreter shutdown (some Python versions refuse them
+                # in atexit hooks): do the job here instead.
+                job()
+                return
+            _file_worker = worker
         _file_pending += 1
-        start = _file_worker is None or not _file_worker.is_alive()
-        if start:
-            _file_worker = threading.Thread(target=_file_loop, name="workbench-files", daemon=True)
-    _file_jobs.put(job)
-    if start:
-        _file_worker.start()  # once per process: the wait for it to run is paid once
+        _file_jobs.put(job)
+
+
+def _reset_file_worker_after_fork() -> None:
+    # A forked child has none of its parent's threads: without this it would wait at
+    # exit for jobs no thread will run, or replay its parent's jobs.
+    global _file_jobs, _file_worker, _file_pending, _file_cond
+    _file_jobs = queue.SimpleQueue()
+    _file_worker = None
+    _file_pending = 0
+    _file_cond = threading.Condition()
+    filewatch.reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_file_worker_after_fork)
+
+
+def _file_stat(path: str) -> tuple[int, int] | None:
+    """``(size, mtime_ns)`` of a regular file, else None."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
 
 
 def _file_loop() -> None:

@@ -58,13 +58,16 @@ async def test_card_endpoint(jp_fetch, tmp_path):
     prep, (train, _) = _seed(tmp_path)
     resp = await jp_fetch("workbench", "api", "runs", train, "card", params={"format": "md"})
     assert resp.headers["Content-Type"] == "text/markdown; charset=utf-8"
-    assert resp.headers["Content-Disposition"] == 'attachment; filename="train-a.csv-card.md"'
+    # The run's model is registered as m v1, so the card (and its file) are named for it.
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="m-v1-card.md"'
     card = ModelCard(resp.body.decode())
     assert [(r.metric_type, r.metric_value) for r in card.data.eval_results] == [("rmse", 1.0)]
     resp = await jp_fetch("workbench", "api", "runs", train, "card", params={"format": "html"})
     assert resp.headers["Content-Type"] == "text/html; charset=utf-8" and b"<script" not in resp.body
     resp = await jp_fetch("workbench", "api", "runs", train, "card", params={"format": "json"})
     assert "model_details" in json.loads(resp.body)
+    resp = await jp_fetch("workbench", "api", "runs", "m@champion", "card")  # a model reference
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="m-v1-card.md"'
     code, message = await _error(jp_fetch, "runs", train, "card", format="pdf")
     assert code == 400 and "accepted: md, html, json" in message
     code, message = await _error(jp_fetch, "runs", prep, "card")

@@ -144,3 +144,46 @@ def test_card_sections_parse_yaml_and_markdown():
 def test_bad_card_text_names_the_line(text, message):
     with pytest.raises(InvalidInputError, match=message):
         parse_card_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "# notes for the ridge model\nintended_use: teaching",
+            {"intended_use": "teaching"},
+        ),  # a YAML comment
+        (
+            "## Intended Use\n```python\n# load the model\nm = 1\n```\n## Factors\nnone",
+            {"intended_use": "```python\n# load the model\nm = 1\n```", "factors": "none"},
+        ),
+        (
+            "# My model card\n\nShort.\n\n## Intended Use\nx\n### Primary uses\nDemos",
+            {"overview": "Short.", "intended_use": "x\n### Primary uses\nDemos"},
+        ),
+        ("language: [en, fr]\nlicense: mit", {"language": ["en", "fr"], "license": "mit"}),
+    ],
+)
+def test_card_text_titles_comments_code_and_subheadings(text, expected):
+    assert parse_card_text(text) == expected
+
+
+def test_a_deleted_runs_card_still_builds_and_says_so_and_it_cannot_be_registered(tmp_path):
+    run_id = _run(tmp_path)
+    wb.register_model(run_id, "m", alias="champion")
+    wb.delete_run(run_id)
+    md = wb.model_card("m@champion")
+    assert "The training run has been deleted" in md
+    with pytest.raises(InvalidInputError, match="is deleted; restore it"):
+        wb.register_model(run_id, "m")
+
+
+def test_card_written_to_a_missing_folder_is_one_clear_error(tmp_path):
+    run_id = _run(tmp_path)
+    with pytest.raises(InvalidInputError, match="cannot write the card to .*existing, writable folder"):
+        wb.model_card(run_id, path=tmp_path / "no" / "such" / "card.md")
+
+
+def test_language_list_reaches_the_front_matter(tmp_path):
+    card = ModelCard(wb.model_card(_run(tmp_path), sections={"language": ["en", "fr"]}))
+    assert card.data.language == ["en", "fr"]

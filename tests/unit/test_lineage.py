@@ -142,3 +142,59 @@ def test_the_file_watch_never_breaks_an_open(tmp_path):
         os.path.basename(a["path"]) for a in wb.get_run(run.run_id).artifacts if a["direction"] == "output"
     }
     assert outputs == {"raw.bin", "b.txt"}
+
+
+def test_each_run_records_the_content_it_wrote_even_if_the_next_run_rewrites_it(tmp_path):
+    import hashlib
+
+    expected = {}
+    for i in range(4):
+        with wb.start_run(name=f"r{i}") as run:
+            data = f"a\n{i}\n".encode() * 1000
+            (tmp_path / "out.csv").write_bytes(data)
+        expected[run.run_id] = hashlib.sha256(data).hexdigest()
+    for run_id, sha in expected.items():
+        (out,) = [a for a in wb.get_run(run_id).artifacts if a["direction"] == "output"]
+        assert out["sha256"] == sha
+
+
+def test_a_big_file_rewritten_before_the_worker_hashes_it_is_not_misrecorded(tmp_path, monkeypatch):
+    import threading
+
+    from workbench import tracking
+
+    monkeypatch.setattr(tracking, "SYNC_HASH_BYTES", 0)  # every file goes to the worker
+    gate = threading.Event()
+    with wb.start_run(name="writer") as run:
+        (tmp_path / "big.bin").write_bytes(b"first")
+        tracking._submit_file_job(lambda: gate.wait(10))  # hold the worker
+    (tmp_path / "big.bin").write_bytes(b"second version")
+    gate.set()
+    rec = wb.get_run(run.run_id)
+    assert [a for a in rec.artifacts if a["direction"] == "output"] == []
+    assert "big.bin" in rec.tags["workbench.files_changed"]
+
+
+_FORK = """
+import os, sys, time
+import workbench as wb
+with wb.start_run(name="parent"):
+    open("data.csv", "w").write("a\\n1\\n")
+pid = os.fork()
+if pid == 0:
+    sys.exit(0)  # the exit hook must not wait for the parent's file records
+t = time.monotonic()
+os.waitpid(pid, 0)
+print(round(time.monotonic() - t, 1))
+"""
+
+
+def test_a_forked_child_does_not_wait_for_its_parents_file_records(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _FORK], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout.strip()) < 5

@@ -53,3 +53,16 @@ def test_unknown_subcommand_lists_the_accepted_ones(ip):
 
 def test_magics_class_docstring():
     assert "%%track" in WorkbenchMagics.__doc__
+
+
+def test_card_and_registry_magics_bad_input_is_one_usage_line(ip):
+    with pytest.raises(UsageError, match="No closing quotation"):
+        ip.run_line_magic("wb", 'models register "unclosed')
+    with pytest.raises(UsageError, match="%wb lineage: --depth takes a whole number"):
+        ip.run_line_magic("wb", "lineage abc --depth x")
+    with pytest.raises(UsageError, match="give one run id or model reference"):
+        ip.run_line_magic("wb", "card")
+    with pytest.raises(UsageError, match=r"line 3: invalid YAML"):
+        ip.run_cell_magic("card", "", "intended_use: ok\nfactors: [open\n")
+    with pytest.raises(UsageError, match="Accepted options: --run RUN"):
+        ip.run_cell_magic("card", "--bogus", "intended_use: ok\n")

@@ -130,3 +130,23 @@ def test_models_cli():
     out = runner.invoke(cli, ["models", "list", "nope"])
     assert out.exit_code == 1 and "no registered model named 'nope'" in out.output
     assert runner.invoke(cli, ["models", "register", "--help"]).exit_code == 0
+
+
+def test_a_model_saved_as_a_folder_is_one_version_and_loads_back_as_a_folder(tmp_path):
+    saved = tmp_path / "saved"
+    (saved / "sub").mkdir(parents=True)
+    (saved / "config.json").write_text('{"layers": 2}')
+    (saved / "sub" / "weights.bin").write_bytes(b"\x00\x01" * 100)
+    with wb.start_run(watch_files=False) as run:
+        wb.log_model(saved, name="bert")
+        wb.log_metric("loss", 0.1)
+    v = wb.register_model(run.run_id, "bert")
+    assert v.path == str(saved)
+    folder = wb.load_model("bert")
+    from pathlib import Path
+
+    assert (Path(folder) / "config.json").read_text() == '{"layers": 2}'
+    assert (Path(folder) / "sub" / "weights.bin").read_bytes() == b"\x00\x01" * 100
+    assert wb.load_model("bert/1") == folder  # rebuilt once
+    files = [a["name"] for a in wb.get_run(run.run_id).artifacts if a["kind"] == "file"]
+    assert sorted(files) == ["bert/config.json", "bert/sub/weights.bin"]

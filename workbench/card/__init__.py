@@ -54,5 +54,11 @@ def model_card(
     fmt = check_format(format)
     text = render(build_card(ref, _store(store), sections), fmt)
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInputError(
+                f"cannot write the card to {str(path)!r}: {exc.strerror or exc} (give a path in an existing, "
+                "writable folder)"
+            ) from None
     return text

@@ -114,7 +114,9 @@ def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> d
 
     env = store.environment(run.context["env_hash"]) if run.context.get("env_hash") else None
     packages = _key_packages(env)
-    graph = lineage(run.run_id, depth=2, store=store)
+    # A deleted run (say, behind a registered version) still gets its card, without
+    # the lineage graph, which leaves deleted runs out.
+    graph = None if run.deleted else lineage(run.run_id, depth=2, store=store)
     name = author.get("model_name") or (version.name if version else run.run_name)
     task = author.get("task") or run.tags.get("task") or model_meta.get("task") or "other"
     library = model_meta.get("library")
@@ -126,6 +128,7 @@ def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> d
         "title": f"Model card: {name}" + (f" v{version.version}" if version else ""),
         "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "run": {
+            "deleted": run.deleted,
             "run_id": run.run_id,
             "run_name": run.run_name,
             "experiment": run.experiment,
@@ -169,9 +172,9 @@ def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> d
             "packages": packages,
         },
         "lineage": {
-            "upstream_runs": [_run_label(graph, r) for r in graph.upstream_runs],
-            "downstream_runs": [_run_label(graph, r) for r in graph.downstream_runs],
-            "svg": graph.to_svg() if len(graph.nodes) > 1 else None,
+            "upstream_runs": [_run_label(graph, r) for r in graph.upstream_runs] if graph else [],
+            "downstream_runs": [_run_label(graph, r) for r in graph.downstream_runs] if graph else [],
+            "svg": graph.to_svg() if graph and len(graph.nodes) > 1 else None,
         },
         "tags": {k: v for k, v in run.tags.items() if not k.startswith("workbench.")},
         "sections": author,

@@ -34,6 +34,8 @@ def _caveats(card: dict[str, Any]) -> list[str]:
     run = card["run"]
     if run.get("git_dirty"):
         out.append("The code had uncommitted changes when the model was trained (git state dirty).")
+    if run.get("deleted"):
+        out.append("The training run has been deleted from the store (it can be restored).")
     if run["status"] != "finished":
         out.append(f"The training run ended with status '{run['status']}'.")
     if not card["datasets"]["evaluation"]:

@@ -63,31 +63,57 @@ def parse_card_text(text: str, where: str = "%%card", first_line: int = 1) -> di
     body = text.rstrip()
     if not body.strip():
         return {}
-    # Markdown when a heading names a section (a YAML comment rarely does), or when the
-    # text opens with a heading.
-    headings = [m.group(1) for m in _HEADING.finditer(body)]
-    first = next(line for line in body.splitlines() if line.strip())
-    if any(normalize_key(h) for h in headings) or _HEADING.match(first):
+    # Markdown when a heading names a section; otherwise YAML (whose comments also
+    # start with '#').
+    if any(normalize_key(text) for _, _, text in _headings(body)):
         return _parse_markdown(body, where, first_line - 1)
     return _parse_yaml(body, where, first_line - 1)
 
 
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", re.M)
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+
+def _headings(body: str) -> list[tuple[int, int, str]]:
+    """``(line index, level, text)`` of the Markdown headings outside fenced code."""
+    out = []
+    fence: str | None = None
+    for i, line in enumerate(body.splitlines()):
+        m = _FENCE.match(line)
+        if m:
+            fence = None if fence == m.group(1) else fence or m.group(1)
+            continue
+        if fence is None and (h := _HEADING.match(line)):
+            out.append((i, len(h.group(1)), h.group(2)))
+    return out
 
 
 def _parse_markdown(body: str, where: str, offset: int) -> dict[str, Any]:
+    """Split at the headings that name sections. A deeper heading inside a section is
+    part of its text; a top ``# Title`` before the first section is dropped (the card
+    has its own title); any other heading is an error naming its line."""
+    lines = body.splitlines()
+    starts: dict[int, str] = {}
+    section_level: int | None = None
+    for i, level, text in _headings(body):
+        key = normalize_key(text)
+        if key:
+            starts[i], section_level = key, level
+        elif section_level is not None and level > section_level:
+            continue  # a sub-heading of the current section
+        elif section_level is None and level == 1 and not starts:
+            starts[i] = ""  # the document's title
+        else:
+            raise InvalidInputError(
+                f"{where}: line {i + 1 + offset}: heading {text!r} is not a model card section; accepted: {accepted()}"
+            )
     out: dict[str, Any] = {}
     key, buf = "overview", []
-    for lineno, line in enumerate(body.splitlines(), 1 + offset):
-        m = _HEADING.match(line)
-        if m:
-            _put(out, key, "\n".join(buf).strip())
-            key = normalize_key(m.group(1)) or ""
-            if not key:
-                raise InvalidInputError(
-                    f"{where}: line {lineno}: heading {m.group(1)!r} is not a model card section; accepted: {accepted()}"
-                )
-            buf = []
+    for i, line in enumerate(lines):
+        if i in starts:
+            if key:
+                _put(out, key, "\n".join(buf).strip())
+            key, buf = starts[i] or "overview", []
         else:
             buf.append(line)
     _put(out, key, "\n".join(buf).strip())
@@ -134,7 +160,7 @@ def check_sections(data: dict[str, Any], where: str = "sections") -> dict[str, A
             )
         if value is None:
             continue
-        if key in ("tags", "owners"):
+        if key in ("tags", "owners", "language"):
             out[key] = [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
         elif isinstance(value, (list, tuple)):
             out[key] = "\n".join(f"- {v}" for v in value)

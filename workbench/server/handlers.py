@@ -285,7 +285,8 @@ class LineageHandler(WorkbenchHandler):
 
 
 class CardHandler(WorkbenchHandler):
-    """GET runs/<id>/card?format=md|html|json: the model card as a file to download."""
+    """GET runs/<id>/card?format=md|html|json: the model card as a file to download
+    (``<id>`` may also name a model version: ``NAME@alias``, ``NAME/3``)."""
 
     _TYPES = {
         "md": "text/markdown; charset=utf-8",
@@ -295,12 +296,13 @@ class CardHandler(WorkbenchHandler):
 
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
-        from ..card import check_format, model_card
+        from ..card import build_card, check_format, render
 
         fmt = check_format(self.get_query_argument("format", "md"))
-        store = self.store
-        text = model_card(run_id, fmt, store=store)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", store.get_run(run_id).run_name).strip("-") or "model"
+        card = build_card(run_id, self.store)
+        text = render(card, fmt)
+        label = card["name"] + (f"-v{card['version']['version']}" if card["version"] else "")
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-") or "model"
         self.set_header("Content-Disposition", f'attachment; filename="{name}-card.{fmt}"')
         # APIHandler.finish would otherwise label every body application/json.
         self.finish(text, set_content_type=self._TYPES[fmt])

@@ -122,7 +122,11 @@ def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> d
     library = model_meta.get("library")
     if author.get("overview") and not author.get("model_details"):
         author["model_details"] = author.pop("overview")  # the overview is the model's description
-    todo = [HEADINGS[k] for k, _ in SECTIONS if not author.get(k) and k in _AUTHOR_ONLY]
+    # Recorded evaluation datasets fill that section as the placeholder-free text shows.
+    filled = {k for k in _AUTHOR_ONLY if author.get(k)} | (
+        {"evaluation_data"} if datasets["evaluation"] else set()
+    )
+    todo = [HEADINGS[k] for k, _ in SECTIONS if k in _AUTHOR_ONLY and k not in filled]
     return {
         "name": name,
         "title": f"Model card: {name}" + (f" v{version.version}" if version else ""),

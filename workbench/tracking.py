@@ -337,19 +337,15 @@ class Run:
         from .model_io import describe_model, serialize_model
 
         data, fmt = serialize_model(model)
-        meta = {**describe_model(model), "format": fmt}
         name = name or "model"
+        return self._log_model_bytes(f"{name}.{fmt}", data, name, {**describe_model(model), "format": fmt})
+
+    def _log_model_bytes(self, path: str, data: bytes, name: str, meta: dict[str, Any]) -> str:
+        """Store ``data`` as a blob and record it as the run's model ``name``."""
         with filewatch.quiet():
             digest = self.store.put_bytes(data)
         self._add_artifact(
-            f"{name}.{fmt}",
-            "model",
-            digest,
-            len(data),
-            "output",
-            str(self.store.blob_path(digest)),
-            name,
-            meta,
+            path, "model", digest, len(data), "output", str(self.store.blob_path(digest)), name, meta
         )
         return digest
 
@@ -371,21 +367,10 @@ class Run:
                 self._add_artifact(
                     os.path.abspath(f), "file", digest, size, "output", str(dest), f"{name}/{rel}"
                 )
-            # The marker key first: is_manifest() looks for it in the first bytes.
-            data = json.dumps({MANIFEST_KEY: 1, "files": dict(sorted(manifest.items()))}).encode()
-            digest = self.store.put_bytes(data)
+        # The marker key first: is_manifest() looks for it in the first bytes.
+        data = json.dumps({MANIFEST_KEY: 1, "files": dict(sorted(manifest.items()))}).encode()
         meta = {"format": "directory", "files": len(manifest)}
-        self._add_artifact(
-            os.path.abspath(directory),
-            "model",
-            digest,
-            len(data),
-            "output",
-            str(self.store.blob_path(digest)),
-            name,
-            meta,
-        )
-        return digest
+        return self._log_model_bytes(os.path.abspath(directory), data, name, meta)
 
     def _add_artifact(
         self,

@@ -105,13 +105,12 @@ def dataset_diff(store: Any, run_ids: Sequence[str]) -> dict[str, Any]:
         rows = [by_run[r].get(name) for r in run_ids]
         metas = [(row or {}).get("meta") or {} for row in rows]
         shas = [row["sha256"] if row else None for row in rows]
-        profiles = [m.get("profile") or {} for m in metas]
+        # Per run: column name -> its statistics, built once rather than per column.
+        by_column = [{c["name"]: c for c in (m.get("profile") or {}).get("columns", [])} for m in metas]
         drift = []
-        columns: list[str] = []
-        for p in profiles:
-            columns += [c["name"] for c in p.get("columns", []) if c["name"] not in columns]
+        columns = list(dict.fromkeys(name for cols in by_column for name in cols))
         for col in columns:
-            stats = [{c["name"]: c for c in p.get("columns", [])}.get(col) for p in profiles]
+            stats = [cols.get(col) for cols in by_column]
             for stat in _DRIFT_STATS:
                 values = [s.get(stat) if s else None for s in stats]
                 if len({repr(v) for v in values}) > 1:

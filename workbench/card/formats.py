@@ -334,7 +334,6 @@ def to_html(card: dict[str, Any]) -> str:
     """One self-contained HTML file: inline CSS, charts and lineage as inline SVG, no
     scripts and no external URLs."""
     author = card["sections"]
-    md = _section_bodies_md(card)
     h: dict[str, str] = {}
     facts = _h_table(["", ""], [[k, v] for k, v in _facts(card)], "facts").replace(
         "<thead><tr><th></th><th></th></tr></thead>", ""
@@ -385,9 +384,10 @@ def to_html(card: dict[str, Any]) -> str:
         + _h_table(["metric", "value"], [[k, _num(v)] for k, v in card["metrics"].items()])
         + (f'<h3>Metric curves</h3><div class="chart">{curves}</div>' if curves else "")
     )
-    h["caveats_and_recommendations"] = _md_to_html(md["caveats_and_recommendations"].replace(_TODO, "")) + (
-        "" if author.get("caveats_and_recommendations") else f'<p class="todo">{_TODO_H}</p>'
-    )
+    caveats = "\n".join(f"- {c}" for c in _caveats(card))
+    h["caveats_and_recommendations"] = _md_to_html(
+        "\n\n".join(p for p in (author.get("caveats_and_recommendations"), caveats) if p)
+    ) + ("" if author.get("caveats_and_recommendations") else f'<p class="todo">{_TODO_H}</p>')
     badges = "".join(f'<span class="badge">{html.escape(t)}</span>' for t in front_matter(card)["tags"])
     body = [
         f"<h1>{html.escape(card['title'])}</h1>",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -50,6 +52,18 @@ def text_of(cell):
         elif "data" in o and "text/plain" in o["data"]:
             out.append(o["data"]["text/plain"])
     return "".join(out)
+
+
+def execute_example(name, tmp_path, monkeypatch):
+    """Copy ``notebooks/<name>`` into ``tmp_path`` and execute it as JupyterLab would (its
+    session pointing at the copy); return the executed notebook and the errors it showed."""
+    src = Path(__file__).resolve().parents[2] / "notebooks" / name
+    dest = tmp_path / name
+    dest.write_bytes(src.read_bytes())
+    monkeypatch.setenv("JPY_SESSION_NAME", str(dest))
+    nb = execute(dest, timeout=300)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    return nb, errors
 
 
 @pytest.fixture

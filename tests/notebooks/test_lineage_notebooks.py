@@ -8,7 +8,7 @@ from nbclient.exceptions import CellExecutionError
 
 import workbench as wb
 
-from .conftest import execute, text_of
+from .conftest import execute, execute_example, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -124,14 +124,7 @@ def test_a_card_cell_with_invalid_yaml_names_the_line_and_loses_nothing(session_
 
 def test_model_card_example_notebook_runs(tmp_path, monkeypatch):
     """notebooks/model_card.ipynb, executed as a user would: trains, registers, exports."""
-    from pathlib import Path
-
-    src = Path(__file__).resolve().parents[2] / "notebooks" / "model_card.ipynb"
-    dest = tmp_path / "model_card.ipynb"
-    dest.write_bytes(src.read_bytes())
-    monkeypatch.setenv("JPY_SESSION_NAME", str(dest))
-    nb = execute(dest, timeout=300)
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    _, errors = execute_example("model_card.ipynb", tmp_path, monkeypatch)
     assert errors == []
     versions = wb.models("diabetes")
     assert [v.version for v in versions] == [1, 2]

@@ -14,7 +14,7 @@ from nbclient.exceptions import CellExecutionError
 import workbench as wb
 from workbench.store import get_store
 
-from .conftest import execute, make_notebook, text_of
+from .conftest import execute, execute_example, make_notebook, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -297,15 +297,8 @@ def test_wb_subcommands_in_a_kernel(session_notebook):
 
 def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     """The README's quickstart, executed as users would run it."""
-    from pathlib import Path
-
     _needs_widgets()
-    src = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
-    dest = tmp_path / "quickstart.ipynb"
-    dest.write_bytes(src.read_bytes())
-    monkeypatch.setenv("JPY_SESSION_NAME", str(dest))
-    nb = execute(dest, timeout=300)
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    nb, errors = execute_example("quickstart.ipynb", tmp_path, monkeypatch)
     assert errors == []
     df = wb.runs(experiment="quickstart")
     assert len(df) >= 3 and set(df["status"]) == {"finished"}

@@ -13,10 +13,24 @@ from .tracking import current_store, flush
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["delete_run", "experiments", "get_run", "metric_history", "restore_run", "runs"]
+__all__ = ["delete_run", "experiments", "get_run", "metric_history", "open_store", "restore_run", "runs"]
 
 
-def _store(store: str | os.PathLike[str] | Store | None) -> Store:
+def open_store(store: str | os.PathLike[str] | Store | None = None) -> Store:
+    """The store a service or an edge should use, with this process's own logging flushed.
+
+    Parameters
+    ----------
+    store
+        A ``Store``, a store directory, or ``None`` for the current one (``set_store``,
+        ``$WORKBENCH_STORE`` or the nearest ``.workbench/`` walking up).
+
+    Returns
+    -------
+    Store
+        The store, after this process's buffered points are written, so that a read sees
+        every write made before it.
+    """
     if isinstance(store, Store):
         s = store
     else:
@@ -69,7 +83,7 @@ def runs(
     """
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise InvalidInputError(f"limit must be a non-negative integer, got {limit!r}")
-    return _store(store).search_runs(filter, order_by, experiment, include_deleted, limit)
+    return open_store(store).search_runs(filter, order_by, experiment, include_deleted, limit)
 
 
 def get_run(run_id: str, *, store: str | os.PathLike[str] | Store | None = None) -> RunRecord:
@@ -84,7 +98,7 @@ def get_run(run_id: str, *, store: str | os.PathLike[str] | Store | None = None)
     ------
     RunNotFoundError, AmbiguousRunError
     """
-    return _store(store).get_run(run_id)
+    return open_store(store).get_run(run_id)
 
 
 def metric_history(
@@ -108,7 +122,7 @@ def metric_history(
         Columns ``run_id, key, step, value, timestamp``, in the order of ``run_ids``,
         then by key and step.
     """
-    s = _store(store)
+    s = open_store(store)
     ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
     if not ids:
         raise InvalidInputError("metric_history needs at least one run id")
@@ -127,7 +141,7 @@ def metric_history(
 
 def experiments(*, store: str | os.PathLike[str] | Store | None = None) -> list[dict[str, Any]]:
     """Experiments with their number of (non-deleted) runs."""
-    return _store(store).experiments()
+    return open_store(store).experiments()
 
 
 def delete_run(run_id: str, *, store: str | os.PathLike[str] | Store | None = None) -> str:
@@ -135,7 +149,7 @@ def delete_run(run_id: str, *, store: str | os.PathLike[str] | Store | None = No
 
     Returns the full run id.
     """
-    s = _store(store)
+    s = open_store(store)
     full = s.resolve_run_id(run_id)
     s.set_deleted(full, True)
     return full
@@ -143,7 +157,7 @@ def delete_run(run_id: str, *, store: str | os.PathLike[str] | Store | None = No
 
 def restore_run(run_id: str, *, store: str | os.PathLike[str] | Store | None = None) -> str:
     """Undo :func:`delete_run`. Returns the full run id."""
-    s = _store(store)
+    s = open_store(store)
     full = s.resolve_run_id(run_id)
     s.set_deleted(full, False)
     return full

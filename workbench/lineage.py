@@ -186,7 +186,7 @@ def lineage(run_id: str, depth: int = 3, *, store: str | os.PathLike[str] | Stor
     depth
         1 to 10 hops.
     """
-    from .api import _store
+    from .api import open_store as _store
     from .tracking import flush
 
     if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:

@@ -283,7 +283,7 @@ class WorkbenchMagics(Magics):
             run_id = args.run or (run.run_id if run is not None else None)
             note = "no run yet in this kernel: cards of later runs read this cell from the notebook snapshot"
             if run_id is not None:
-                from .api import _store
+                from .api import open_store as _store
 
                 store = _store(None)
                 tracking.flush(store)

@@ -58,7 +58,7 @@ def parse_model_ref(ref: str) -> tuple[str, int | None, str | None] | None:
 
 
 def _store(store: str | os.PathLike[str] | Store | None) -> Store:
-    from .api import _store as resolve
+    from .api import open_store as resolve
 
     return resolve(store)
 

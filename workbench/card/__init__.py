@@ -49,7 +49,7 @@ def model_card(
     store: str | os.PathLike[str] | Store | None = None,
 ) -> str:
     """Build a model card for a run or model version; see :func:`workbench.model_card`."""
-    from ..api import _store
+    from ..api import open_store as _store
 
     fmt = check_format(format)
     text = render(build_card(ref, _store(store), sections), fmt)

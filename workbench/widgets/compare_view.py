@@ -410,5 +410,5 @@ def compare(
         rec = api.get_run(ref, store=store)
         records.setdefault(rec.run_id, rec)
     history = api.metric_history(list(records), store=store)
-    datasets = dataset_diff(api._store(store), list(records))
+    datasets = dataset_diff(api.open_store(store), list(records))
     return CompareView(list(records.values()), history, datasets)

@@ -14,12 +14,31 @@ import fcntl
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..env import WORKBENCH_LOCK_TIMEOUT
 from ..errors import StoreBusyError
 
 DEFAULT_TIMEOUT_S = 120.0
+
+# A per-thread cap on lock waits: the Jupyter server's worker threads must give up after a
+# few seconds (the panel then shows "store busy, retrying") while a training script keeps
+# the long default.
+_wait_cap = threading.local()
+
+
+@contextmanager
+def limit_wait(seconds: float) -> Iterator[None]:
+    """Within this block, this thread waits at most ``seconds`` for the store lock, then
+    raises ``StoreBusyError`` (nested limits keep the shortest)."""
+    previous = getattr(_wait_cap, "seconds", None)
+    _wait_cap.seconds = seconds if previous is None else min(previous, seconds)
+    try:
+        yield
+    finally:
+        _wait_cap.seconds = previous
 
 
 class StoreLock:
@@ -35,9 +54,11 @@ class StoreLock:
     def _timeout(self) -> float:
         raw = os.environ.get(WORKBENCH_LOCK_TIMEOUT)
         try:
-            return float(raw) if raw else DEFAULT_TIMEOUT_S
+            timeout = float(raw) if raw else DEFAULT_TIMEOUT_S
         except ValueError:
-            return DEFAULT_TIMEOUT_S
+            timeout = DEFAULT_TIMEOUT_S
+        cap = getattr(_wait_cap, "seconds", None)
+        return timeout if cap is None else min(timeout, cap)
 
     def acquire(self) -> None:
         """Block until this thread holds the lock, or raise ``StoreBusyError``."""
@@ -48,8 +69,15 @@ class StoreLock:
         return self._acquire(wait=False)
 
     def _acquire(self, wait: bool) -> bool:
-        if not self._thread_lock.acquire(blocking=wait):
-            return False
+        if not wait:
+            if not self._thread_lock.acquire(blocking=False):
+                return False
+        elif not self._thread_lock.acquire(timeout=self._timeout()):
+            # Another thread of this process holds the store (or waits on it) past our limit.
+            raise StoreBusyError(
+                f"the store {self.path.parent} stayed busy in this process for {self._timeout():.0f} s; "
+                f"nothing was lost. Retry, or raise ${WORKBENCH_LOCK_TIMEOUT}"
+            )
         if self._pid != os.getpid():
             # A forked child inherits the parent's descriptor, which shares its flock.
             self._fd, self._depth, self._pid = None, 0, os.getpid()

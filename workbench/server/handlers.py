@@ -2,6 +2,11 @@
 
 All routes are under ``<base_url>/workbench/api/`` and authenticated like Jupyter's own
 APIs (a request without the token or cookie gets 403; POSTs are XSRF-checked).
+
+No handler touches the store, renders or starts a rerun on the server's event loop: the
+work runs in :data:`POOL` through :meth:`WorkbenchHandler.call`, and a store that another
+process holds longer than :data:`STORE_WAIT_S` answers 503 with ``Retry-After``. The rest
+of JupyterLab (file browser, saving, kernels) keeps answering meanwhile.
 """
 
 from __future__ import annotations
@@ -9,37 +14,69 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
+from tornado.ioloop import IOLoop
 
 from .. import __version__
+from ..api import delete_run, open_store, restore_run
 from ..comparison import compare_records, dataset_diff, origin
 from ..errors import InvalidInputError, NotFoundError, StoreBusyError, StoreError
 from ..paths import resolve_store
-from ..store.store import Store, get_store
+from ..store.lock import limit_wait
+from ..store.store import Store
+from .jobs import JobTable
 
 MAX_LIMIT = 1000
+# How long one request waits for a store that another process holds before answering 503.
+STORE_WAIT_S = 3.0
+# Seconds the panel is told to wait before it asks again.
+RETRY_AFTER_S = 2
+# Bounded, as in jupyterlab-git: a burst of panel requests queues here, not in the loop.
+POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="workbench-api")
+
+T = TypeVar("T")
 
 
 class WorkbenchHandler(APIHandler):
-    """Base handler: resolves the store and turns exceptions into JSON errors."""
+    """Base handler: resolves the store, runs blocking work off the event loop and turns
+    exceptions into JSON errors."""
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(*args, **kwargs)`` in the worker pool, waiting at most
+        :data:`STORE_WAIT_S` for the store lock (then ``StoreBusyError``: a 503)."""
+
+        def work() -> T:
+            with limit_wait(STORE_WAIT_S):
+                return fn(*args, **kwargs)
+
+        return await IOLoop.current().run_in_executor(POOL, work)
 
     @property
     def store(self) -> Store:
         """The store for this request: the server's configured one, else found from the
-        notebook directory the panel passes as ``?path=`` (relative to the root)."""
+        notebook directory the panel passes as ``?path=`` (relative to the root).
+
+        Opening it may wait on the store lock: use it only inside :meth:`call`."""
         configured = self.settings.get("workbench_store")
         if configured:
-            return get_store(configured)
+            return open_store(configured)
         root: Path = self.settings["workbench_root"]
         rel = self.get_query_argument("path", "").strip("/")
         start = (root / rel).resolve() if rel else root
         if root not in (start, *start.parents):
             raise InvalidInputError(f"path {rel!r} is outside the server's root directory")
-        return get_store(resolve_store(start=str(start if start.is_dir() else start.parent)))
+        return open_store(resolve_store(start=str(start if start.is_dir() else start.parent)))
+
+    @property
+    def jobs(self) -> JobTable:
+        """This server's rerun jobs."""
+        return self.settings.setdefault("workbench_jobs", JobTable())
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """The one place errors become HTTP statuses: not found 404, bad input 400, a
@@ -50,7 +87,8 @@ class WorkbenchHandler(APIHandler):
         elif isinstance(exc, InvalidInputError):
             status, message = 400, str(exc)
         elif isinstance(exc, StoreBusyError):
-            status, message = 503, str(exc)
+            status, message = 503, f"store busy: {exc}"
+            self.set_header("Retry-After", str(RETRY_AFTER_S))
         elif isinstance(exc, StoreError):
             status, message = 409, str(exc)
         elif isinstance(exc, tornado.web.HTTPError):
@@ -137,57 +175,68 @@ class InfoHandler(WorkbenchHandler):
     """GET info: the version and the store in use (the panel shows it)."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
-        store = self.store
-        self.send_json(
-            {"version": __version__, "store": str(store.directory), "schema_version": store.schema_version()}
-        )
+    async def get(self) -> None:
+        def work() -> dict[str, Any]:
+            store = self.store
+            return {
+                "version": __version__,
+                "store": str(store.directory),
+                "schema_version": store.schema_version(),
+            }
+
+        self.send_json(await self.call(work))
 
 
 class ExperimentsHandler(WorkbenchHandler):
     """GET experiments: names with run counts."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
-        self.send_json({"experiments": self.store.experiments()})
+    async def get(self) -> None:
+        self.send_json({"experiments": await self.call(lambda: self.store.experiments())})
 
 
 class RunsHandler(WorkbenchHandler):
     """GET runs?filter=&order_by=&experiment=&offset=&limit=: one page of runs and the total."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         flt = self.get_query_argument("filter", "") or None
         order = self.get_query_argument("order_by", "") or None
         experiment = self.get_query_argument("experiment", "") or None
         deleted = self.get_query_argument("deleted", "") in ("1", "true")
         offset = self.int_arg("offset", 0, 0, 10**9)
         limit = self.int_arg("limit", 200, 1, MAX_LIMIT)
-        store = self.store
-        df = store.search_runs(flt, order, experiment, deleted, limit, offset)
-        total = store.count_runs(flt, experiment, deleted)
-        columns = {
-            "params": [c[7:] for c in df.columns if c.startswith("params.")],
-            "metrics": [c[8:] for c in df.columns if c.startswith("metrics.")],
-        }
-        self.send_json({"runs": _run_rows(df), "total": total, "offset": offset, "columns": columns})
+
+        def work() -> dict[str, Any]:
+            store = self.store
+            df = store.search_runs(flt, order, experiment, deleted, limit, offset)
+            total = store.count_runs(flt, experiment, deleted)
+            columns = {
+                "params": [c[7:] for c in df.columns if c.startswith("params.")],
+                "metrics": [c[8:] for c in df.columns if c.startswith("metrics.")],
+            }
+            return {"runs": _run_rows(df), "total": total, "offset": offset, "columns": columns}
+
+        self.send_json(await self.call(work))
 
 
 class RunHandler(WorkbenchHandler):
     """GET runs/<id>: everything recorded; DELETE runs/<id>: soft delete."""
 
     @tornado.web.authenticated
-    def get(self, run_id: str) -> None:
-        rec = self.store.get_run(run_id)
-        data = rec.to_dict()
-        data["origin"] = origin(rec.source, rec.parent_run_id, rec.tags.get("sweep_id"))
-        self.send_json(data)
+    async def get(self, run_id: str) -> None:
+        def work() -> dict[str, Any]:
+            rec = self.store.get_run(run_id)
+            return {
+                **rec.to_dict(),
+                "origin": origin(rec.source, rec.parent_run_id, rec.tags.get("sweep_id")),
+            }
+
+        self.send_json(await self.call(work))
 
     @tornado.web.authenticated
-    def delete(self, run_id: str) -> None:
-        store = self.store
-        full = store.resolve_run_id(run_id)
-        store.set_deleted(full, True)
+    async def delete(self, run_id: str) -> None:
+        full = await self.call(lambda: delete_run(run_id, store=self.store))
         self.send_json({"run_id": full, "deleted": True})
 
 
@@ -195,10 +244,8 @@ class RestoreHandler(WorkbenchHandler):
     """POST runs/<id>/restore: undo a soft delete."""
 
     @tornado.web.authenticated
-    def post(self, run_id: str) -> None:
-        store = self.store
-        full = store.resolve_run_id(run_id)
-        store.set_deleted(full, False)
+    async def post(self, run_id: str) -> None:
+        full = await self.call(lambda: restore_run(run_id, store=self.store))
         self.send_json({"run_id": full, "deleted": False})
 
 
@@ -207,25 +254,31 @@ class CompareHandler(WorkbenchHandler):
     the datasets each run read (hashes, rows, profile drift)."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
-        store = self.store
-        records = [store.get_run(i) for i in self.ids_arg()]
-        data = compare_records(records)
-        data["sources"] = [r.context.get("cell_source") for r in records]
-        shas = {r.context.get("notebook_sha") for r in records if r.context.get("notebook_sha")}
-        data["notebooks_differ"] = len(shas) > 1
-        data["datasets"] = dataset_diff(store, [r.run_id for r in records])
-        self.send_json(data)
+    async def get(self) -> None:
+        ids = self.ids_arg()
+
+        def work() -> dict[str, Any]:
+            store = self.store
+            records = [store.get_run(i) for i in ids]
+            data = compare_records(records)
+            data["sources"] = [r.context.get("cell_source") for r in records]
+            shas = {r.context.get("notebook_sha") for r in records if r.context.get("notebook_sha")}
+            data["notebooks_differ"] = len(shas) > 1
+            data["datasets"] = dataset_diff(store, [r.run_id for r in records])
+            return data
+
+        self.send_json(await self.call(work))
 
 
 class MetricsHandler(WorkbenchHandler):
     """GET metrics?ids=a,b&keys=loss&max_points=N: curves, each downsampled to N points."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         keys = [k for k in self.get_query_argument("keys", "").split(",") if k] or None
         max_points = self.int_arg("max_points", 1000, 2, 100_000)
-        series = self.store.metric_series(self.ids_arg(), keys, max_points)
+        ids = self.ids_arg()
+        series = await self.call(lambda: self.store.metric_series(ids, keys, max_points))
         # Metric values are finite by construction (NaN/inf are refused when logged).
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"series": series}))
@@ -235,39 +288,40 @@ class ParametersHandler(WorkbenchHandler):
     """GET runs/<id>/parameters: the notebook's parameters and defaults (rerun form)."""
 
     @tornado.web.authenticated
-    def get(self, run_id: str) -> None:
+    async def get(self, run_id: str) -> None:
         from ..rerun import notebook_parameters
 
-        self.send_json({"parameters": notebook_parameters(run_id, store=self.store)})
+        params = await self.call(lambda: notebook_parameters(run_id, store=self.store))
+        self.send_json({"parameters": params})
 
 
 class RerunHandler(WorkbenchHandler):
     """POST runs/<id>/rerun {"params": {...}}: start a rerun; 202 with its job id."""
 
     @tornado.web.authenticated
-    def post(self, run_id: str) -> None:
+    async def post(self, run_id: str) -> None:
         from ..rerun import start_rerun
 
         try:
             body = json.loads(self.request.body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InvalidInputError('the request body must be JSON: {"params": {...}}') from None
         params = body.get("params", {}) if isinstance(body, dict) else None
         if not isinstance(params, dict):
             raise InvalidInputError("params must be an object of name -> value")
-        job = start_rerun(run_id, params, store=self.store)
-        self.settings.setdefault("workbench_jobs", {})[job.result.job_id] = job
+        job = await self.call(lambda: start_rerun(run_id, params, store=self.store))
+        self.jobs.add(job.result.job_id, job)
         self.send_json({"job_id": job.result.job_id}, status=202)
 
 
 class JobHandler(WorkbenchHandler):
-    """GET jobs/<id>: a rerun's progress and outcome."""
+    """GET jobs/<id>: a rerun's progress and outcome (finished jobs are kept for an hour)."""
 
     @tornado.web.authenticated
     def get(self, job_id: str) -> None:
-        job = self.settings.get("workbench_jobs", {}).get(job_id)
+        job = self.jobs.get(job_id)
         if job is None:
-            raise NotFoundError(f"no job {job_id!r} in this server")
+            raise NotFoundError(f"no job {job_id!r} in this server (finished jobs are kept for an hour)")
         r = job.result
         self.send_json({"job_id": r.job_id, "status": r.status, "run_ids": r.run_ids, "error": r.error})
 
@@ -277,11 +331,16 @@ class LineageHandler(WorkbenchHandler):
     downstream runs) and its drawing as SVG."""
 
     @tornado.web.authenticated
-    def get(self, run_id: str) -> None:
+    async def get(self, run_id: str) -> None:
         from ..lineage import lineage
 
-        graph = lineage(run_id, self.int_arg("depth", 3, 1, 10), store=self.store)
-        self.send_json({**graph.to_dict(), "svg": graph.to_svg()})
+        depth = self.int_arg("depth", 3, 1, 10)
+
+        def work() -> dict[str, Any]:
+            graph = lineage(run_id, depth, store=self.store)
+            return {**graph.to_dict(), "svg": graph.to_svg()}
+
+        self.send_json(await self.call(work))
 
 
 class CardHandler(WorkbenchHandler):
@@ -295,13 +354,17 @@ class CardHandler(WorkbenchHandler):
     }
 
     @tornado.web.authenticated
-    def get(self, run_id: str) -> None:
+    async def get(self, run_id: str) -> None:
         from ..card import build_card, check_format, render
 
         fmt = check_format(self.get_query_argument("format", "md"))
-        card = build_card(run_id, self.store)
-        text = render(card, fmt)
-        label = card["name"] + (f"-v{card['version']['version']}" if card["version"] else "")
+
+        def work() -> tuple[str, str]:
+            card = build_card(run_id, self.store)
+            label = card["name"] + (f"-v{card['version']['version']}" if card["version"] else "")
+            return render(card, fmt), label
+
+        text, label = await self.call(work)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-") or "model"
         self.set_header("Content-Disposition", f'attachment; filename="{name}-card.{fmt}"')
         # APIHandler.finish would otherwise label every body application/json.
@@ -311,26 +374,14 @@ class CardHandler(WorkbenchHandler):
 class ModelsHandler(WorkbenchHandler):
     """GET models: registered models with their versions (run, metrics) and aliases."""
 
+    _FIELDS = ("version", "run_id", "run_name", "sha256", "path", "created_at", "aliases", "metrics")
+
     @tornado.web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         models: dict[str, dict[str, Any]] = {}
-        for v in self.store.model_versions():
+        for v in await self.call(lambda: self.store.model_versions()):
             m = models.setdefault(v["name"], {"name": v["name"], "aliases": {}, "versions": []})
-            m["versions"].append(
-                {
-                    k: v[k]
-                    for k in (
-                        "version",
-                        "run_id",
-                        "run_name",
-                        "sha256",
-                        "path",
-                        "created_at",
-                        "aliases",
-                        "metrics",
-                    )
-                }
-            )
+            m["versions"].append({k: v[k] for k in self._FIELDS})
             m["aliases"].update({a: v["version"] for a in v["aliases"]})
         self.send_json({"models": list(models.values())})
 

@@ -7,13 +7,27 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInputError
+from .store.lock import limit_wait
 from .store.store import RunRecord, Store, get_store
 from .tracking import current_store, flush
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["delete_run", "experiments", "get_run", "metric_history", "open_store", "restore_run", "runs"]
+__all__ = [
+    "delete_run",
+    "experiments",
+    "get_run",
+    "limit_store_wait",
+    "metric_history",
+    "open_store",
+    "restore_run",
+    "runs",
+]
+
+# Within ``with limit_store_wait(seconds):`` this thread waits at most that long for a
+# store another process holds, then gets StoreBusyError (the server's 503).
+limit_store_wait = limit_wait
 
 
 def open_store(store: str | os.PathLike[str] | Store | None = None) -> Store:

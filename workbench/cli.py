@@ -26,9 +26,9 @@ class _Group(click.Group):
 
 
 def _store(ctx: click.Context) -> Any:
-    from .store import get_store
+    from .api import open_store
 
-    return get_store(ctx.obj.get("store"))
+    return open_store(ctx.obj.get("store"))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,8 +75,11 @@ def runs_cmd(
     wide: bool,
 ) -> None:
     """List runs, newest first (or as --order-by says)."""
-    store = _store(ctx)
-    df = store.search_runs(filter_, list(order_by) or None, experiment, deleted, limit)
+    from .api import runs
+
+    df = runs(
+        filter_, list(order_by) or None, experiment, include_deleted=deleted, limit=limit, store=_store(ctx)
+    )
     if fmt == "csv":
         click.echo(df.to_csv(index=False), nl=False)
     elif fmt == "json":
@@ -93,7 +96,9 @@ def runs_cmd(
 @click.pass_context
 def show_cmd(ctx: click.Context, run: str, fmt: str) -> None:
     """Show everything recorded about RUN (an id or unique prefix)."""
-    rec = _store(ctx).get_run(run)
+    from .api import get_run
+
+    rec = get_run(run, store=_store(ctx))
     if fmt == "json":
         click.echo(json.dumps(rec.to_dict(), indent=2, default=str))
         return
@@ -257,9 +262,9 @@ def reproduce_cmd(ctx: click.Context, run: str, rtol: float, atol: float, kernel
 @click.pass_context
 def delete_cmd(ctx: click.Context, run: str) -> None:
     """Soft-delete RUN: hidden from listings, kept whole (undo with `restore`)."""
-    store = _store(ctx)
-    full = store.resolve_run_id(run)
-    store.set_deleted(full, True)
+    from .api import delete_run
+
+    full = delete_run(run, store=_store(ctx))
     click.echo(f"deleted {full} (restore with: workbench restore {full[:8]})")
 
 
@@ -268,9 +273,9 @@ def delete_cmd(ctx: click.Context, run: str) -> None:
 @click.pass_context
 def restore_cmd(ctx: click.Context, run: str) -> None:
     """Restore a soft-deleted RUN."""
-    store = _store(ctx)
-    full = store.resolve_run_id(run)
-    store.set_deleted(full, False)
+    from .api import restore_run
+
+    full = restore_run(run, store=_store(ctx))
     click.echo(f"restored {full}")
 
 
@@ -278,7 +283,9 @@ def restore_cmd(ctx: click.Context, run: str) -> None:
 @click.pass_context
 def experiments_cmd(ctx: click.Context) -> None:
     """List experiments with their run counts."""
-    exps = _store(ctx).experiments()
+    from .api import experiments
+
+    exps = experiments(store=_store(ctx))
     if not exps:
         click.echo("no experiments yet")
     for e in exps:

@@ -17,20 +17,21 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from tornado.ioloop import IOLoop
 
 from .. import __version__
-from ..api import delete_run, open_store, restore_run
+from ..api import delete_run, limit_store_wait, open_store, restore_run
 from ..comparison import compare_records, dataset_diff, origin
 from ..errors import InvalidInputError, NotFoundError, StoreBusyError, StoreError
 from ..paths import resolve_store
-from ..store.lock import limit_wait
-from ..store.store import Store
 from .jobs import JobTable
+
+if TYPE_CHECKING:
+    from ..store.store import Store
 
 MAX_LIMIT = 1000
 # How long one request waits for a store that another process holds before answering 503.
@@ -52,7 +53,7 @@ class WorkbenchHandler(APIHandler):
         :data:`STORE_WAIT_S` for the store lock (then ``StoreBusyError``: a 503)."""
 
         def work() -> T:
-            with limit_wait(STORE_WAIT_S):
+            with limit_store_wait(STORE_WAIT_S):
                 return fn(*args, **kwargs)
 
         return await IOLoop.current().run_in_executor(POOL, work)

@@ -35,6 +35,7 @@ demo: setup
 lint: setup
 	$(PY) -m ruff check workbench tests benchmarks
 	$(PY) -m ruff format --check workbench tests benchmarks
+	$(VENV)/bin/lint-imports
 
 test: setup lint
 	$(PY) -m pytest

@@ -4,6 +4,7 @@ model cards and the demo."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,13 +17,44 @@ _FORMATS = click.Choice(["table", "csv", "json"], case_sensitive=False)
 
 
 class _Group(click.Group):
-    """Turns every WorkbenchError into one line on stderr and exit status 1."""
+    """Turns every error (bad usage, a WorkbenchError, an unusable store path) into one
+    line on stderr and exit status 1, as the README promises; never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except WorkbenchError as e:
             raise click.ClickException(str(e)) from None
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Run the command line; ``standalone_mode=False`` (``%wb``) lets errors through."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except click.UsageError as e:
+            where = f" (see `{e.ctx.command_path} --help`)" if e.ctx else ""
+            click.echo(f"Error: {_one_line(e.format_message())}{where}", err=True)
+            sys.exit(1)
+        except click.ClickException as e:
+            click.echo(f"Error: {_one_line(e.format_message())}", err=True)
+            sys.exit(e.exit_code)
+        except OSError as e:
+            # A store path that cannot be used: /dev/null, /proc/1, a symlink loop...
+            click.echo(
+                f"Error: the store cannot be used: {_one_line(str(e))}; --store (or $WORKBENCH_STORE) "
+                "takes a writable directory",
+                err=True,
+            )
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _store(ctx: click.Context) -> Any:

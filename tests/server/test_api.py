@@ -203,3 +203,16 @@ async def test_the_store_is_found_from_the_notebook_directory_the_panel_asks_for
     assert [r["run_name"] for r in runs["runs"]] == ["project-run"]
     code, msg = await _error(jp_fetch, "runs", path="../../etc")
     assert code == 400 and "outside the server's root" in msg
+
+
+async def test_reliability_8_a_get_never_creates_a_store_or_folders(unconfigured, jp_fetch, jp_root_dir):
+    code, msg = await _error(jp_fetch, "runs", path="q/r/s/t")
+    assert code == 404 and "'q/r/s/t' does not exist" in msg
+    assert not (jp_root_dir / "q").exists()
+    # An existing folder without a store of its own reads the server root's store.
+    (jp_root_dir / "plain").mkdir()
+    info = await _get(jp_fetch, "info", path="plain")
+    from workbench.paths import resolve_store
+
+    assert info["store"] == str(resolve_store(start=str(jp_root_dir)))
+    assert not (jp_root_dir / "plain" / ".workbench").exists()

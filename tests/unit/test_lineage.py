@@ -124,7 +124,9 @@ def test_lineage_cli(tmp_path):
     out = runner.invoke(cli, ["lineage", "zzzz"])
     assert out.exit_code == 1 and "no run matches 'zzzz'" in out.output
     out = runner.invoke(cli, ["lineage", train.run_id, "--format", "png"])
-    assert out.exit_code == 2 and "'png' is not one of 'text', 'json', 'dot'" in out.output
+    # Usage errors are one line with status 1, as every other error (README).
+    assert out.exit_code == 1 and "'png' is not one of 'text', 'json', 'dot'" in out.output
+    assert len(out.output.strip().splitlines()) == 1
 
 
 def test_the_file_watch_never_breaks_an_open(tmp_path):
@@ -161,13 +163,13 @@ def test_each_run_records_the_content_it_wrote_even_if_the_next_run_rewrites_it(
 def test_a_big_file_rewritten_before_the_worker_hashes_it_is_not_misrecorded(tmp_path, monkeypatch):
     import threading
 
-    from workbench import tracking
+    from workbench.tracking import files
 
-    monkeypatch.setattr(tracking, "SYNC_HASH_BYTES", 0)  # every file goes to the worker
+    monkeypatch.setattr(files, "SYNC_HASH_BYTES", 0)  # every file goes to the worker
     gate = threading.Event()
     with wb.start_run(name="writer") as run:
         (tmp_path / "big.bin").write_bytes(b"first")
-        tracking._submit_file_job(lambda: gate.wait(10))  # hold the worker
+        files.submit(lambda: gate.wait(10))  # hold the worker
     (tmp_path / "big.bin").write_bytes(b"second version")
     gate.set()
     rec = wb.get_run(run.run_id)

@@ -72,7 +72,14 @@ class WorkbenchHandler(APIHandler):
         start = (root / rel).resolve() if rel else root
         if root not in (start, *start.parents):
             raise InvalidInputError(f"path {rel!r} is outside the server's root directory")
-        return open_store(resolve_store(start=str(start if start.is_dir() else start.parent)))
+        if not start.exists():
+            # A read must never create folders: only an existing directory can hold a store.
+            raise NotFoundError(f"path {rel!r} does not exist under the server's root directory")
+        found = resolve_store(start=str(start if start.is_dir() else start.parent))
+        if not found.is_dir():
+            # No store at or above that directory: the server's own (its root's) store.
+            found = resolve_store(start=str(root))
+        return open_store(found)
 
     @property
     def jobs(self) -> JobTable:

@@ -66,3 +66,33 @@ def test_card_and_registry_magics_bad_input_is_one_usage_line(ip):
         ip.run_cell_magic("card", "", "intended_use: ok\nfactors: [open\n")
     with pytest.raises(UsageError, match="Accepted options: --run RUN"):
         ip.run_cell_magic("card", "--bogus", "intended_use: ok\n")
+
+
+def test_wb_runs_the_clis_own_click_commands(ip, capsys):
+    """One parser per command: `%wb SUB` is `workbench SUB` (same options, checks, help)."""
+    from workbench.cli import cli
+    from workbench.magics import wb as wb_commands
+
+    for sub in ("runs", "compare", "show", "lineage", "card", "models", "rerun", "sweep", "reproduce"):
+        assert wb_commands.NOTEBOOK.commands[sub] is cli.commands[sub], sub
+    # An option the CLI checks is checked the same way, with the CLI's message.
+    with pytest.raises(UsageError, match=r"%wb runs: --limit .*is not a valid integer"):
+        ip.run_line_magic("wb", "runs --limit x")
+    with pytest.raises(UsageError, match=r"%wb show: Got unexpected extra argument"):
+        ip.run_line_magic("wb", "show a b")
+    # The CLI's own help text, options included.
+    ip.run_line_magic("wb", "runs --help")
+    out = capsys.readouterr().out
+    assert out.startswith("%wb runs: Usage: %wb runs [OPTIONS] [FILTER]") and "--order-by" in out
+
+
+def test_wb_runs_keeps_the_filters_quotes_and_unquotes_option_values():
+    from workbench.magics.wb import split_line
+
+    args = split_line("runs", "params.model = 'ridge' and metrics.x > -1 -o \"metrics.x ASC\" --deleted")
+    assert args == ["-o", "metrics.x ASC", "--deleted", "--", "params.model", "=", "'ridge'", "and"] + [
+        "metrics.x",
+        ">",
+        "-1",
+    ]
+    assert split_line("sweep", "'my nb.ipynb' -p alpha 0.1 1") == ["my nb.ipynb", "-p", "alpha", "0.1", "1"]

@@ -1,0 +1,153 @@
+"""Reproducibility: rerun, sweep and reproduce notebooks with papermill."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from ..formatting import runs_table
+from .base import cli, in_notebook, store_of
+
+
+def _rerun_params(params: Sequence[tuple[str, str]], yaml_file: str | None) -> dict[str, Any]:
+    from ..rerun import load_yaml_params, parse_value
+
+    values: dict[str, Any] = {}
+    if yaml_file:
+        loaded = load_yaml_params(yaml_file)
+        if not isinstance(loaded, dict):
+            raise click.ClickException(f"{yaml_file} must hold a mapping of parameter names to values")
+        values.update(loaded)
+    values.update({name: parse_value(value) for name, value in params})
+    return values
+
+
+@cli.command("rerun")
+@click.argument("run")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="A new parameter value (typed like papermill: numbers, True/False, None, else text).",
+)
+@click.option(
+    "-y", "--yaml", "yaml_file", type=click.Path(dir_okay=False), help="Parameters from a YAML file."
+)
+@click.option("--kernel", help="Kernel to run with (default: the one the notebook recorded).")
+@click.pass_context
+def rerun_cmd(
+    ctx: click.Context, run: str, params: Sequence[tuple[str, str]], yaml_file: str | None, kernel: str | None
+) -> object:
+    """Re-execute RUN's recorded notebook snapshot with new parameters (papermill).
+
+    The new run records RUN as its parent; the executed notebook is stored with it.
+    Exit status 1 if the notebook fails (the failing cell is named).
+    """
+    from ..rerun import rerun
+
+    store = store_of(ctx)
+    values = _rerun_params(params, yaml_file)
+    click.echo(f"rerunning {run} with {values or 'the same parameters'} ...", err=True)
+    result = rerun(run, values, kernel=kernel, store=store)
+    if in_notebook(ctx):
+        click.echo(
+            f"workbench: rerun {result.status}: new run {', '.join(r[:8] for r in result.run_ids)}"
+            + (f" ({result.error})" if result.error else "")
+        )
+        return result
+    for rid in result.run_ids:
+        rec = store.get_run(rid)
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in rec.metrics.items())
+        click.echo(f"{rec.status:<9} {rec.run_id[:8]} {rec.run_name}  {metrics}")
+    if result.status != "finished":
+        raise click.ClickException(f"the rerun {result.status}: {result.error}")
+
+
+@cli.command("sweep", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("notebook")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def sweep_cmd(ctx: click.Context, notebook: str, args: Sequence[str]) -> object:
+    """Run NOTEBOOK (a path, or a run id whose snapshot to use) for every combination.
+
+    \b
+    workbench sweep train.ipynb -p alpha 0.1 1.0 -p depth 2 3 --jobs 2 --order-by "metrics.rmse ASC"
+    Options after NOTEBOOK:
+      -p, --param NAME V1 V2 ...   values of one parameter (repeat for a grid)
+      -j, --jobs N                 notebooks run in parallel (default 1)
+      -o, --order-by CLAUSE        order of the results table
+      -y, --combos FILE.yaml       explicit combinations (a list of mappings), run after the grid
+      --kernel NAME                kernel to use
+
+    Ctrl-C stops the workers cleanly (their runs become killed). Exit status 1 if any
+    combination failed.
+    """
+    from ..rerun import load_yaml_params, parse_sweep_args, sweep
+
+    opts = parse_sweep_args(args)
+    combos = None
+    if opts["combos"]:
+        combos = load_yaml_params(opts["combos"])
+        if not isinstance(combos, list):
+            raise click.ClickException(f"{opts['combos']} must hold a list of mappings (one per combination)")
+    result = sweep(
+        notebook,
+        opts["grid"],
+        combos=combos,
+        jobs=opts["jobs"],
+        order_by=opts["order_by"],
+        kernel=opts["kernel"],
+        # In a notebook the sweep runs behind its progress bar (with a Stop button).
+        wait=None if in_notebook(ctx) else True,
+        store=store_of(ctx),
+    )
+    if in_notebook(ctx):
+        return result
+    df = result.results
+    click.echo(runs_table(df) if len(df) else "no runs")
+    failed = [j for j in result.jobs.values() if j.status != "finished"]
+    for j in failed:
+        click.echo(
+            f"{j.status}: {', '.join(f'{k}={v}' for k, v in j.parameters.items())}: {j.error}", err=True
+        )
+    click.echo(
+        f"sweep {result.sweep_id}: {len(result.jobs) - len(failed)} finished, {len(failed)} not", err=True
+    )
+    if failed:
+        ctx.exit(1)
+
+
+@cli.command("reproduce")
+@click.argument("run")
+@click.option(
+    "--rtol",
+    type=click.FloatRange(min=0),
+    default=1e-6,
+    show_default=True,
+    help="Relative tolerance for a metric to count as the same.",
+)
+@click.option(
+    "--atol", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Absolute tolerance."
+)
+@click.option("--kernel", help="Kernel to run with (default: the one the notebook recorded).")
+@click.pass_context
+def reproduce_cmd(ctx: click.Context, run: str, rtol: float, atol: float, kernel: str | None) -> object:
+    """Rerun RUN with its own parameters and check its metrics come out the same.
+
+    Prints metric by metric whether they match, and what differs in the environment
+    (packages, Python, git commit). Exit status 0 when reproduced, 1 when not: usable
+    as a CI gate.
+    """
+    from ..rerun import reproduce
+
+    report = reproduce(run, rtol=rtol, atol=atol, kernel=kernel, store=store_of(ctx))
+    click.echo(report.to_text())
+    if in_notebook(ctx):
+        return report
+    if not report.reproduced:
+        ctx.exit(1)

@@ -216,3 +216,20 @@ async def test_reliability_8_a_get_never_creates_a_store_or_folders(unconfigured
 
     assert info["store"] == str(resolve_store(start=str(jp_root_dir)))
     assert not (jp_root_dir / "plain" / ".workbench").exists()
+
+
+async def test_charts_are_the_python_specs_the_notebook_draws(jp_fetch):
+    from workbench.render.comparison import curves_chart, parallel_chart
+
+    ids = _seed(3)
+    curves = await _get(jp_fetch, "charts", kind="curves", ids=",".join(ids), key="loss")
+    assert curves["spec"] == json.loads(json.dumps(curves_chart(ids, "loss")))
+    assert curves["spec"]["$schema"].endswith("vega-lite/v5.json")
+    par = await _get(jp_fetch, "charts", kind="parallel", ids=",".join(ids), metric="rmse")
+    assert par["spec"] == json.loads(json.dumps(parallel_chart(ids, "rmse")))
+    code, msg = await _error(jp_fetch, "charts", kind="pie", ids=ids[0])
+    assert code == 400 and "kind must be curves or parallel" in msg
+    code, msg = await _error(jp_fetch, "charts", kind="curves", ids=ids[0])
+    assert code == 400 and "?key=" in msg
+    code, _ = await _error(jp_fetch, "charts", kind="curves", ids="ffffffff", key="loss")
+    assert code == 404

@@ -72,7 +72,12 @@ async def test_busy_store_never_blocks_jupyter_and_answers_200_or_503(jp_fetch, 
             (f"runs/{a}/card", {"format": "md"}),
             ("compare", {"ids": ids}),
             ("metrics", {"ids": ids}),
+            ("charts", {"ids": ids, "kind": "curves", "key": "loss"}),
+            ("experiments", {}),
+            ("models", {}),
         ]
+        # 9 at once: the test's HTTP client runs at most 10 requests at a time, and the
+        # 10th slot is for the /api/contents and /api/status checks below.
         wb_calls = [
             asyncio.ensure_future(_timed(jp_fetch, "workbench", "api", *path.split("/"), **params))
             for path, params in endpoints

@@ -292,14 +292,40 @@ class MetricsHandler(WorkbenchHandler):
         self.finish(json.dumps({"series": series}))
 
 
+class ChartsHandler(WorkbenchHandler):
+    """GET charts?kind=curves&ids=a,b&key=loss | kind=parallel&ids=a,b[&metric=][&params=p,q]:
+    a comparison chart as a Vega-Lite v5 spec, built by the same code as the notebook's
+    charts and the HTML card (``{"spec": ...}``)."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        kind = self.get_query_argument("kind", "")
+        ids = self.ids_arg()
+        if kind == "curves":
+            key = self.get_query_argument("key", "")
+            if not key:
+                raise InvalidInputError("give the metric as ?key=NAME for kind=curves")
+            spec = await self.call(lambda: _render().curves_chart(ids, key, store=self.store))
+        elif kind == "parallel":
+            metric = self.get_query_argument("metric", "") or None
+            params = [p for p in self.get_query_argument("params", "").split(",") if p] or None
+            spec = await self.call(lambda: _render().parallel_chart(ids, metric, params, store=self.store))
+        else:
+            raise InvalidInputError(f"kind must be curves or parallel, got {kind!r}")
+        self.send_json({"spec": spec})
+
+
 class ParametersHandler(WorkbenchHandler):
     """GET runs/<id>/parameters: the notebook's parameters and defaults (rerun form)."""
 
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
-        from ..rerun import notebook_parameters
+        def work() -> Any:
+            from ..rerun import notebook_parameters
 
-        params = await self.call(lambda: notebook_parameters(run_id, store=self.store))
+            return notebook_parameters(run_id, store=self.store)
+
+        params = await self.call(work)
         self.send_json({"parameters": params})
 
 
@@ -308,8 +334,6 @@ class RerunHandler(WorkbenchHandler):
 
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
-        from ..rerun import start_rerun
-
         try:
             body = json.loads(self.request.body or b"{}")
         except (ValueError, RecursionError):
@@ -317,7 +341,13 @@ class RerunHandler(WorkbenchHandler):
         params = body.get("params", {}) if isinstance(body, dict) else None
         if not isinstance(params, dict):
             raise InvalidInputError("params must be an object of name -> value")
-        job = await self.call(lambda: start_rerun(run_id, params, store=self.store))
+
+        def work() -> Any:
+            from ..rerun import start_rerun
+
+            return start_rerun(run_id, params, store=self.store)
+
+        job = await self.call(work)
         self.jobs.add(job.result.job_id, job)
         self.send_json({"job_id": job.result.job_id}, status=202)
 
@@ -340,11 +370,11 @@ class LineageHandler(WorkbenchHandler):
 
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
-        from ..lineage import lineage
-
         depth = self.int_arg("depth", 3, 1, 10)
 
         def work() -> dict[str, Any]:
+            from ..lineage import lineage
+
             graph = lineage(run_id, depth, store=self.store)
             return {**graph.to_dict(), "svg": graph.to_svg()}
 
@@ -363,11 +393,14 @@ class CardHandler(WorkbenchHandler):
 
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
-        from ..card import build_card, check_format, render
-
-        fmt = check_format(self.get_query_argument("format", "md"))
+        fmt = self.get_query_argument("format", "md")
 
         def work() -> tuple[str, str]:
+            # Imported here, in the worker: a first import (cards load vl-convert) takes
+            # seconds that the event loop must not wait.
+            from ..card import build_card, check_format, render
+
+            check_format(fmt)
             card = build_card(run_id, self.store)
             label = card["name"] + (f"-v{card['version']['version']}" if card["version"] else "")
             return render(card, fmt), label
@@ -394,6 +427,13 @@ class ModelsHandler(WorkbenchHandler):
         self.send_json({"models": list(models.values())})
 
 
+def _render() -> Any:
+    # The chart builders import altair/numpy: loaded in the worker, on first use.
+    from ..render import comparison
+
+    return comparison
+
+
 def route_handlers() -> list[tuple[str, type]]:
     """The URL patterns, relative to the server's base URL."""
     run = r"(?P<run_id>[^/]+)"
@@ -410,5 +450,6 @@ def route_handlers() -> list[tuple[str, type]]:
         (r"/workbench/api/models", ModelsHandler),
         (r"/workbench/api/compare", CompareHandler),
         (r"/workbench/api/metrics", MetricsHandler),
+        (r"/workbench/api/charts", ChartsHandler),
         (r"/workbench/api/jobs/(?P<job_id>[0-9a-f]+)", JobHandler),
     ]

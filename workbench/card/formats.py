@@ -309,78 +309,75 @@ def _h_datasets(items: list[dict[str, Any]]) -> str:
 
 def _curves_svg(card: dict[str, Any]) -> str:
     """The metric curves as inline SVG (rendered offline by vl-convert), or '' when
-    there are no curves or the renderer is missing."""
+    there are no curves or the renderer is missing. The spec is the one the notebook's
+    comparison draws (:func:`workbench.render.charts.metric_curves_spec`)."""
     if not card["curves"]:
         return ""
     try:
-        import pandas as pd
         import vl_convert
-
-        from ..widgets.charts import metric_curves
     except ImportError:
         return ""
-    rows = [
-        {"run_id": card["run"]["run_id"], "key": k, "step": s, "value": v}
-        for k, pts in card["curves"].items()
-        for s, v in pts
+    from ..render.charts import metric_curves_spec
+
+    run = card["run"]
+    label = run["run_name"] or run["run_id"][:8]
+    series = [
+        {"label": label, "key": key, "steps": [s for s, _ in pts], "values": [v for _, v in pts]}
+        for key, pts in card["curves"].items()
     ]
-    chart = metric_curves(
-        pd.DataFrame(rows), {card["run"]["run_id"]: card["run"]["run_name"]}, width=620, height=150
+    spec = metric_curves_spec(series, [label], width=620, height=150)
+    return vl_convert.vegalite_to_svg(spec, vl_version="5.20")
+
+
+def _author_html(author: dict[str, Any], key: str, todo: bool = True) -> str:
+    """The author's text of a section as HTML, or the to-do note (when ``todo``)."""
+    if author.get(key):
+        return _md_to_html(author[key])
+    return f'<p class="todo">{_TODO_H}</p>' if todo else ""
+
+
+def _params_html(params: dict[str, str]) -> str:
+    if not params:
+        return ""
+    own, estimators = _split_params(params)
+    return _h_table(["parameter", "value"], list(own.items())) + "".join(
+        f"<p><b>{html.escape(cls)}</b>: "
+        + ", ".join(f"<code>{html.escape(f'{k}={v}')}</code>" for k, v in hp.items())
+        + "</p>"
+        for cls, hp in estimators.items()
     )
-    return vl_convert.vegalite_to_svg(chart.to_dict(), vl_version="5.20")
 
 
-def to_html(card: dict[str, Any]) -> str:
-    """One self-contained HTML file: inline CSS, charts and lineage as inline SVG, no
-    scripts and no external URLs."""
+def _section_bodies_html(card: dict[str, Any]) -> dict[str, str]:
     author = card["sections"]
     h: dict[str, str] = {}
     facts = _h_table(["", ""], [[k, v] for k, v in _facts(card)], "facts").replace(
         "<thead><tr><th></th><th></th></tr></thead>", ""
     )
-    own, estimators = _split_params(card["params"])
-    params = (
-        _h_table(["parameter", "value"], list(own.items()))
-        + "".join(
-            f"<p><b>{html.escape(cls)}</b>: "
-            + ", ".join(f"<code>{html.escape(f'{k}={v}')}</code>" for k, v in hp.items())
-            + "</p>"
-            for cls, hp in estimators.items()
-        )
-        if card["params"]
-        else ""
-    )
+    params = _params_html(card["params"])
     lineage_svg = card["lineage"]["svg"]
     h["model_details"] = (
-        (
-            _md_to_html(author["model_details"])
-            if author.get("model_details")
-            else f'<p class="todo">{_TODO_H}</p>'
-        )
+        _author_html(author, "model_details")
         + facts
         + (f"<h3>Parameters</h3>{params}" if params else "")
         + (f'<h3>Lineage</h3><div class="lineage">{lineage_svg}</div>' if lineage_svg else "")
     )
     for key in ("intended_use", "factors", "ethical_considerations"):
-        h[key] = _md_to_html(author[key]) if author.get(key) else f'<p class="todo">{_TODO_H}</p>'
+        h[key] = _author_html(author, key)
     metric_rows = [
         [k, _num(v), card["metric_direction"][k] + " is better"] for k, v in card["metrics"].items()
     ]
-    h["metrics"] = (_md_to_html(author["metrics"]) if author.get("metrics") else "") + _h_table(
+    h["metrics"] = _author_html(author, "metrics", todo=False) + _h_table(
         ["metric", "final value", ""], metric_rows
     )
     ev, tr = card["datasets"]["evaluation"], card["datasets"]["training"]
-    h["evaluation_data"] = (
-        _md_to_html(author["evaluation_data"])
-        if author.get("evaluation_data")
-        else ("" if ev else f'<p class="todo">{_TODO_H}</p>')
-    ) + _h_datasets(ev)
-    h["training_data"] = (_md_to_html(author["training_data"]) if author.get("training_data") else "") + (
+    h["evaluation_data"] = _author_html(author, "evaluation_data", todo=not ev) + _h_datasets(ev)
+    h["training_data"] = _author_html(author, "training_data", todo=False) + (
         _h_datasets(tr) or "<p>No training dataset was recorded.</p>"
     )
     curves = _curves_svg(card)
     h["quantitative_analyses"] = (
-        (_md_to_html(author["quantitative_analyses"]) if author.get("quantitative_analyses") else "")
+        _author_html(author, "quantitative_analyses", todo=False)
         + _h_table(["metric", "value"], [[k, _num(v)] for k, v in card["metrics"].items()])
         + (f'<h3>Metric curves</h3><div class="chart">{curves}</div>' if curves else "")
     )
@@ -388,6 +385,14 @@ def to_html(card: dict[str, Any]) -> str:
     h["caveats_and_recommendations"] = _md_to_html(
         "\n\n".join(p for p in (author.get("caveats_and_recommendations"), caveats) if p)
     ) + ("" if author.get("caveats_and_recommendations") else f'<p class="todo">{_TODO_H}</p>')
+    return h
+
+
+def to_html(card: dict[str, Any]) -> str:
+    """One self-contained HTML file: inline CSS, charts and lineage as inline SVG, no
+    scripts and no external URLs."""
+    author = card["sections"]
+    h = _section_bodies_html(card)
     badges = "".join(f'<span class="badge">{html.escape(t)}</span>' for t in front_matter(card)["tags"])
     body = [
         f"<h1>{html.escape(card['title'])}</h1>",

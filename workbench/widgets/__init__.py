@@ -3,7 +3,8 @@
 ``from workbench.widgets import runs_widget, compare`` in a notebook. The names load on
 first use, so importing :mod:`workbench.widgets.charts` (for HTML exports) does not pull
 in ipywidgets, and importing :mod:`workbench.widgets.live` pulls in neither altair nor
-ipywidgets until a chart is drawn.
+ipywidgets until a chart is drawn. The comparison charts' specs come from
+:mod:`workbench.render.charts`, the builder the panel and the model card use too.
 """
 
 from __future__ import annotations

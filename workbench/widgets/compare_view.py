@@ -1,7 +1,8 @@
 """Side-by-side comparison of runs in a notebook: parameter diff, final metrics, curves.
 
 The tables come from :func:`workbench.comparison.compare_records` (the same data as
-``workbench compare`` on the command line); the charts from :mod:`.charts`.
+``workbench compare`` on the command line); the charts from :mod:`.charts`, whose specs
+are built by :mod:`workbench.render.charts` like the panel's.
 """
 
 from __future__ import annotations
@@ -16,23 +17,22 @@ import ipywidgets as widgets
 import pandas as pd
 
 from .. import api
-from ..comparison import compare_records, dataset_diff, higher_is_better
+from ..comparison import compare_records, dataset_diff, default_metric, higher_is_better, varying_params
 from ..errors import InvalidInputError
-from .charts import chart_bundle, chart_html, metric_curves, parallel_coordinates
-from .runs_table import _close_tree
+from ..render.charts import SAVED_CURVE_POINTS
+from ._base import MISSING_HTML, close_tree, show_bundle
+from .charts import chart_bundle, chart_html, metric_curves_spec, parallel_coordinates_spec, to_altair
 
 if TYPE_CHECKING:
     from ..store.store import RunRecord, Store
 
 __all__ = ["CompareView", "compare", "metrics_table_html", "params_table_html"]
 
-# Points per (run, key) curve: enough for the eye, small enough to save in a notebook.
-_CURVE_POINTS = 500
 _DIFF_STYLE = "background:#fff3cd;font-weight:bold"
 _BEST_STYLE = "background:#d4edda;font-weight:bold"
 _TH = "padding:2px 10px;text-align:left;border-bottom:1px solid #bbb;vertical-align:bottom"
 _TD = "padding:2px 10px;text-align:left;border-bottom:1px solid #eee;white-space:nowrap"
-_MISSING = '<span style="color:#9e9e9e">—</span>'
+_MISSING = MISSING_HTML
 
 
 def _run_header(runs: Sequence[dict[str, Any]]) -> str:
@@ -132,11 +132,11 @@ def _runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     return df[["run_id", "run_name", *rest]]
 
 
-def _show_chart(output: widgets.Output, chart: alt.TopLevelMixin | None, note: str) -> None:
-    # Assigning the outputs (what `with output: display(chart)` records) works with or
-    # without a kernel.
-    data = chart_bundle(chart) if chart is not None else {"text/html": note, "text/plain": note}
-    output.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
+def _show_chart(output: widgets.Output, vl_spec: dict[str, Any] | None, note: str) -> None:
+    # The spec as render.charts built it, the same dict the panel draws.
+    show_bundle(
+        output, chart_bundle(vl_spec) if vl_spec is not None else {"text/html": note, "text/plain": note}
+    )
 
 
 def _note(text: str) -> str:
@@ -220,12 +220,18 @@ class CompareView(widgets.VBox):
         Show only the parameters that differ.
     params_table, metrics_table : ipywidgets.HTML
         The parameter diff and the final metrics.
+    curves_spec : dict or None
+        The Vega-Lite spec of the metrics logged at more than one step, one row per
+        metric (None if none was), from :func:`workbench.render.charts.metric_curves_spec`.
     curves_chart : altair.Chart or None
-        The metrics logged at more than one step, one row per metric (None if none was).
+        The same chart in altair.
     metric_dropdown : ipywidgets.Dropdown
         The metric the parallel-coordinates chart colours by.
+    parallel_spec : dict or None
+        The Vega-Lite spec of the parameters vs the chosen metric (None without metrics
+        or parameters), from :func:`workbench.render.charts.parallel_spec`.
     parallel_chart : altair.Chart or None
-        Parameters vs the chosen metric (None without metrics or parameters).
+        The same chart in altair.
     """
 
     def __init__(
@@ -259,20 +265,22 @@ class CompareView(widgets.VBox):
         self.params_table = widgets.HTML()
         self.metrics_table = widgets.HTML(metrics_table_html(self.comparison))
 
-        self.curves_chart = self._build_curves()
+        self.curves_spec = self._build_curves()
+        self.curves_chart = to_altair(self.curves_spec) if self.curves_spec is not None else None
         self.curves_output = widgets.Output()
         _show_chart(
-            self.curves_output, self.curves_chart, _note("No metric was logged at more than one step.")
+            self.curves_output, self.curves_spec, _note("No metric was logged at more than one step.")
         )
 
         metric_names = list(self.comparison["metrics"])
         self.metric_dropdown = widgets.Dropdown(
             options=metric_names,
-            value=self._default_metric(metric_names),
+            value=default_metric(self.comparison["metrics"], self._curve_keys),
             description="metric",
             disabled=not metric_names,
         )
         self.metric_dropdown.observe(lambda _c: self._render_parallel(), names="value")
+        self.parallel_spec: dict[str, Any] | None = None
         self.parallel_chart: alt.Chart | None = None
         self.parallel_output = widgets.Output()
 
@@ -293,7 +301,7 @@ class CompareView(widgets.VBox):
             self.parallel_output,
         ]
 
-    def _build_curves(self) -> alt.Chart | None:
+    def _build_curves(self) -> dict[str, Any] | None:
         hist = self.history
         self._curve_keys: set[str] = set()
         if hist is None or hist.empty:
@@ -303,36 +311,28 @@ class CompareView(widgets.VBox):
         self._curve_keys = set(sizes[sizes > 1].index.get_level_values("key"))
         if not self._curve_keys:
             return None
-        return metric_curves(hist[hist["key"].isin(self._curve_keys)], self.labels, max_points=_CURVE_POINTS)
-
-    def _default_metric(self, names: list[str]) -> str | None:
-        # A final metric every run has (rmse, accuracy) says more against the params than
-        # the last point of a training curve.
-        def rank(name: str) -> tuple[bool, bool]:
-            return (None in self.comparison["metrics"][name], name in self._curve_keys)
-
-        return min(names, key=rank) if names else None
+        curves = hist[hist["key"].isin(self._curve_keys)]
+        return metric_curves_spec(curves, self.labels, max_points=SAVED_CURVE_POINTS)
 
     def _render_params(self) -> None:
         self.params_table.value = params_table_html(self.comparison, self.only_differences.value)
 
-    def _parallel_params(self) -> list[str]:
-        # Constant parameters only add flat lines; show the ones that vary when some do.
-        return list(self.comparison["differing_params"]) or list(self.comparison["params"])
-
     def _render_parallel(self) -> None:
         metric = self.metric_dropdown.value
-        params = self._parallel_params()
+        # Constant parameters only add flat lines; show the ones that vary when some do.
+        params = varying_params(self.comparison["params"])
+        self.parallel_spec = self.parallel_chart = None
         if metric is None:
-            self.parallel_chart = None
             note = "These runs have no metrics."
         elif not params:
-            self.parallel_chart = None
             note = "These runs have no parameters."
         else:
-            self.parallel_chart = parallel_coordinates(self.runs_df, metric, params, run_labels=self.labels)
+            self.parallel_spec = parallel_coordinates_spec(
+                self.runs_df, metric, params, run_labels=self.labels
+            )
+            self.parallel_chart = to_altair(self.parallel_spec)
             note = ""
-        _show_chart(self.parallel_output, self.parallel_chart, _note(note))
+        _show_chart(self.parallel_output, self.parallel_spec, _note(note))
 
     def static_html(self) -> str:
         """The whole comparison as HTML: both tables and both charts (charts need JavaScript).
@@ -371,7 +371,7 @@ class CompareView(widgets.VBox):
     def close(self) -> None:
         """Close this view and every widget inside it."""
         for child in self.children:
-            _close_tree(child)
+            close_tree(child)
         super().close()
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from .. import api
 from ..comparison import origin_column
 from ..errors import AmbiguousRunError, FilterSyntaxError, InvalidInputError, WorkbenchError
+from ._base import MISSING_HTML, WIDGET_VIEW_MIMETYPE, close_tree, show_bundle
 
 if TYPE_CHECKING:
     from ..store.store import Store
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["WIDGET_VIEW_MIMETYPE", "RunsWidget", "runs_widget", "static_html", "table_frame"]
 
-WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 _HEADERS = {
     "run_id": "id",
     "run_name": "name",
@@ -38,7 +38,6 @@ _HEADERS = {
     "duration_s": "duration",
 }
 _STATUS_COLOURS = {"finished": "#1b7f3b", "failed": "#b00020", "running": "#1565c0", "killed": "#757575"}
-_MISSING = '<span style="color:#9e9e9e">—</span>'
 _FILTER_EXAMPLE = "metrics.rmse < 55 and params.model = 'ridge'"
 
 
@@ -80,7 +79,7 @@ def cell_html(column: str, value: Any) -> str:
         The raw value from :func:`table_frame`'s DataFrame.
     """
     if _is_missing(value):
-        return _MISSING
+        return MISSING_HTML
     if column == "run_id":
         return f'<code title="{html.escape(str(value))}">{html.escape(str(value)[:8])}</code>'
     if column == "status":
@@ -194,13 +193,6 @@ def _sort_key(series: pd.Series) -> pd.Series:
             return numeric
         return series.astype("string").str.lower()
     return series
-
-
-def _close_tree(widget: widgets.Widget) -> None:
-    # Widget.close() only closes that one comm; a closed box leaves its children alive.
-    for child in getattr(widget, "children", ()):
-        _close_tree(child)
-    widget.close()
 
 
 def _error_html(exc: WorkbenchError) -> str:
@@ -517,13 +509,10 @@ class RunsWidget(widgets.VBox):
             return
         self.error_label.value = ""
         previous, self.compare_view = self.compare_view, view
-        # Assigning the outputs (what `with output: display(view)` would record) works with
-        # or without a kernel, and carries the view's static HTML along.
-        self.output.outputs = (
-            {"output_type": "display_data", "data": view._repr_mimebundle_(), "metadata": {}},
-        )
+        # The view's whole bundle: the widget and its static HTML for viewers without one.
+        show_bundle(self.output, view._repr_mimebundle_())
         if previous is not None:
-            _close_tree(previous)
+            close_tree(previous)
 
     # -- rendering -----------------------------------------------------------------
 
@@ -606,10 +595,10 @@ class RunsWidget(widgets.VBox):
     def close(self) -> None:
         """Close this widget and every widget inside it (their comms with the frontend)."""
         if getattr(self, "compare_view", None) is not None:
-            _close_tree(self.compare_view)
+            close_tree(self.compare_view)
             self.compare_view = None
         for child in self.children:
-            _close_tree(child)
+            close_tree(child)
         super().close()
 
 

@@ -95,8 +95,11 @@ def runs(
     FilterSyntaxError
         The filter or order_by does not parse (the message shows where).
     """
-    if limit is not None and (not isinstance(limit, int) or limit < 0):
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise InvalidInputError(f"limit must be a non-negative integer, got {limit!r}")
+    _check_text("filter", filter, many=False)
+    _check_text("order_by", order_by)
+    _check_text("experiment", experiment)
     return open_store(store).search_runs(filter, order_by, experiment, include_deleted, limit)
 
 
@@ -136,6 +139,8 @@ def metric_history(
         Columns ``run_id, key, step, value, timestamp``, in the order of ``run_ids``,
         then by key and step.
     """
+    _check_text("run_ids", run_ids, optional=False)
+    _check_text("key", key)
     s = open_store(store)
     ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
     if not ids:
@@ -175,3 +180,15 @@ def restore_run(run_id: str, *, store: str | os.PathLike[str] | Store | None = N
     full = s.resolve_run_id(run_id)
     s.set_deleted(full, False)
     return full
+
+
+def _check_text(name: str, value: object, *, many: bool = True, optional: bool = True) -> None:
+    """Refuse what is not a string (or, where ``many``, a list of strings) in one line."""
+    if value is None and optional:
+        return
+    if isinstance(value, str):
+        return
+    accepted = "a string or a list of strings" if many else "a string"
+    if many and isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return
+    raise InvalidInputError(f"{name} must be {accepted}{' or None' if optional else ''}, got {value!r}")

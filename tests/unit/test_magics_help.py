@@ -96,3 +96,10 @@ def test_wb_runs_keeps_the_filters_quotes_and_unquotes_option_values():
         "-1",
     ]
     assert split_line("sweep", "'my nb.ipynb' -p alpha 0.1 1") == ["my nb.ipynb", "-p", "alpha", "0.1", "1"]
+
+
+def test_reliability_13_an_unbalanced_quote_in_track_is_one_usage_line(ip):
+    with pytest.raises(UsageError, match=r"%%track: No closing quotation\. Accepted options: --name"):
+        ip.run_cell_magic("track", "--name 'abc", "x = 1\n")
+    with pytest.raises(UsageError, match=r"Accepted options: --run RUN"):
+        ip.run_cell_magic("card", "--run 'abc", "intended_use: ok\n")

@@ -115,7 +115,7 @@ class WorkbenchMagics(Magics):
         __tracebackhide__ = True  # the user's traceback, not the magic's frames
         try:
             args = parse_argstring(self.track, line)
-        except UsageError as e:
+        except (UsageError, ValueError) as e:  # ValueError: shlex on an unbalanced quote
             raise UsageError(f"%%track: {e}. Accepted options: {_TRACK_OPTIONS} (see %%track?)") from None
         notes = _Notes()
         run, later = self._start_tracked_run(args, line, cell, notes)
@@ -271,7 +271,7 @@ class WorkbenchMagics(Magics):
 
         try:
             args = parse_argstring(self.card, line)
-        except UsageError as e:
+        except (UsageError, ValueError) as e:
             raise UsageError(f"%%card: {e}. Accepted options: --run RUN") from None
         try:
             sections = parse_card_text(cell, first_line=2)  # line 1 is %%card itself

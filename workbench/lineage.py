@@ -201,11 +201,7 @@ def lineage(run_id: str, depth: int = 3, *, store: str | os.PathLike[str] | Stor
         registered.setdefault(v["sha256"], []).append(label)
 
     # One session for the whole walk: a session costs ~1-3 ms, a walk takes a dozen steps.
-    with st.session() as con:
-
-        def step(run_ids: list[str], shas: list[str]) -> dict[str, Any]:
-            return st.lineage_step(run_ids, shas, con)
-
+    with st.lineage_steps() as step:
         first = step([full], [])
         if full not in first["runs"]:
             raise InvalidInputError(f"run {full[:8]} is deleted; restore it to see its lineage")
@@ -256,7 +252,7 @@ def _expand(
     graph: Lineage, step: Any, frontier: list[str], sign: int, registered: dict[str, list[str]]
 ) -> list[str]:
     """One hop from ``frontier`` runs: upstream (sign -1) or downstream (+1), ``step``
-    being :meth:`Store.lineage_step` bound to a session. Returns the runs reached."""
+    from :meth:`Store.lineage_steps` (one session). Returns the runs reached."""
     own_dir = "input" if sign < 0 else "output"
     near = step(frontier, [])
     runs = near["runs"]

@@ -1,6 +1,6 @@
-"""The DuckDB store: schema, lock-safe sessions, writes and queries."""
+"""The DuckDB store: schema, lock-safe sessions, writes and queries (the only SQL)."""
 
-from .schema import SCHEMA_VERSION
+from .migrations import SCHEMA_VERSION
 from .store import Batch, RunRecord, Store, get_store
 
 __all__ = ["SCHEMA_VERSION", "Batch", "RunRecord", "Store", "get_store"]

@@ -1,0 +1,267 @@
+"""Reading runs: id resolution, search, one run in full, metric histories and series.
+
+Each function takes a connection from :meth:`Store.session` and runs its queries there;
+shaping results into DataFrames is left to the caller, outside the lock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AmbiguousRunError, InvalidInputError, RunNotFoundError
+from .records import CONTEXT_COLUMNS, RunRecord
+from .search import Query
+from .sql import rows_as_dicts
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+__all__ = [
+    "artifact_dicts",
+    "count_runs",
+    "environment",
+    "experiments",
+    "get_run",
+    "metric_buckets",
+    "metric_history",
+    "resolve_run_id",
+    "runs_frame",
+    "select_runs",
+    "series_from_buckets",
+]
+
+
+def resolve_run_id(con: duckdb.DuckDBPyConnection, ref: str) -> str:
+    """The full run id for an id or unique prefix.
+
+    Raises
+    ------
+    InvalidInputError, RunNotFoundError, AmbiguousRunError
+    """
+    if not isinstance(ref, str) or not ref.strip():
+        raise InvalidInputError(f"a run id must be a non-empty string, got {ref!r}")
+    ref = ref.strip()
+    rows = con.execute(
+        "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id LIMIT 11", [ref]
+    ).fetchall()
+    exact = [r[0] for r in rows if r[0] == ref]
+    if exact:
+        return exact[0]
+    if not rows:
+        raise RunNotFoundError(ref)
+    if len(rows) > 1:
+        raise AmbiguousRunError(ref, [r[0] for r in rows])
+    return rows[0][0]
+
+
+def _run_conditions(
+    query: Query, experiment: str | Sequence[str] | None, include_deleted: bool
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (over ``runs r``) shared by searching and counting runs."""
+    where, params = [f"({query.where})"], list(query.where_params)
+    if not include_deleted:
+        where.append("r.deleted_at IS NULL")
+    if experiment is not None:
+        where.append("r.experiment IN (SELECT unnest(?::VARCHAR[]))")
+        params.append([experiment] if isinstance(experiment, str) else list(experiment))
+    return " AND ".join(where), params
+
+
+def select_runs(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    experiment: str | Sequence[str] | None,
+    include_deleted: bool,
+    limit: int | None,
+    offset: int,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The runs a query finds, in order, and their params, latest metrics and tags in long
+    form (``{"params": df, "metrics": df, "tags": df}``); :func:`runs_frame` joins them."""
+    where, params = _run_conditions(query, experiment, include_deleted)
+    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sel AS SELECT row_number() OVER () AS _ord, * FROM ("
+        "SELECT r.run_id, r.run_name, r.experiment, r.status, r.start_time, r.end_time, "
+        f"r.source, r.parent_run_id FROM runs r WHERE {where} "
+        f"ORDER BY {query.order}{page})",
+        params + query.order_params,
+    )
+    base = con.execute("SELECT * FROM _sel ORDER BY _ord").df()
+    wide = {
+        prefix: con.execute(f"SELECT t.run_id, t.key, t.value FROM {table} t JOIN _sel USING (run_id)").df()
+        for prefix, table in (("params", "params"), ("metrics", "latest_metrics"), ("tags", "tags"))
+    }
+    con.execute("DROP TABLE _sel")
+    return base, wide
+
+
+def runs_frame(base: pd.DataFrame, long: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per run with ``params.*``, ``metrics.*`` and ``tags.*`` columns, as MLflow's
+    ``search_runs`` shapes it."""
+    import pandas as pd
+
+    base = base.drop(columns="_ord")
+    for col in ("start_time", "end_time"):
+        base[col] = pd.to_datetime(base[col], unit="ms", utc=True)
+    frames = [base.set_index("run_id")]
+    for prefix, rows in long.items():
+        if len(rows):
+            w = rows.pivot(index="run_id", columns="key", values="value")
+            w.columns = [f"{prefix}.{k}" for k in w.columns]
+            frames.append(w.reindex(sorted(w.columns), axis=1))
+    out = frames[0].join(frames[1:]) if len(frames) > 1 else frames[0]
+    return out.reset_index()
+
+
+def count_runs(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    experiment: str | Sequence[str] | None,
+    include_deleted: bool,
+) -> int:
+    """How many runs :func:`select_runs` would find without a limit."""
+    where, params = _run_conditions(query, experiment, include_deleted)
+    return con.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()[0]
+
+
+def artifact_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    """Artifact rows as dicts, their JSON ``meta`` (when selected) parsed."""
+    rows = rows_as_dicts(con.execute(sql, params))
+    for row in rows:
+        if "meta" in row:
+            row["meta"] = json.loads(row["meta"]) if row["meta"] else {}
+    return rows
+
+
+def get_run(con: duckdb.DuckDBPyConnection, run_id: str) -> RunRecord:
+    """Everything recorded about the run with this full id."""
+    row = rows_as_dicts(con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]))[0]
+    params, metrics, tags = (
+        dict(
+            con.execute(f"SELECT key, value FROM {table} WHERE run_id = ? ORDER BY key", [run_id]).fetchall()
+        )
+        for table in ("params", "latest_metrics", "tags")
+    )
+    artifacts = artifact_dicts(
+        con,
+        "SELECT path, kind, sha256, size, direction, stored_path, created_at, name, meta "
+        "FROM artifacts WHERE run_id = ? ORDER BY created_at, rowid",
+        [run_id],
+    )
+    children = [
+        r[0]
+        for r in con.execute(
+            "SELECT run_id FROM runs WHERE parent_run_id = ? ORDER BY start_time", [run_id]
+        ).fetchall()
+    ]
+    return RunRecord(
+        run_id=run_id,
+        run_name=row["run_name"],
+        experiment=row["experiment"],
+        status=row["status"],
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        source=row["source"],
+        parent_run_id=row["parent_run_id"],
+        error=row["error"],
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        artifacts=artifacts,
+        context={c: row[c] for c in CONTEXT_COLUMNS},
+        deleted=row["deleted_at"] is not None,
+        children=children,
+    )
+
+
+def metric_history(
+    con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], keys: Sequence[str] | None
+) -> pd.DataFrame:
+    """Every point of the given metrics of the given (full) run ids, in run order, then
+    key and step; ``timestamp`` in milliseconds."""
+    sql = (
+        "SELECT m.run_id, m.key, m.step, m.value, m.timestamp FROM metrics m "
+        "JOIN (SELECT unnest(?::VARCHAR[]) AS run_id, generate_subscripts(?::VARCHAR[], 1) AS o) s "
+        "USING (run_id)"
+    )
+    params: list[Any] = [list(run_ids), list(run_ids)]
+    if keys is not None:
+        sql += " WHERE m.key IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(keys))
+    sql += " ORDER BY s.o, m.key, m.step, m.timestamp"
+    return con.execute(sql, params).df()
+
+
+def metric_buckets(
+    con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], keys: Sequence[str] | None, max_points: int
+) -> list[tuple[Any, ...]]:
+    """Per (run, key, bucket): ``(run_id, key, bucket, lo_step, lo, hi_step, hi)``.
+
+    A series longer than ``max_points`` is cut into ``max_points // 2`` step ranges;
+    shorter ones keep every step as its own bucket.
+    """
+    buckets = max(1, int(max_points) // 2)
+    key_filter, params = "", [list(run_ids)]
+    if keys is not None:
+        key_filter = " AND key = ANY(?::VARCHAR[])"
+        params.append(list(keys))
+    spans = con.execute(
+        f"SELECT run_id, key, min_step, max_step, n FROM metric_spans WHERE run_id = ANY(?::VARCHAR[]){key_filter}",
+        params,
+    ).fetchall()
+    # Series of the same span share one bucketing formula, so each group is one
+    # scan with constants (a join or CASE per row costs twice as much).
+    groups: dict[tuple[int, float], set[tuple[str, str]]] = {}
+    for run_id, key, s0, s1, n in spans:
+        width = (s1 - s0 + 1) / buckets if n > max_points else 0.0
+        groups.setdefault((s0, width), set()).add((run_id, key))
+    rows = []
+    for (s0, width), pairs in groups.items():
+        bucket = "step" if width == 0.0 else "floor((step - ?) / ?)"
+        bparams = [] if width == 0.0 else [s0, width]
+        found = con.execute(
+            f"SELECT run_id, key, {bucket} AS b, arg_min(step, value), min(value), "
+            "arg_max(step, value), max(value) FROM metrics "
+            "WHERE run_id = ANY(?::VARCHAR[]) AND key = ANY(?::VARCHAR[]) GROUP BY ALL ORDER BY b",
+            [*bparams, sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})],
+        ).fetchall()
+        rows.extend(r for r in found if (r[0], r[1]) in pairs)
+    return rows
+
+
+def series_from_buckets(rows: Sequence[tuple[Any, ...]], run_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """``{"run_id", "key", "steps", "values"}`` per (run, key) from :func:`metric_buckets`
+    rows, each bucket's low and high point in step order; ordered by run_ids, then key."""
+    series: dict[tuple[str, str], dict[str, Any]] = {}
+    for run_id, key, _bucket, lo_step, lo, hi_step, hi in rows:
+        s = series.setdefault((run_id, key), {"run_id": run_id, "key": key, "steps": [], "values": []})
+        pts = [(lo_step, lo)] if lo_step == hi_step else sorted([(lo_step, lo), (hi_step, hi)])
+        for st, v in pts:
+            s["steps"].append(st)
+            s["values"].append(v)
+    order = {r: i for i, r in enumerate(run_ids)}
+    return sorted(series.values(), key=lambda s: (order.get(s["run_id"], 0), s["key"]))
+
+
+def experiments(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Experiments with their run counts, newest first."""
+    return rows_as_dicts(
+        con.execute(
+            "SELECT e.name, e.created_at, count(r.run_id) AS runs, max(r.start_time) AS last_run "
+            "FROM experiments e LEFT JOIN runs r ON r.experiment = e.name AND r.deleted_at IS NULL "
+            "GROUP BY e.name, e.created_at ORDER BY e.created_at DESC, e.name"
+        )
+    )
+
+
+def environment(con: duckdb.DuckDBPyConnection, env_hash: str) -> dict[str, Any] | None:
+    """The recorded environment (python, platform, packages) with this hash."""
+    row = con.execute(
+        "SELECT env_hash, python, platform, packages FROM environments WHERE env_hash = ?", [env_hash]
+    ).fetchone()
+    if row is None:
+        return None
+    return {"env_hash": row[0], "python": row[1], "platform": row[2], "packages": json.loads(row[3])}

@@ -1,0 +1,31 @@
+"""The one place the store quotes text into SQL, and small cursor helpers.
+
+Values are bound parameters everywhere they can be. Quoting is only for what DuckDB
+cannot bind: a file path in ``ATTACH`` or in a table function such as ``read_csv_auto``,
+and column names read from a user's data.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["quote_identifier", "quote_literal", "rows_as_dicts"]
+
+
+def quote_literal(text: str) -> str:
+    """``text`` as a SQL string literal, quotes included (``it's`` → ``'it''s'``)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a SQL identifier, quotes included (``a"b`` → ``"a""b"``)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def rows_as_dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The rows of an executed query, each as a dict keyed by column name."""
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row)) for row in cur.fetchall()]

@@ -1,0 +1,323 @@
+"""Writing batches: each batch in one transaction, as Arrow tables DuckDB scans directly.
+
+Spool files a batch came from are recorded in the same transaction, so a fold
+interrupted after its commit never applies a file twice.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .. import procs
+from .records import CONTEXT_COLUMNS, Batch, now_ms
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = [
+    "ARTIFACT_COLUMNS",
+    "RUN_COLUMNS",
+    "STALE_HEARTBEAT_MS",
+    "apply",
+    "apply_rows",
+    "empty_metrics_table",
+    "metrics_table",
+    "reap_dead_runs",
+    "set_deleted",
+    "write_metrics",
+]
+
+# A run on another host is presumed dead when its heartbeat is older than this.
+STALE_HEARTBEAT_MS = 10 * 60 * 1000
+
+RUN_COLUMNS = (
+    "run_id",
+    "experiment",
+    "run_name",
+    "status",
+    "start_time",
+    "end_time",
+    "source",
+    "parent_run_id",
+    "error",
+    "host",
+    "pid",
+    "pid_started",
+    "heartbeat",
+    "notebook_path",
+    "notebook_sha",
+    "cell_id",
+    "cell_source",
+    "git_commit",
+    "git_branch",
+    "git_dirty",
+    "env_hash",
+    "execution_count",
+    "python_version",
+)
+ARTIFACT_COLUMNS = (
+    "run_id",
+    "path",
+    "kind",
+    "sha256",
+    "size",
+    "direction",
+    "stored_path",
+    "created_at",
+    "name",
+    "meta",
+)
+# Context columns a run may fill in after it started (captured in the background).
+_CONTEXT_UPDATABLE = frozenset(CONTEXT_COLUMNS) - {"host", "pid"}
+
+
+def apply(con: duckdb.DuckDBPyConnection, batch: Batch, spool_names: Sequence[str] = ()) -> None:
+    """Write a batch in one transaction (recording the spool files it came from)."""
+    con.execute("BEGIN")
+    try:
+        apply_rows(con, batch)
+        if spool_names:
+            con.execute(
+                "INSERT INTO spool_applied SELECT unnest(?::VARCHAR[]), ?", [list(spool_names), now_ms()]
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def apply_rows(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+    """Every row of a batch, inside the caller's transaction (in dependency order)."""
+    if batch.experiments:
+        _insert_experiments(con, batch.experiments)
+    if batch.runs:
+        _insert_runs(con, batch.runs)
+    for table, rows in (("params", batch.params), ("tags", batch.tags)):
+        if rows:
+            _upsert_key_values(con, table, rows)
+    if batch.metrics or batch.metrics_table is not None:
+        write_metrics(con, batch)
+    if batch.artifacts:
+        _insert_artifacts(con, batch.artifacts)
+    for env in batch.environments:
+        con.execute(
+            "INSERT INTO environments VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [env["env_hash"], env["python"], env["platform"], env["packages"], env["created_at"]],
+        )
+    if batch.contexts:
+        _update_contexts(con, batch.contexts)
+    if batch.heartbeats:
+        con.execute(
+            "UPDATE runs SET heartbeat = ? WHERE run_id IN (SELECT unnest(?))",
+            [batch.created_ms, batch.heartbeats],
+        )
+    if batch.ends:
+        _update_ends(con, batch.ends)
+
+
+def _insert_experiments(con: duckdb.DuckDBPyConnection, experiments: dict[str, int]) -> None:
+    import pyarrow as pa
+
+    exp = pa.table(
+        {"name": list(experiments), "created_at": pa.array(list(experiments.values()), pa.int64())}
+    )
+    con.register("_exp", exp)
+    con.execute("INSERT INTO experiments SELECT * FROM _exp ON CONFLICT DO NOTHING")
+    con.unregister("_exp")
+
+
+def _insert_runs(con: duckdb.DuckDBPyConnection, runs: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+
+    types = {
+        "start_time": pa.int64(),
+        "end_time": pa.int64(),
+        "pid": pa.int32(),
+        "pid_started": pa.int64(),
+        "execution_count": pa.int32(),
+        "heartbeat": pa.int64(),
+        "git_dirty": pa.bool_(),
+    }
+    tbl = pa.table({c: pa.array([r.get(c) for r in runs], types.get(c, pa.string())) for c in RUN_COLUMNS})
+    con.register("_runs", tbl)
+    con.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) SELECT * FROM _runs")
+    con.unregister("_runs")
+
+
+def _upsert_key_values(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[str, str, str]]) -> None:
+    import pyarrow as pa
+
+    run_ids, keys, values = zip(*rows)
+    con.register("_kv", pa.table({"run_id": run_ids, "key": keys, "value": values}))
+    # Same key twice in one batch: the last one wins, as it would in order. ``table`` is
+    # "params" or "tags", never input.
+    con.execute(
+        f"INSERT INTO {table} SELECT run_id, key, last(value ORDER BY rn) FROM "
+        "(SELECT *, row_number() OVER () AS rn FROM _kv) GROUP BY run_id, key "
+        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
+    )
+    con.unregister("_kv")
+
+
+def _insert_artifacts(con: duckdb.DuckDBPyConnection, artifacts: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+
+    tbl = pa.table(
+        {
+            c: pa.array(
+                # .get: spool files written before name/meta existed lack them.
+                [a.get(c) for a in artifacts],
+                pa.int64() if c in ("size", "created_at") else pa.string(),
+            )
+            for c in ARTIFACT_COLUMNS
+        }
+    )
+    con.register("_art", tbl)
+    con.execute(f"INSERT INTO artifacts ({', '.join(ARTIFACT_COLUMNS)}) SELECT * FROM _art")
+    con.unregister("_art")
+
+
+def _update_contexts(con: duckdb.DuckDBPyConnection, contexts: list[tuple[str, dict[str, Any]]]) -> None:
+    for run_id, ctx in contexts:
+        cols = [c for c in ctx if c in _CONTEXT_UPDATABLE]
+        if cols:
+            # Column names come from the fixed allow-list above, never from input.
+            con.execute(
+                f"UPDATE runs SET {', '.join(f'{c} = ?' for c in cols)} WHERE run_id = ?",
+                [ctx[c] for c in cols] + [run_id],
+            )
+
+
+def _update_ends(con: duckdb.DuckDBPyConnection, ends: list[tuple[str, str, int, str | None]]) -> None:
+    import pyarrow as pa
+
+    run_ids, statuses, end_times, errors = zip(*ends)
+    tbl = pa.table(
+        {
+            "run_id": run_ids,
+            "status": statuses,
+            "end_time": pa.array(end_times, pa.int64()),
+            "error": pa.array(errors, pa.string()),
+        }
+    )
+    con.register("_ends", tbl)
+    con.execute(
+        "UPDATE runs SET status = e.status, end_time = e.end_time, "
+        "error = coalesce(e.error, runs.error), heartbeat = e.end_time "
+        "FROM _ends e WHERE runs.run_id = e.run_id"
+    )
+    con.unregister("_ends")
+
+
+def write_metrics(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+    """Append the batch's metric points and update the latest values and step spans."""
+    tbl = metrics_table(batch)
+    con.register("_m", tbl)
+    con.execute("INSERT INTO metrics SELECT run_id::VARCHAR, key, step, value, timestamp FROM _m")
+    # MLflow's notion of "latest": highest step, then newest.
+    con.execute(
+        """
+        INSERT INTO latest_metrics
+        SELECT run_id::VARCHAR, key, max(step), arg_max(value, (step, timestamp)),
+               arg_max(timestamp, (step, timestamp))
+        FROM _m GROUP BY run_id, key
+        ON CONFLICT (run_id, key) DO UPDATE SET
+            step = excluded.step, value = excluded.value, timestamp = excluded.timestamp
+        WHERE (excluded.step, excluded.timestamp) >= (latest_metrics.step, latest_metrics.timestamp)
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO metric_spans
+        SELECT run_id::VARCHAR, key, min(step), max(step), count(*) FROM _m GROUP BY run_id, key
+        ON CONFLICT (run_id, key) DO UPDATE SET
+            min_step = least(metric_spans.min_step, excluded.min_step),
+            max_step = greatest(metric_spans.max_step, excluded.max_step),
+            n = metric_spans.n + excluded.n
+        """
+    )
+    con.unregister("_m")
+
+
+def metrics_table(batch: Batch) -> Any:
+    """The batch's metric points as one Arrow table (run_id dictionary-encoded)."""
+    if batch.metrics_table is not None:
+        return batch.metrics_table
+    import itertools
+
+    import numpy as np
+    import pyarrow as pa
+
+    def col(x: Sequence[Any], dtype: Any) -> Any:
+        return np.frombuffer(x, dtype=dtype) if isinstance(x, array) else np.asarray(x, dtype)
+
+    lengths = [len(m[1]) for m in batch.metrics]
+    # A million points of one run must not become a million Python strings.
+    run_col = pa.DictionaryArray.from_arrays(
+        pa.array(np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)),
+        pa.array([m[0] for m in batch.metrics], pa.string()),
+    )
+    return pa.table(
+        {
+            "run_id": run_col,
+            "key": pa.array(list(itertools.chain.from_iterable(m[1] for m in batch.metrics)), pa.string()),
+            "step": np.concatenate([col(m[2], np.int64) for m in batch.metrics]),
+            "value": np.concatenate([col(m[3], np.float64) for m in batch.metrics]),
+            "timestamp": (np.concatenate([col(m[4], np.float64) for m in batch.metrics]) * 1000).astype(
+                np.int64
+            ),
+        }
+    )
+
+
+def empty_metrics_table() -> Any:
+    """An Arrow table of no metric points, with :func:`metrics_table`'s schema."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "run_id": pa.array([], pa.dictionary(pa.int32(), pa.string())),
+            "key": pa.array([], pa.string()),
+            "step": pa.array([], pa.int64()),
+            "value": pa.array([], pa.float64()),
+            "timestamp": pa.array([], pa.int64()),
+        }
+    )
+
+
+def set_deleted(con: duckdb.DuckDBPyConnection, run_id: str, deleted: bool) -> None:
+    """Soft-delete (or restore) a run."""
+    con.execute("UPDATE runs SET deleted_at = ? WHERE run_id = ?", [now_ms() if deleted else None, run_id])
+
+
+def reap_dead_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark ``killed`` the runs still ``running`` whose process is gone; returns how many.
+
+    On this host the pid is checked (with its start time, against pid reuse); runs of
+    other hosts are judged by their heartbeat.
+    """
+    rows = con.execute(
+        "SELECT run_id, host, pid, pid_started, heartbeat FROM runs WHERE status = 'running'"
+    ).fetchall()
+    if not rows:
+        return 0
+    host, now = procs.hostname(), now_ms()
+    dead = []
+    for run_id, run_host, pid, started, heartbeat in rows:
+        if run_host == host:
+            if not procs.is_alive(pid, started):
+                dead.append((run_id, heartbeat or now, f"process {pid} ended without ending the run"))
+        elif heartbeat is not None and now - heartbeat > STALE_HEARTBEAT_MS:
+            dead.append((run_id, heartbeat, f"no heartbeat from {run_host} since {heartbeat}"))
+    if dead:
+        con.execute("BEGIN")
+        for run_id, end, why in dead:
+            con.execute(
+                "UPDATE runs SET status = 'killed', end_time = ?, error = coalesce(error, ?) "
+                "WHERE run_id = ? AND status = 'running'",
+                [end, why, run_id],
+            )
+        con.execute("COMMIT")
+    return len(dead)

@@ -26,9 +26,5 @@ def store_dir(tmp_path, monkeypatch):
         wb.flush()
     finally:
         # Tests that break their store on purpose leave unwritable data behind: drop it.
-        with tracking._writers_lock:
-            for w in tracking._writers.values():
-                w._stopping = True
-                w._wake.set()
-            tracking._writers.clear()
+        tracking.reset()
         wb.set_store(None)

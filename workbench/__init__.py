@@ -33,6 +33,7 @@ from .registry import (
     set_model_alias,
 )
 from .rerun import reproduce, rerun, sweep
+from .rerun import set_progress_display as _set_progress_display
 from .tracking import (
     Run,
     active_run,
@@ -51,6 +52,17 @@ from .tracking import (
     start_run,
     use_dataset,
 )
+
+
+def _sweep_progress(total: int, in_kernel: bool) -> Any:
+    # The rerun service does not import views; this package wires its progress display
+    # in, loaded (with ipywidgets) only when a sweep starts.
+    from .widgets.progress import progress_display
+
+    return progress_display(total, in_kernel)
+
+
+_set_progress_display(_sweep_progress)
 
 try:
     from ._version import __version__

@@ -245,3 +245,42 @@ def test_set_store_switches_where_new_runs_go(tmp_path):
     assert r.run_id in set(wb.runs(store=other)["run_id"])
     wb.set_store(None)
     assert r.run_id not in set(wb.runs()["run_id"])
+
+
+def test_subscribers_see_each_flushed_chunk_until_they_unsubscribe():
+    seen = []
+    with wb.start_run() as run:
+        unsubscribe = run.subscribe(lambda keys, steps, values: seen.append((list(keys), list(values))))
+        run.subscribe(lambda *chunk: 1 / 0)  # a failing subscriber costs no data
+        wb.log_metric("loss", 0.5)
+        wb.log_metric("loss", 0.25)
+        assert run.pending_points == 2 and not run.ended
+        wb.flush()
+        assert run.pending_points == 0
+        unsubscribe()
+        unsubscribe()  # twice is harmless
+        wb.log_metric("loss", 0.125)
+    assert run.ended
+    wb.flush()
+    assert seen == [(["loss", "loss"], [0.5, 0.25])]
+    assert wb.metric_history(run.run_id, "loss")["value"].tolist() == [0.5, 0.25, 0.125]
+    with pytest.raises(wb.InvalidInputError, match="callable"):
+        run.subscribe("not a function")
+
+
+def test_reset_drops_the_writers_and_the_next_run_starts_a_fresh_one():
+    from workbench import tracking
+    from workbench.tracking import lifecycle
+
+    with wb.start_run():
+        wb.log_metric("x", 1.0)
+    wb.flush()
+    (old,) = lifecycle.writers()
+    tracking.reset()
+    assert lifecycle.writers() == []
+    with wb.start_run() as again:
+        wb.log_metric("x", 2.0)
+    wb.flush()
+    (new,) = lifecycle.writers()
+    assert new is not old
+    assert wb.get_run(again.run_id).metrics == {"x": 2.0}

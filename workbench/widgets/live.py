@@ -1,9 +1,10 @@
 """A live, throttled metric chart for a cell that is still running.
 
-The tracking writer thread calls :meth:`LiveChart.feed` with every batch it writes;
-feeding only appends to bounded per-key series under a lock. Drawing happens in
-:meth:`LiveChart.render`, at most once per ``min_interval_s``, so a loop logging a
-million points costs a few chart updates, not a million.
+A run's flushes feed it (``run.subscribe(chart.feed)``: the tracking writer thread
+calls :meth:`LiveChart.feed` with every batch it writes); feeding only appends to
+bounded per-key series under a lock. Drawing happens in :meth:`LiveChart.render`, at
+most once per ``min_interval_s``, so a loop logging a million points costs a few chart
+updates, not a million.
 """
 
 from __future__ import annotations

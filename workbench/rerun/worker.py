@@ -1,4 +1,4 @@
-"""A notebook-execution worker: ``python -m workbench.worker``.
+"""A notebook-execution worker: ``python -m workbench.rerun.worker``.
 
 Reads job specs, one JSON object per line on stdin, runs each through papermill and
 answers one JSON line per event on its original stdout (everything else the job prints

@@ -1,0 +1,428 @@
+"""Rerun, sweep and reproduce notebooks through papermill.
+
+A rerun executes a run's recorded notebook snapshot (never the file as it is now on
+disk) with the kernel it recorded, in the original notebook's folder so relative paths
+resolve, with new parameters injected papermill's way. The notebook's own ``%%track``
+cells record the new runs; the environment they inherit links them to their origin
+(``parent_run_id``, ``source``, a ``sweep_id`` tag). When a notebook fails before any
+tracked cell, the rerun records a failed run itself, so every job leaves a run behind,
+with the executed (or partial) output notebook as its artifact.
+
+Jobs run in worker processes (:mod:`.pool`), as many at once as ``jobs`` says.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import procs
+from ..errors import InvalidInputError
+from ..store import RunRecord, Store
+from ..tracking import flush
+from .jobs import as_store, check_kernel, make_spec, resolve_source, source_from_run, store_snapshot
+from .params import check_params, expand_grid, notebook_defaults, typed_value
+from .pool import Executor, JobResult
+
+__all__ = [
+    "ReproduceReport",
+    "RerunJob",
+    "Sweep",
+    "reproduce",
+    "rerun",
+    "set_progress_display",
+    "start_rerun",
+    "sweep",
+]
+
+
+@dataclass
+class RerunJob:
+    """A rerun started in the background (see :func:`start_rerun`)."""
+
+    result: JobResult
+    thread: threading.Thread
+
+    def wait(self) -> JobResult:
+        """Block until the rerun has ended; returns its result."""
+        while self.thread.is_alive():
+            self.thread.join(0.2)
+        return self.result
+
+
+def prepare_rerun(
+    run_id: str, params: Mapping[str, Any] | None, kernel: str | None, store: Store
+) -> tuple[dict[str, Any], JobResult]:
+    src = source_from_run(store, run_id)
+    assert src.run is not None
+    checked = check_params(src.nb, params or {}, src.label)
+    kname = check_kernel(kernel or src.nb.get("metadata", {}).get("kernelspec", {}).get("name"))
+    spec = make_spec(
+        store,
+        src,
+        store_snapshot(store, src),
+        checked,
+        kname,
+        "rerun",
+        src.run.run_id,
+        {},
+        f"rerun of {src.run.run_name}",
+    )
+    return spec, JobResult(spec["job_id"], checked)
+
+
+def start_rerun(
+    run_id: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    kernel: str | None = None,
+    store: str | os.PathLike[str] | Store | None = None,
+) -> RerunJob:
+    """Like :func:`rerun`, but returns at once, once the input is validated; the job
+    runs in a background thread (the Jupyter server uses this).
+
+    Raises
+    ------
+    RunNotFoundError, InvalidInputError, KernelNotFoundError
+        As :func:`rerun`, before anything starts.
+    """
+    s = as_store(store)
+    spec, result = prepare_rerun(run_id, params, kernel, s)
+    thread = threading.Thread(
+        target=Executor(s, 1, None).run,
+        args=([spec], {spec["job_id"]: result}),
+        name="workbench-rerun",
+        daemon=True,
+    )
+    thread.start()
+    return RerunJob(result, thread)
+
+
+def rerun(
+    run_id: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    kernel: str | None = None,
+    store: str | os.PathLike[str] | Store | None = None,
+) -> JobResult:
+    """Re-execute a run's recorded notebook snapshot with (some) new parameters.
+
+    Parameters
+    ----------
+    run_id
+        The run (id or unique prefix) whose notebook to rerun.
+    params
+        New values for names of the notebook's ``parameters`` cell.
+    kernel
+        Kernel to use; by default the one the notebook recorded.
+
+    Returns
+    -------
+    JobResult
+        ``status``, the new ``run_ids`` (their ``parent_run_id`` is ``run_id``, their
+        source ``rerun``), ``error`` naming the failing cell if it failed.
+
+    Raises
+    ------
+    RunNotFoundError, InvalidInputError, KernelNotFoundError
+        Unknown run, a run without a notebook snapshot, unknown parameter names or bad
+        values, a kernel that is not installed.
+    """
+    s = as_store(store)
+    spec, result = prepare_rerun(run_id, params, kernel, s)
+    Executor(s, 1, None).run([spec], {spec["job_id"]: result})
+    return result
+
+
+class Sweep:
+    """A running or finished sweep: progress, stop, and the results table.
+
+    Returned by :func:`sweep`. ``wait()`` blocks until every job has ended; ``stop()``
+    ends it early (running jobs' runs become ``killed``); ``results`` is the sweep's
+    runs ordered by ``order_by``.
+    """
+
+    def __init__(
+        self,
+        sweep_id: str,
+        store: Store,
+        executor: Executor,
+        jobs: dict[str, JobResult],
+        order_by: str | None,
+    ) -> None:
+        self.sweep_id = sweep_id
+        self.store = store
+        self.jobs = jobs
+        self.order_by = order_by
+        self._executor = executor
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """done / failed / running / queued job counts."""
+        return dict(self._executor.counts)
+
+    def stop(self) -> None:
+        """Stop the sweep: no new job starts; running jobs are interrupted."""
+        self._executor.stop()
+
+    def wait(self) -> Sweep:
+        """Block until the sweep ends; returns itself."""
+        if self._thread is not None:
+            while self._thread.is_alive():
+                self._thread.join(0.2)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    @property
+    def done(self) -> bool:
+        """Whether every job has ended."""
+        return self._thread is None or not self._thread.is_alive()
+
+    @property
+    def results(self) -> Any:
+        """The sweep's runs (pandas DataFrame), ordered by ``order_by``."""
+        flush()
+        order = [self.order_by] if self.order_by else None
+        return self.store.search_runs(f"tags.sweep_id = '{self.sweep_id}'", order)
+
+    def _start(self, specs: list[dict[str, Any]], bar: Any, wait: bool) -> None:
+        """Run the jobs: here until done (``wait``), else in a background thread."""
+        executor = self._executor
+
+        def run_all() -> None:
+            try:
+                executor.run(specs, self.jobs)
+            except BaseException as e:  # noqa: BLE001 - handed to wait()
+                self._error = e
+            finally:
+                if bar is not None:
+                    bar.close()
+
+        if wait:
+            try:
+                executor.run(specs, self.jobs)
+            finally:
+                if bar is not None:
+                    bar.close()
+        else:
+            self._thread = threading.Thread(target=run_all, name="workbench-sweep", daemon=True)
+            self._thread.start()
+
+    def __repr__(self) -> str:
+        c = self.counts
+        return f"<Sweep {self.sweep_id}: {c['done']} done, {c['failed']} failed, {c['running']} running, {c['queued']} queued>"
+
+
+def sweep(
+    notebook: str | os.PathLike[str],
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    *,
+    combos: Iterable[Mapping[str, Any]] | None = None,
+    jobs: int = 1,
+    order_by: str | None = None,
+    kernel: str | None = None,
+    wait: bool | None = None,
+    progress: bool = True,
+    store: str | os.PathLike[str] | Store | None = None,
+) -> Sweep:
+    """Execute a notebook for every combination of parameter values, ``jobs`` at a time.
+
+    Parameters
+    ----------
+    notebook
+        A notebook path, or a run id (prefix) whose snapshot to sweep.
+    grid
+        ``{"alpha": [0.1, 1.0], "depth": [2, 3]}``: every combination is one job.
+    combos
+        Explicit combinations (e.g. loaded from YAML), run after the grid's.
+    jobs
+        Notebooks executed in parallel.
+    order_by
+        E.g. ``"metrics.rmse ASC"``: the order of :attr:`Sweep.results`.
+    wait
+        Block until done. By default False inside a notebook (the progress widget's Stop
+        button then works) and True elsewhere.
+    progress
+        Show a progress bar (tqdm in a terminal, a widget in a notebook).
+
+    Returns
+    -------
+    Sweep
+        Whose runs all carry the tag ``sweep_id``.
+    """
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise InvalidInputError(f"jobs must be a positive integer, got {jobs!r}")
+    combinations = expand_grid(grid, combos)
+    s = as_store(store)
+    sweep_id, specs = _plan_sweep(s, notebook, combinations, order_by, kernel)
+    results = {sp["job_id"]: JobResult(sp["job_id"], sp["parameters"]) for sp in specs}
+    in_kernel = procs.in_kernel()
+    bar = _progress_display(len(specs), in_kernel) if progress else None
+    executor = Executor(s, jobs, bar.update if bar else None)
+    result = Sweep(sweep_id, s, executor, results, order_by)
+    if bar is not None:
+        bar.attach(result)
+    result._start(specs, bar, wait=not in_kernel if wait is None else wait)
+    return result
+
+
+def _plan_sweep(
+    store: Store,
+    notebook: str | os.PathLike[str],
+    combinations: list[dict[str, Any]],
+    order_by: str | None,
+    kernel: str | None,
+) -> tuple[str, list[dict[str, Any]]]:
+    """Check everything a sweep needs before anything runs; its id and job specs."""
+    src = resolve_source(store, notebook)
+    checked = [check_params(src.nb, c, src.label) for c in combinations]
+    if order_by is not None:
+        from ..search import parse_order_by
+
+        parse_order_by(order_by)
+    kname = check_kernel(kernel or src.nb.get("metadata", {}).get("kernelspec", {}).get("name"))
+    sha = store_snapshot(store, src)
+    sweep_id = uuid.uuid4().hex[:12]
+    parent = src.run.run_id if src.run else None
+    specs = []
+    for i, params in enumerate(checked, start=1):
+        label = ", ".join(f"{k}={v}" for k, v in params.items())
+        specs.append(
+            make_spec(
+                store, src, sha, params, kname, "sweep", parent, {"sweep_id": sweep_id}, f"sweep {i}: {label}"
+            )
+        )
+    return sweep_id, specs
+
+
+#: Makes a sweep's progress display: ``factory(total, in_kernel)`` returns an object
+#: with ``attach(sweep)``, ``update(counts)`` and ``close()``.
+ProgressFactory = Callable[[int, bool], Any]
+_progress_factory: ProgressFactory | None = None
+
+
+def set_progress_display(factory: ProgressFactory | None) -> None:
+    """Choose how sweeps show their progress (``progress=True``).
+
+    The displays are views (``workbench.widgets.progress``: a widget with a Stop button
+    in a notebook, tqdm elsewhere), which this service layer does not import; the
+    ``workbench`` package registers them. ``None``: sweeps show no progress.
+    """
+    global _progress_factory
+    _progress_factory = factory
+
+
+def _progress_display(total: int, in_kernel: bool) -> Any:
+    return None if _progress_factory is None else _progress_factory(total, in_kernel)
+
+
+@dataclass
+class ReproduceReport:
+    """Whether a rerun with the same parameters gave the same metrics, and what differs."""
+
+    original: str
+    rerun: str | None
+    reproduced: bool
+    metrics: list[dict[str, Any]]
+    environment: dict[str, Any]
+    error: str | None = None
+
+    def to_text(self) -> str:
+        """A readable report."""
+        lines = [f"original {self.original}", f"rerun    {self.rerun or '-'}"]
+        if self.error:
+            lines.append(f"rerun failed: {self.error}")
+        lines.append("")
+        width = max([len(m["metric"]) for m in self.metrics] + [6])
+        lines.append(f"{'metric':<{width}}  {'original':>14}  {'rerun':>14}  same")
+        for m in self.metrics:
+            o = "-" if m["original"] is None else f"{m['original']:.6g}"
+            r = "-" if m["rerun"] is None else f"{m['rerun']:.6g}"
+            lines.append(f"{m['metric']:<{width}}  {o:>14}  {r:>14}  {'yes' if m['same'] else 'NO'}")
+        env = self.environment
+        lines.append("")
+        if (
+            not any(env.get(k) for k in ("added", "removed", "changed"))
+            and not env.get("python")
+            and not env.get("git_commit")
+        ):
+            lines.append("environment: identical")
+        else:
+            lines.append("environment differences:")
+            for k in ("python", "git_commit"):
+                if env.get(k):
+                    lines.append(f"  {k}: {env[k][0]} -> {env[k][1]}")
+            lines += [f"  + {p}" for p in env.get("added", [])]
+            lines += [f"  - {p}" for p in env.get("removed", [])]
+            lines += [f"  ~ {n}: {a} -> {b}" for n, a, b in env.get("changed", [])]
+        lines.append("")
+        lines.append("REPRODUCED" if self.reproduced else "NOT REPRODUCED")
+        return "\n".join(lines)
+
+
+def _env_diff(store: Store, a: RunRecord, b: RunRecord) -> dict[str, Any]:
+    def pkgs(rec: RunRecord) -> dict[str, str]:
+        h = rec.context.get("env_hash")
+        env = store.environment(h) if h else None
+        return dict(p.split("==", 1) for p in env["packages"]) if env else {}
+
+    pa, pb = pkgs(a), pkgs(b)
+    out: dict[str, Any] = {
+        "added": sorted(f"{n}=={pb[n]}" for n in pb.keys() - pa.keys()),
+        "removed": sorted(f"{n}=={pa[n]}" for n in pa.keys() - pb.keys()),
+        "changed": sorted((n, pa[n], pb[n]) for n in pa.keys() & pb.keys() if pa[n] != pb[n]),
+    }
+    for key, col in (("python", "python_version"), ("git_commit", "git_commit")):
+        va, vb = a.context.get(col), b.context.get(col)
+        if va != vb:
+            out[key] = (va, vb)
+    return out
+
+
+def reproduce(
+    run_id: str,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    kernel: str | None = None,
+    store: str | os.PathLike[str] | Store | None = None,
+) -> ReproduceReport:
+    """Rerun a run with its own parameters and report whether its metrics came out the
+    same (within ``rtol``/``atol``) and how the environment differs.
+
+    Returns
+    -------
+    ReproduceReport
+        ``reproduced`` is True when every original metric is matched.
+    """
+    if not (isinstance(rtol, (int, float)) and rtol >= 0 and isinstance(atol, (int, float)) and atol >= 0):
+        raise InvalidInputError(f"rtol and atol must be non-negative numbers, got {rtol!r}, {atol!r}")
+    s = as_store(store)
+    src = source_from_run(s, run_id)
+    assert src.run is not None
+    defaults = notebook_defaults(src.nb)
+    params = {k: typed_value(v, defaults.get(k)) for k, v in src.run.params.items() if k in defaults}
+    job = rerun(src.run.run_id, params, kernel=kernel, store=s)
+    original = src.run
+    new = None
+    if job.run_ids:
+        # The rerun of the same cell: matched by cell id when the notebook has several.
+        candidates = [s.get_run(r) for r in job.run_ids]
+        same_cell = [c for c in candidates if c.context.get("cell_id") == original.context.get("cell_id")]
+        new = (same_cell or candidates)[0]
+    rows = []
+    for key, value in sorted(original.metrics.items()):
+        got = new.metrics.get(key) if new else None
+        same = got is not None and math.isclose(value, got, rel_tol=rtol, abs_tol=atol)
+        rows.append({"metric": key, "original": value, "rerun": got, "same": same})
+    env = _env_diff(s, original, new) if new else {}
+    ok = job.status == "finished" and bool(rows) and all(r["same"] for r in rows)
+    return ReproduceReport(original.run_id, new.run_id if new else None, ok, rows, env, job.error)

@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml labextension/package.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m pip install --quiet --no-deps "model-card-toolkit==2.0.0"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(VENV)/bin/jupyter labextension list 2>&1 | grep -q "jupyterlab-workbench.*enabled"
 	@test -x /usr/bin/chromium || $(MAKE) chromium
@@ -36,8 +37,10 @@ lint: setup
 	$(PY) -m ruff check workbench tests benchmarks
 	$(PY) -m ruff format --check workbench tests benchmarks
 	$(VENV)/bin/lint-imports
+	cd labextension && npm run lint:check
 
 test: setup lint
+	cd labextension && npm test
 	$(PY) -m pytest
 
 bench: setup

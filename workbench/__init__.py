@@ -197,7 +197,8 @@ def model_card(
         Run id (or unique prefix) or model reference.
     format
         ``md`` (Hugging Face model card), ``html`` (one self-contained file with charts)
-        or ``json`` (Model Card Toolkit fields).
+        ``json`` (a Model Card Toolkit v0.0.2 document) or ``record`` (the Workbench
+        record the card is built from, as JSON).
     path
         Also write the card to this file.
 

@@ -66,6 +66,9 @@ async def test_card_endpoint(jp_fetch, tmp_path):
     assert resp.headers["Content-Type"] == "text/html; charset=utf-8" and b"<script" not in resp.body
     resp = await jp_fetch("workbench", "api", "runs", train, "card", params={"format": "json"})
     assert "model_details" in json.loads(resp.body)
+    resp = await jp_fetch("workbench", "api", "runs", train, "card", params={"format": "record"})
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="m-v1-card.record.json"'
+    assert json.loads(resp.body)["run"]["run_id"] == train
     resp = await jp_fetch("workbench", "api", "runs", "m@champion", "card")  # a model reference
     assert resp.headers["Content-Disposition"] == 'attachment; filename="m-v1-card.md"'
     code, message = await _error(jp_fetch, "runs", train, "card", format="pdf")

@@ -1,5 +1,6 @@
-"""Model cards: Markdown with Hugging Face front matter, self-contained HTML, and JSON in
-the Model Card Toolkit's layout, filled from a run's record plus the author's words."""
+"""Model cards: Markdown with Hugging Face front matter, self-contained HTML, and JSON
+that validates against the Model Card Toolkit's schema, filled from a run's record plus
+the author's words; ``record`` is that Workbench record itself, as JSON."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from ..errors import InvalidInputError
 from ..store.store import Store
 from .sections import SECTIONS, parse_card_text
 
-FORMATS = ("md", "html", "json")
-EXTENSIONS = {"md": "md", "html": "html", "json": "json"}
+FORMATS = ("md", "html", "json", "record")
+EXTENSIONS = {"md": "md", "html": "html", "json": "json", "record": "json"}
 
 __all__ = ["FORMATS", "SECTIONS", "build_card", "model_card", "parse_card_text"]
 
@@ -25,14 +26,16 @@ def build_card(ref: str, store: Store, sections: dict[str, Any] | None = None) -
 
 
 def render(card: dict[str, Any], format: str) -> str:
-    """The card in ``format`` (md, html or json)."""
+    """The card in ``format``: md, html, json (Model Card Toolkit) or record (the
+    Workbench record it was built from, as JSON)."""
     from . import formats as r
 
-    return {"md": r.to_markdown, "html": r.to_html, "json": r.to_json}[check_format(format)](card)
+    renderers = {"md": r.to_markdown, "html": r.to_html, "json": r.to_json, "record": r.to_record_json}
+    return renderers[check_format(format)](card)
 
 
 def check_format(format: str) -> str:
-    """``format`` if it is one of md, html, json, else a clear error."""
+    """``format`` if it is one of md, html, json, record, else a clear error."""
     fmt = str(format).lower().lstrip(".")
     fmt = {"markdown": "md"}.get(fmt, fmt)
     if fmt not in FORMATS:

@@ -82,6 +82,8 @@ def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> d
         "name": name,
         "title": f"Model card: {name}" + (f" v{version.version}" if version else ""),
         "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        # The version's date (ISO 8601, UTC): when it was registered, else when it trained.
+        "date": _iso_date(version.created_at if version else run.start_time),
         "run": _run_facts(run),
         "version": version.to_dict() if version else None,
         "model": _model_facts(model_art, model_meta),
@@ -248,6 +250,12 @@ def _iso(ms: int | None) -> str | None:
     if ms is None:
         return None
     return _dt.datetime.fromtimestamp(ms / 1000, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _iso_date(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return _dt.datetime.fromtimestamp(ms / 1000, _dt.timezone.utc).date().isoformat()
 
 
 def _key_packages(env: dict[str, Any] | None) -> dict[str, str]:

@@ -160,7 +160,9 @@ def check_sections(data: dict[str, Any], where: str = "sections") -> dict[str, A
             )
         if value is None:
             continue
-        if key in ("tags", "owners", "language"):
+        if key == "owners":
+            out[key] = [_owner(v, where) for v in (value if isinstance(value, (list, tuple)) else [value])]
+        elif key in ("tags", "language"):
             out[key] = [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
         elif isinstance(value, (list, tuple)):
             out[key] = "\n".join(f"- {v}" for v in value)
@@ -169,3 +171,16 @@ def check_sections(data: dict[str, Any], where: str = "sections") -> dict[str, A
         else:
             out[key] = str(value).strip()
     return out
+
+
+def _owner(value: Any, where: str) -> str | dict[str, str]:
+    """An owner: a name, or the Model Card Toolkit's ``{name, contact}``."""
+    if not isinstance(value, dict):
+        return str(value)
+    unknown = [k for k in value if k not in ("name", "contact")]
+    if unknown or not value.get("name"):
+        raise InvalidInputError(
+            f"{where}: owner {value!r} is not accepted; give a name, or a mapping with 'name' "
+            "and optionally 'contact'"
+        )
+    return {k: str(v) for k, v in value.items() if v is not None}

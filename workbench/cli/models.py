@@ -56,7 +56,9 @@ def lineage_cmd(ctx: click.Context, run: str, fmt: str | None, depth: int) -> ob
 
 @cli.command("card")
 @click.argument("ref", required=False)
-@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "html", "json", "record"]), default="md", show_default=True
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
 @click.option(
     "--sections",
@@ -188,6 +190,6 @@ def _displayable(text: str, fmt: str) -> object:
 
     if fmt == "html":
         return HTML(text)
-    if fmt == "json":
+    if fmt in ("json", "record"):
         return JSON(json.loads(text))
     return Markdown(text)

@@ -382,13 +382,14 @@ class LineageHandler(WorkbenchHandler):
 
 
 class CardHandler(WorkbenchHandler):
-    """GET runs/<id>/card?format=md|html|json: the model card as a file to download
+    """GET runs/<id>/card?format=md|html|json|record: the model card as a file to download
     (``<id>`` may also name a model version: ``NAME@alias``, ``NAME/3``)."""
 
     _TYPES = {
         "md": "text/markdown; charset=utf-8",
         "html": "text/html; charset=utf-8",
         "json": "application/json",
+        "record": "application/json",
     }
 
     @tornado.web.authenticated
@@ -407,7 +408,8 @@ class CardHandler(WorkbenchHandler):
 
         text, label = await self.call(work)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-") or "model"
-        self.set_header("Content-Disposition", f'attachment; filename="{name}-card.{fmt}"')
+        ext = {"record": "record.json"}.get(fmt, fmt)
+        self.set_header("Content-Disposition", f'attachment; filename="{name}-card.{ext}"')
         # APIHandler.finish would otherwise label every body application/json.
         self.finish(text, set_content_type=self._TYPES[fmt])
 

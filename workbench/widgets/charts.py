@@ -21,6 +21,7 @@ from ..comparison import higher_is_better
 from ..errors import InvalidInputError
 from ..render import charts as spec
 from ..render.charts import downsample_minmax
+from ..render.html import ScriptJSONEncoder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -245,11 +246,18 @@ def chart_html(chart: alt.TopLevelMixin | dict[str, Any]) -> str:
     -------
     str
         A ``<div>`` and a vega-embed ``<script>`` with the spec and its data inline. Each
-        call uses its own element id, so several charts can share one page.
+        call uses its own element id, so several charts can share one page. The spec's
+        JSON is escaped for a script element (:func:`workbench.render.html.script_json`),
+        so a run name such as ``</script>`` stays data.
     """
     if isinstance(chart, dict):
         chart = to_altair(chart)
-    return chart.to_html(template="universal", output_div=f"wb-chart-{uuid.uuid4().hex}", fullhtml=False)
+    return chart.to_html(
+        template="universal",
+        output_div=f"wb-chart-{uuid.uuid4().hex}",
+        fullhtml=False,
+        json_kwds={"cls": ScriptJSONEncoder},
+    )
 
 
 def chart_bundle(chart: alt.TopLevelMixin | dict[str, Any]) -> dict[str, Any]:

@@ -174,18 +174,21 @@ def datasets_table_html(comparison: dict[str, Any]) -> str:
             + (
                 _MISSING
                 if sha is None
-                else f"<code>{sha[:8]}</code>" + (f" · {n} rows" if n is not None else "")
+                else f"<code>{html.escape(str(sha)[:8])}</code>"
+                + (f" · {html.escape(str(n))} rows" if n is not None else "")
             )
             + "</td>"
             for sha, n in zip(d["sha256"], d["rows"])
         )
-        rows.append(f'<tr{attrs}><td style="{_TD}">{html.escape(d["name"])} ({d["role"]})</td>{cells}</tr>')
+        rows.append(
+            f'<tr{attrs}><td style="{_TD}">{html.escape(d["name"])} ({html.escape(str(d["role"]))})</td>{cells}</tr>'
+        )
         for drift in d["drift"][:20]:
             vals = "".join(
                 f'<td style="{_TD};color:#555">{_MISSING if v is None else html.escape(_short_value(v))}</td>'
                 for v in drift["values"]
             )
-            label = f"&nbsp;&nbsp;{html.escape(drift['column'])}.{drift['stat']}"
+            label = f"&nbsp;&nbsp;{html.escape(str(drift['column']))}.{html.escape(str(drift['stat']))}"
             rows.append(f'<tr class="wb-drift"><td style="{_TD};color:#555">{label}</td>{vals}</tr>')
     banner = (
         '<div class="wb-data-differs" style="color:#b06000;font-weight:bold;margin:4px 0">'

@@ -9,7 +9,9 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import {
   CardFormat,
+  ChartKind,
   ICardFile,
+  IChartReply,
   IExperimentsReply,
   IInfo,
   IJob,
@@ -54,14 +56,64 @@ function query(args: { [key: string]: string | number | boolean | undefined }): 
   return text ? `?${text}` : '';
 }
 
+/** Seconds to wait when a busy answer gives no usable Retry-After. */
+export const DEFAULT_RETRY_AFTER_S = 2;
+
+/** Retries never come sooner than this, whatever Retry-After says (seconds). */
+export const MIN_RETRY_AFTER_S = 0.5;
+
+/**
+ * The store is locked by another process (a run writing, a migration): the request was
+ * not carried out and can be sent again after {@link retryAfter} seconds.
+ *
+ * A `ResponseError` (status 503), so code that only knows those still handles it.
+ */
+export class StoreBusyError extends ServerConnection.ResponseError {
+  /**
+   * Create the error of a 503 answer.
+   *
+   * @param response - The 503 response.
+   * @param message - The server's message (`store busy: ...`).
+   * @param retryAfter - Seconds to wait before retrying.
+   */
+  constructor(response: Response, message: string, retryAfter: number) {
+    super(response, message);
+    this.name = 'StoreBusyError';
+    this.retryAfter = retryAfter;
+  }
+
+  /** Seconds to wait before sending the request again (at least {@link MIN_RETRY_AFTER_S}). */
+  readonly retryAfter: number;
+}
+
+/**
+ * The wait a Retry-After header asks for (RFC 9110: delay seconds or an HTTP date).
+ *
+ * @param header - The header value, or null when absent.
+ * @param now - The current time in ms (for dates; tests pass it).
+ * @returns Seconds, at least {@link MIN_RETRY_AFTER_S}; {@link DEFAULT_RETRY_AFTER_S}
+ *   when the header is absent or unreadable.
+ */
+export function retryAfterSeconds(header: string | null, now: number = Date.now()): number {
+  const text = header?.trim() ?? '';
+  let seconds = DEFAULT_RETRY_AFTER_S;
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    seconds = Number(text);
+  } else if (text !== '' && !isNaN(Date.parse(text))) {
+    seconds = (Date.parse(text) - now) / 1000;
+  }
+  return Math.max(MIN_RETRY_AFTER_S, seconds);
+}
+
 /**
  * Send a request to the Workbench API and check its status.
  *
  * @param endPoint - The path under `workbench/api/`, with its query string.
  * @param init - Method and body of the request.
  * @returns The response, its body unread.
- * @throws {ServerConnection.ResponseError} On a non-2xx status, with the server's
- *   `message` (Workbench errors are `{message}` with 400/404/409/503).
+ * @throws {StoreBusyError} On a 503 that says the store is busy (it has Retry-After).
+ * @throws {ServerConnection.ResponseError} On any other non-2xx status, with the
+ *   server's `message` (Workbench errors are `{message}` with 400/404/409/503).
  * @throws {ServerConnection.NetworkError} When the server cannot be reached.
  */
 async function send(endPoint: string, init: RequestInit = {}): Promise<Response> {
@@ -74,6 +126,11 @@ async function send(endPoint: string, init: RequestInit = {}): Promise<Response>
       data !== null && typeof data === 'object' && 'message' in data
         ? String((data as { message: unknown }).message)
         : `${response.status} ${response.statusText}`;
+    const retryAfter = response.headers.get('Retry-After');
+    // A proxy's own 503 (no Retry-After, no Workbench message) stays a plain error.
+    if (response.status === 503 && (retryAfter !== null || /^store busy/i.test(message))) {
+      throw new StoreBusyError(response, message, retryAfterSeconds(retryAfter));
+    }
     throw new ServerConnection.ResponseError(response, message);
   }
   return response;
@@ -98,7 +155,8 @@ function decode(text: string): unknown {
  * @param endPoint - The path under `workbench/api/`, with its query string.
  * @param init - Method and body of the request.
  * @returns The decoded JSON body.
- * @throws {ServerConnection.ResponseError} On a non-2xx status, with the server's
+ * @throws {StoreBusyError} While another process holds the store (503).
+ * @throws {ServerConnection.ResponseError} On another non-2xx status, with the server's
  *   `message` (Workbench errors are `{message}` with 400/404/409/503).
  * @throws {ServerConnection.NetworkError} When the server cannot be reached.
  */
@@ -329,6 +387,82 @@ function dispositionFilename(header: string | null): string | null {
  */
 export function listModels(): Promise<IModelsReply> {
   return requestAPI<IModelsReply>('models');
+}
+
+/**
+ * One metric's curves for several runs, as a chart the server built.
+ *
+ * @param runIds - The runs, in legend order.
+ * @param key - The metric name.
+ * @param path - A notebook directory (relative to the server root) whose store to read;
+ *   the server's own store when omitted.
+ * @returns GET `charts?kind=curves`: a Vega-Lite v5 spec.
+ * @throws {StoreBusyError} While another process holds the store.
+ * @throws {ServerConnection.ResponseError} 404 for an unknown run, 400 for a bad argument.
+ */
+export function getCurvesChart(
+  runIds: ReadonlyArray<string>,
+  key: string,
+  path?: string
+): Promise<IChartReply> {
+  return chart('curves', { ids: runIds.join(','), key, path: path || undefined });
+}
+
+/**
+ * Parallel coordinates of several runs: parameter axes and one metric axis.
+ *
+ * @param runIds - The runs, in legend order.
+ * @param metric - The metric of the last axis.
+ * @param params - The parameter axes; the server picks the parameters that vary when
+ *   omitted or empty.
+ * @param path - A notebook directory (relative to the server root) whose store to read;
+ *   the server's own store when omitted.
+ * @returns GET `charts?kind=parallel`: a Vega-Lite v5 spec.
+ * @throws {StoreBusyError} While another process holds the store.
+ * @throws {ServerConnection.ResponseError} 404 for an unknown run, 400 for an unknown
+ *   metric or parameter.
+ */
+export function getParallelChart(
+  runIds: ReadonlyArray<string>,
+  metric: string,
+  params?: ReadonlyArray<string>,
+  path?: string
+): Promise<IChartReply> {
+  return chart('parallel', {
+    ids: runIds.join(','),
+    metric,
+    params: params && params.length > 0 ? params.join(',') : undefined,
+    path: path || undefined
+  });
+}
+
+function chart(kind: ChartKind, args: { [key: string]: string | undefined }): Promise<IChartReply> {
+  return requestAPI<IChartReply>('charts' + query({ kind, ...args }));
+}
+
+/**
+ * Call `request` until the store is not busy, waiting what each busy answer asks for.
+ *
+ * @param request - Sends the request (again).
+ * @param onBusy - Called with each busy answer, before the wait (e.g. to show a notice);
+ *   returning false gives up (when the answer is no longer wanted).
+ * @returns What `request` resolves with.
+ * @throws Whatever `request` throws; the {@link StoreBusyError} only when `onBusy` gave up.
+ */
+export async function retryWhileBusy<T>(
+  request: () => Promise<T>,
+  onBusy?: (error: StoreBusyError) => boolean | void
+): Promise<T> {
+  for (;;) {
+    try {
+      return await request();
+    } catch (error) {
+      if (!(error instanceof StoreBusyError) || onBusy?.(error) === false) {
+        throw error;
+      }
+      await new Promise(resolve => setTimeout(resolve, error.retryAfter * 1000));
+    }
+  }
 }
 
 /**

@@ -37,7 +37,8 @@ export function formatRelative(ms: number | null): string {
  * A full local timestamp, for tooltips and details.
  *
  * @param ms - Milliseconds since the epoch.
- * @returns `YYYY-MM-DD HH:mm:ss` in local time, or an empty string for null.
+ * @returns Short date and time in the page's language (JupyterLab's `Time.format`, e.g.
+ *   `3/5/24, 7:08 AM` in English), or an empty string for null.
  */
 export function formatTimestamp(ms: number | null): string {
   return ms === null ? '' : Time.format(new Date(ms));
@@ -72,7 +73,10 @@ export function formatDuration(seconds: number | null): string {
  * @param run - Start and end in ms since the epoch (end null while running).
  * @returns The duration in seconds, or null while running.
  */
-export function durationSeconds(run: { start_time: number; end_time: number | null }): number | null {
+export function durationSeconds(run: {
+  start_time: number;
+  end_time: number | null;
+}): number | null {
   return run.end_time === null ? null : (run.end_time - run.start_time) / 1000;
 }
 

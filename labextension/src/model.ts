@@ -6,7 +6,14 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { errorMessage, listExperiments, listRuns, RUNS_PAGE_SIZE } from './api';
+import {
+  errorMessage,
+  listExperiments,
+  listRuns,
+  retryWhileBusy,
+  RUNS_PAGE_SIZE,
+  StoreBusyError
+} from './api';
 import { IExperiment, IRun, IRunColumns, IRunsQuery, IRunsReply } from './tokens';
 
 /** A sort direction of the order_by clause. */
@@ -38,6 +45,8 @@ const DEFAULT_VISIBLE_COLUMNS = 3;
  * The poll re-fetches the pages on screen every 2 s (backing off on errors, standing by
  * while the browser tab is hidden); when the total changes, pages off screen are dropped
  * because their offsets may have shifted, and are fetched again when scrolled to.
+ * While another process holds the store the server answers "busy": that is no error,
+ * the model sets {@link busy} and asks again after the server's Retry-After.
  */
 export class RunsModel {
   /**
@@ -97,6 +106,11 @@ export class RunsModel {
   /** A message when the server could not be reached or failed, else null. */
   get error(): string | null {
     return this._error;
+  }
+
+  /** Whether the store was busy on the last request; the model retries on its own. */
+  get busy(): boolean {
+    return this._busy;
   }
 
   /** Whether the first page of the current query has arrived. */
@@ -349,14 +363,15 @@ export class RunsModel {
   /**
    * Every run matching the current query, fetched page by page (for the CSV export).
    *
-   * @returns The runs in table order.
+   * @returns The runs in table order (waiting out a busy store).
    * @throws {ServerConnection.ResponseError} When a page fails.
    */
   async fetchAll(): Promise<IRun[]> {
     const q = { ...this._query };
     const runs: IRun[] = [];
     for (;;) {
-      const reply = await listRuns(q, runs.length, RUNS_PAGE_SIZE);
+      const offset = runs.length;
+      const reply = await retryWhileBusy(() => listRuns(q, offset, RUNS_PAGE_SIZE));
       runs.push(...reply.runs);
       if (reply.runs.length === 0 || runs.length >= reply.total) {
         return runs;
@@ -396,15 +411,26 @@ export class RunsModel {
   private async _setQuery(change: Partial<IRunsQuery>): Promise<void> {
     const candidate: IRunsQuery = { ...this._query, ...change };
     const ticket = ++this._queryTicket;
+    const isStale = (): boolean => ticket !== this._queryTicket || this._isDisposed;
     this._requested = candidate;
     this._changed.emit();
     let reply: IRunsReply;
     try {
-      reply = await listRuns(candidate, 0, RUNS_PAGE_SIZE);
+      reply = await retryWhileBusy(
+        () => listRuns(candidate, 0, RUNS_PAGE_SIZE),
+        () => {
+          if (isStale()) {
+            return false; // A newer query replaced this one: stop asking.
+          }
+          this._setBusy();
+          return true;
+        }
+      );
     } catch (error) {
-      if (ticket !== this._queryTicket || this._isDisposed) {
+      if (isStale()) {
         return;
       }
+      this._busy = false;
       this._requested = this._query;
       if (error instanceof ServerConnection.ResponseError && error.response.status === 400) {
         // Shown under the filter box; the table keeps the last accepted query's rows.
@@ -415,7 +441,7 @@ export class RunsModel {
       this._changed.emit();
       return;
     }
-    if (ticket !== this._queryTicket || this._isDisposed) {
+    if (isStale()) {
       return;
     }
     this._query = candidate;
@@ -425,6 +451,7 @@ export class RunsModel {
     this._inflight.clear();
     this._filterError = null;
     this._error = null;
+    this._busy = false;
     this._loaded = true;
     this._total = reply.total;
     this._setColumns(reply.columns);
@@ -446,10 +473,16 @@ export class RunsModel {
         this._apply(new Map([[page, reply]]));
       },
       (error: unknown) => {
-        if (generation === this._generation && !this._isDisposed) {
-          this._error = errorMessage(error);
-          this._changed.emit();
+        if (generation !== this._generation || this._isDisposed) {
+          return;
         }
+        if (error instanceof StoreBusyError) {
+          // The next poll tick fetches the pages on screen again.
+          this._setBusy();
+          return;
+        }
+        this._error = errorMessage(error);
+        this._changed.emit();
       }
     );
     this._inflight.set(page, request);
@@ -481,10 +514,17 @@ export class RunsModel {
         pages.map(p => listRuns(this._query, p * RUNS_PAGE_SIZE, RUNS_PAGE_SIZE))
       );
     } catch (error) {
-      if (!this._isDisposed) {
-        this._error = errorMessage(error);
-        this._changed.emit();
+      if (this._isDisposed) {
+        return;
       }
+      if (error instanceof StoreBusyError) {
+        this._setBusy();
+        // The next tick comes when the server asks, not after the poll's backoff.
+        void this._poll.schedule({ interval: error.retryAfter * 1000, phase: 'rejected' });
+        return;
+      }
+      this._error = errorMessage(error);
+      this._changed.emit();
       throw error; // Makes the poll back off.
     }
     if (generation !== this._generation || this._isDisposed) {
@@ -499,8 +539,9 @@ export class RunsModel {
 
   /** Store fetched pages; emit only when something visible changed. */
   private _apply(replies: Map<number, IRunsReply>): void {
-    let changed = this._error !== null;
+    let changed = this._error !== null || this._busy;
     this._error = null;
+    this._busy = false;
     for (const [page, reply] of replies) {
       if (reply.total !== this._total) {
         // Offsets of the other pages may have shifted: drop them, refetch on demand.
@@ -522,6 +563,15 @@ export class RunsModel {
       changed = this._setColumns(reply.columns) || changed;
     }
     if (changed) {
+      this._changed.emit();
+    }
+  }
+
+  /** Show "store busy" instead of an error until the next answer. */
+  private _setBusy(): void {
+    if (!this._busy || this._error !== null) {
+      this._busy = true;
+      this._error = null;
       this._changed.emit();
     }
   }
@@ -551,12 +601,16 @@ export class RunsModel {
         this._changed.emit();
       }
     } catch (error) {
-      // The runs query reports connection problems; a failed list only keeps the old one.
-      console.warn('Workbench: could not list experiments', error);
+      // The runs query reports connection problems (and a busy store, which the next
+      // tick outlasts); a failed list only keeps the old one.
+      if (!(error instanceof StoreBusyError)) {
+        console.warn('Workbench: could not list experiments', error);
+      }
     }
   }
 
   private _anchor: number | null = null;
+  private _busy = false;
   private _changed = new Signal<this, void>(this);
   private _columns: IRunColumns = { params: [], metrics: [] };
   private _columnsChosen = false;

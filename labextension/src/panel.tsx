@@ -17,10 +17,11 @@ import { CommandRegistry } from '@lumino/commands';
 import { Message } from '@lumino/messaging';
 import { Panel, Widget } from '@lumino/widgets';
 
+import { BusyNotice } from './components/BusyNotice';
 import { ColumnChooser } from './components/ColumnChooser';
 import { Models } from './components/Models';
 import { RunDetail, RunDetailTab, useRunDetail } from './components/RunDetail';
-import { RunsTable } from './components/RunsTable';
+import { RunsTable } from './components/runs';
 import { useSignal } from './hooks';
 import { workbenchIcon } from './icons';
 import { RunsModel } from './model';
@@ -170,7 +171,7 @@ function SelectedRun(props: IRunsViewProps & { runId: string }): JSX.Element {
   const [tab, setTab] = React.useState<RunDetailTab>('details');
   const openRun = React.useCallback((id: string) => model.setSelection([id]), [model]);
   // Refetch when the row shows the run changed (e.g. it finished).
-  const { detail, error } = useRunDetail(runId, row ? `${row.status}:${row.end_time}` : '');
+  const { detail, error, busy } = useRunDetail(runId, row ? `${row.status}:${row.end_time}` : '');
   React.useEffect(() => {
     if (detail) {
       model.markDeleted([detail.run_id], detail.deleted);
@@ -178,6 +179,7 @@ function SelectedRun(props: IRunsViewProps & { runId: string }): JSX.Element {
   }, [model, detail]);
   return (
     <div className={`${RUNS_PANEL_CLASS}-detail`}>
+      {busy && <BusyNotice />}
       {error && <div className="jp-workbench-error">{error}</div>}
       {detail && (
         <RunDetail
@@ -191,7 +193,7 @@ function SelectedRun(props: IRunsViewProps & { runId: string }): JSX.Element {
           showValues
         />
       )}
-      {!detail && !error && <div className="jp-workbench-note">Loading…</div>}
+      {!detail && !error && !busy && <div className="jp-workbench-note">Loading…</div>}
     </div>
   );
 }
@@ -246,6 +248,7 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
           </>
         )}
       </div>
+      {model.busy && <BusyNotice />}
       {model.error && (
         <div className={`${RUNS_PANEL_CLASS}-error`} role="alert">
           {model.error}

@@ -204,7 +204,7 @@ function ProgressView(props: { job: RerunJob; sourceRunId: string }): JSX.Elemen
     props.job.done.catch(reason => setFailure(errorMessage(reason)));
   }, [props.job]);
   const job = props.job.job;
-  const status = failure ? 'lost' : job?.status ?? 'queued';
+  const status = failure ? 'lost' : (job?.status ?? 'queued');
   const going = status === 'queued' || status === 'running';
   let text: string;
   if (failure) {
@@ -225,7 +225,9 @@ function ProgressView(props: { job: RerunJob; sourceRunId: string }): JSX.Elemen
         <span>{text}</span>
       </div>
       {job?.error && <pre className={`${RERUN_PROGRESS_CLASS}-error`}>{job.error}</pre>}
-      {going && <p className="jp-workbench-note">You can close this dialog: the rerun continues.</p>}
+      {going && (
+        <p className="jp-workbench-note">You can close this dialog: the rerun continues.</p>
+      )}
     </div>
   );
 }
@@ -312,9 +314,13 @@ export async function rerunWithDialog(runId: string, model: RunsModel): Promise<
     if (!dialogOpen) {
       const ids = final.run_ids.map(shortId).join(', ');
       if (final.status === 'finished') {
-        Notification.success(`Rerun of ${shortId(runId)} finished: run ${ids}`, { autoClose: 5000 });
+        Notification.success(`Rerun of ${shortId(runId)} finished: run ${ids}`, {
+          autoClose: 5000
+        });
       } else {
-        Notification.error(`Rerun of ${shortId(runId)} ${final.status}${ids ? `: run ${ids}` : ''}`);
+        Notification.error(
+          `Rerun of ${shortId(runId)} ${final.status}${ids ? `: run ${ids}` : ''}`
+        );
       }
     }
   } catch (reason) {

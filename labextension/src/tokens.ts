@@ -4,6 +4,7 @@
  * Field names are snake_case exactly as the server writes them: one name end to end
  * (database column = JSON key = TypeScript field), no camelCase translation layer.
  */
+import type { VisualizationSpec } from 'vega-embed';
 
 /**
  * The ids of the commands the extension registers.
@@ -122,25 +123,14 @@ export interface IRunContext {
   [key: string]: unknown;
 }
 
-/** GET runs/<run_id>: everything recorded about one run. */
-export interface IRunDetail {
-  run_id: string;
-  run_name: string;
-  experiment: string;
-  status: string;
-  start_time: number;
-  end_time: number | null;
+/** GET runs/<run_id>: everything recorded about one run (a runs table row and more). */
+export interface IRunDetail extends IRun {
   duration_s: number | null;
-  source: string;
-  parent_run_id: string | null;
-  origin: string;
   error: string | null;
-  params: { [name: string]: string };
-  metrics: { [name: string]: number };
-  tags: { [name: string]: string };
   artifacts: IArtifact[];
   context: IRunContext;
   children: string[];
+  /** Always present in a detail, unlike in a row. */
   deleted: boolean;
 }
 
@@ -333,4 +323,12 @@ export interface IRegisteredModel {
 /** GET models */
 export interface IModelsReply {
   models: IRegisteredModel[];
+}
+
+/** The charts GET charts can draw. */
+export type ChartKind = 'curves' | 'parallel';
+
+/** GET charts: a Vega-Lite v5 spec built by the server (the one place specs are built). */
+export interface IChartReply {
+  spec: VisualizationSpec;
 }

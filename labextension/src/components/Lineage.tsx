@@ -5,10 +5,12 @@
 import * as React from 'react';
 import { Button, HTMLSelect, launchIcon } from '@jupyterlab/ui-components';
 
-import { errorMessage, getLineage } from '../api';
+import { getLineage } from '../api';
 import { shortId } from '../format';
+import { useRequest } from '../hooks';
 import { ILineageNode, ILineageReply } from '../tokens';
 import { StatusBadge } from './Badges';
+import { BusyNotice } from './BusyNotice';
 
 /** CSS class of the lineage view. */
 export const LINEAGE_CLASS = 'jp-workbench-Lineage';
@@ -20,7 +22,10 @@ const DEFAULT_DEPTH = 3;
 const MIN_SCALE = 0.7;
 
 /** The server accepts depths 1 to 10. */
-const DEPTHS = Array.from({ length: 10 }, (_, i) => ({ label: String(i + 1), value: String(i + 1) }));
+const DEPTHS = Array.from({ length: 10 }, (_, i) => ({
+  label: String(i + 1),
+  value: String(i + 1)
+}));
 
 /**
  * Props of {@link Lineage}.
@@ -38,28 +43,17 @@ interface ILineageState {
   data: ILineageReply | null;
   error: string | null;
   loading: boolean;
+  busy: boolean;
 }
 
 /** Fetch the graph; the previous one stays (dimmed) while another depth loads. */
 function useLineage(runId: string, depth: number): ILineageState {
-  const [state, setState] = React.useState<ILineageState>({ data: null, error: null, loading: true });
-  React.useEffect(() => {
-    let cancelled = false;
-    setState(old => ({ ...old, error: null, loading: true }));
-    getLineage(runId, depth).then(
-      data => !cancelled && setState({ data, error: null, loading: false }),
-      (reason: unknown) =>
-        !cancelled && setState({ data: null, error: errorMessage(reason), loading: false })
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [runId, depth]);
+  const { data, error, loading, busy } = useRequest(JSON.stringify([runId, depth]), () =>
+    getLineage(runId, depth)
+  );
   // A graph of another run than asked for is stale: never show it.
-  if (state.data && state.data.run_id !== runId) {
-    return { data: null, error: state.error, loading: true };
-  }
-  return state;
+  const shown = data && !error && data.run_id === runId ? data : null;
+  return { data: shown, error, loading, busy };
 }
 
 /** The run id of the `[data-run-id]` node an event happened in, unless it is `focus`. */
@@ -186,6 +180,55 @@ function RunList(props: {
   );
 }
 
+/** Depth, fit, a spinner while loading, and "Open in tab". */
+function Toolbar(props: {
+  depth: number;
+  onDepth: (depth: number) => void;
+  /** Whether the graph is scaled to the view; null hides the checkbox (no graph). */
+  fit: boolean | null;
+  onFit: (fit: boolean) => void;
+  loading: boolean;
+  onOpenTab?: () => void;
+}): JSX.Element {
+  return (
+    <div className={`${LINEAGE_CLASS}-toolbar`}>
+      <label title="How many links to follow upstream and downstream">
+        Depth{' '}
+        <HTMLSelect
+          className={`${LINEAGE_CLASS}-depth`}
+          aria-label="Lineage depth"
+          value={String(props.depth)}
+          options={DEPTHS}
+          onChange={event => props.onDepth(Number(event.currentTarget.value))}
+        />
+      </label>
+      {props.fit !== null && (
+        <label title="Scale the graph to the width of the view">
+          <input
+            type="checkbox"
+            checked={props.fit}
+            onChange={event => props.onFit(event.currentTarget.checked)}
+          />
+          fit
+        </label>
+      )}
+      {props.loading && <span className="jp-workbench-Spinner" aria-label="Loading" />}
+      {props.onOpenTab && (
+        <Button
+          small
+          minimal
+          className={`${LINEAGE_CLASS}-openTab`}
+          title="Open this lineage in a tab, where the graph has room"
+          onClick={props.onOpenTab}
+        >
+          <launchIcon.react tag="span" className={`${LINEAGE_CLASS}-buttonIcon`} />
+          Open in tab
+        </Button>
+      )}
+    </div>
+  );
+}
+
 /**
  * The lineage of one run.
  *
@@ -196,7 +239,7 @@ export function Lineage(props: ILineageProps): JSX.Element {
   const { runId, openRun, openInTab } = props;
   const [depth, setDepth] = React.useState(DEFAULT_DEPTH);
   const [fit, setFit] = React.useState(true);
-  const { data, error, loading } = useLineage(runId, depth);
+  const { data, error, loading, busy } = useLineage(runId, depth);
   const runNodes = React.useMemo(() => {
     const map = new Map<string, ILineageNode>();
     for (const node of data?.nodes ?? []) {
@@ -210,37 +253,15 @@ export function Lineage(props: ILineageProps): JSX.Element {
 
   return (
     <div className={`${LINEAGE_CLASS}${loading ? ' jp-mod-loading' : ''}`} data-run-id={runId}>
-      <div className={`${LINEAGE_CLASS}-toolbar`}>
-        <label title="How many links to follow upstream and downstream">
-          Depth{' '}
-          <HTMLSelect
-            className={`${LINEAGE_CLASS}-depth`}
-            aria-label="Lineage depth"
-            value={String(depth)}
-            options={DEPTHS}
-            onChange={event => setDepth(Number(event.currentTarget.value))}
-          />
-        </label>
-        {data && !empty && (
-          <label title="Scale the graph to the width of the view">
-            <input type="checkbox" checked={fit} onChange={event => setFit(event.currentTarget.checked)} />
-            fit
-          </label>
-        )}
-        {loading && <span className="jp-workbench-Spinner" aria-label="Loading" />}
-        {openInTab && (
-          <Button
-            small
-            minimal
-            className={`${LINEAGE_CLASS}-openTab`}
-            title="Open this lineage in a tab, where the graph has room"
-            onClick={() => openInTab(runId)}
-          >
-            <launchIcon.react tag="span" className={`${LINEAGE_CLASS}-buttonIcon`} />
-            Open in tab
-          </Button>
-        )}
-      </div>
+      <Toolbar
+        depth={depth}
+        onDepth={setDepth}
+        fit={data && !empty ? fit : null}
+        onFit={setFit}
+        loading={loading}
+        onOpenTab={openInTab ? () => openInTab(runId) : undefined}
+      />
+      {busy && <BusyNotice />}
       {error && (
         <div className="jp-workbench-error" role="alert">
           {error}

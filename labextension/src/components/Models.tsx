@@ -5,9 +5,11 @@
 import * as React from 'react';
 import { Button, refreshIcon } from '@jupyterlab/ui-components';
 
-import { errorMessage, listModels } from '../api';
+import { listModels } from '../api';
 import { formatMetric, formatRelative, runLabel } from '../format';
-import { IRegisteredModel } from '../tokens';
+import { useRequest } from '../hooks';
+import { IModelVersion, IRegisteredModel } from '../tokens';
+import { BusyNotice } from './BusyNotice';
 
 /** CSS class of the models section. */
 export const MODELS_CLASS = 'jp-workbench-Models';
@@ -23,6 +25,73 @@ export interface IModelsProps {
   openRun?: (runId: string) => void;
 }
 
+/** One version of a model: its aliases, the run that logged it, a few metrics. */
+function Version(props: {
+  version: IModelVersion;
+  openRun?: (runId: string) => void;
+}): JSX.Element {
+  const { version: v, openRun } = props;
+  return (
+    <li data-version={v.version} title={`sha256 ${v.sha256}\n${v.path}`}>
+      <div className={`${MODELS_CLASS}-versionLine`}>
+        <span className={`${MODELS_CLASS}-version`}>v{v.version}</span>
+        {v.aliases.map(alias => (
+          <span key={alias} className={`${MODELS_CLASS}-alias`}>
+            @{alias}
+          </span>
+        ))}
+        {openRun ? (
+          <button
+            className={`${MODELS_CLASS}-runLink`}
+            data-run-id={v.run_id}
+            title={`Show run ${v.run_id}`}
+            onClick={() => openRun(v.run_id)}
+          >
+            {runLabel(v)}
+          </button>
+        ) : (
+          <span className={`${MODELS_CLASS}-run`}>{runLabel(v)}</span>
+        )}
+      </div>
+      <div className={`${MODELS_CLASS}-meta`}>
+        {[
+          ...Object.entries(v.metrics)
+            .slice(0, MAX_METRICS)
+            .map(([name, value]) => `${name} ${formatMetric(value)}`),
+          formatRelative(v.created_at)
+        ].join(' · ')}
+      </div>
+    </li>
+  );
+}
+
+/** A registered model: its name and aliases, then its versions, newest first. */
+function RegisteredModel(props: {
+  model: IRegisteredModel;
+  openRun?: (runId: string) => void;
+}): JSX.Element {
+  const { model } = props;
+  return (
+    <div className={`${MODELS_CLASS}-model`} data-model={model.name}>
+      <div className={`${MODELS_CLASS}-name`}>
+        {model.name}
+        {Object.entries(model.aliases).map(([alias, version]) => (
+          <span key={alias} className={`${MODELS_CLASS}-alias`} title={`${alias} → v${version}`}>
+            @{alias}
+          </span>
+        ))}
+      </div>
+      <ul>
+        {[...model.versions]
+          .sort((a, b) => b.version - a.version)
+          .map(v => (
+            <Version key={v.version} version={v} openRun={props.openRun} />
+          ))}
+      </ul>
+    </div>
+  );
+}
+
 /**
  * The registered models.
  *
@@ -32,28 +101,9 @@ export interface IModelsProps {
 export function Models(props: IModelsProps): JSX.Element {
   const { openRun } = props;
   const [open, setOpen] = React.useState(false);
-  const [reload, setReload] = React.useState(0);
-  const [models, setModels] = React.useState<IRegisteredModel[] | null>(null);
-  const [error, setError] = React.useState<string | null>(null);
-
-  React.useEffect(() => {
-    if (!open) {
-      return;
-    }
-    let cancelled = false;
-    listModels().then(
-      reply => {
-        if (!cancelled) {
-          setModels(reply.models);
-          setError(null);
-        }
-      },
-      (reason: unknown) => !cancelled && setError(errorMessage(reason))
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [open, reload]);
+  // Fetched when opened; the list stays (and is counted) while closed.
+  const { data, error, busy, reload } = useRequest(open ? 'models' : null, listModels);
+  const models = data?.models ?? null;
 
   return (
     <details
@@ -71,7 +121,7 @@ export function Models(props: IModelsProps): JSX.Element {
             title="Fetch the models again"
             onClick={event => {
               event.preventDefault();
-              setReload(r => r + 1);
+              reload();
             }}
           >
             <refreshIcon.react tag="span" />
@@ -83,59 +133,15 @@ export function Models(props: IModelsProps): JSX.Element {
           {error}
         </div>
       )}
-      {models === null && !error && <div className="jp-workbench-note">Loading…</div>}
+      {busy && <BusyNotice />}
+      {models === null && !error && !busy && <div className="jp-workbench-note">Loading…</div>}
       {models !== null && models.length === 0 && (
         <div className="jp-workbench-note">
           No registered models: <code>wb.register_model(run_id, name)</code> adds one.
         </div>
       )}
       {models?.map(model => (
-        <div key={model.name} className={`${MODELS_CLASS}-model`} data-model={model.name}>
-          <div className={`${MODELS_CLASS}-name`}>
-            {model.name}
-            {Object.entries(model.aliases).map(([alias, version]) => (
-              <span key={alias} className={`${MODELS_CLASS}-alias`} title={`${alias} → v${version}`}>
-                @{alias}
-              </span>
-            ))}
-          </div>
-          <ul>
-            {[...model.versions]
-              .sort((a, b) => b.version - a.version)
-              .map(v => (
-                <li key={v.version} data-version={v.version} title={`sha256 ${v.sha256}\n${v.path}`}>
-                  <div className={`${MODELS_CLASS}-versionLine`}>
-                    <span className={`${MODELS_CLASS}-version`}>v{v.version}</span>
-                    {v.aliases.map(alias => (
-                      <span key={alias} className={`${MODELS_CLASS}-alias`}>
-                        @{alias}
-                      </span>
-                    ))}
-                    {openRun ? (
-                      <button
-                        className={`${MODELS_CLASS}-runLink`}
-                        data-run-id={v.run_id}
-                        title={`Show run ${v.run_id}`}
-                        onClick={() => openRun(v.run_id)}
-                      >
-                        {runLabel(v)}
-                      </button>
-                    ) : (
-                      <span className={`${MODELS_CLASS}-run`}>{runLabel(v)}</span>
-                    )}
-                  </div>
-                  <div className={`${MODELS_CLASS}-meta`}>
-                    {[
-                      ...Object.entries(v.metrics)
-                        .slice(0, MAX_METRICS)
-                        .map(([name, value]) => `${name} ${formatMetric(value)}`),
-                      formatRelative(v.created_at)
-                    ].join(' · ')}
-                  </div>
-                </li>
-              ))}
-          </ul>
-        </div>
+        <RegisteredModel key={model.name} model={model} openRun={openRun} />
       ))}
     </details>
   );

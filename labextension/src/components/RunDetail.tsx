@@ -6,10 +6,11 @@
 import * as React from 'react';
 import { Button, notebookIcon } from '@jupyterlab/ui-components';
 
-import { errorMessage, getRun } from '../api';
+import { getRun } from '../api';
 import { formatDuration, formatMetric, formatTimestamp, shortId } from '../format';
+import { useRequest } from '../hooks';
 import { contentsPath } from '../paths';
-import { ICardFile, IRunDetail } from '../tokens';
+import { IArtifact, ICardFile, IRunDetail } from '../tokens';
 import { OriginBadge, StatusBadge } from './Badges';
 import { ExportCard } from './ExportCard';
 import { Lineage } from './Lineage';
@@ -58,7 +59,10 @@ function Field(props: { label: string; children: React.ReactNode }): JSX.Element
   );
 }
 
-function KeyValues(props: { title: string; values: { [key: string]: string } }): JSX.Element | null {
+function KeyValues(props: {
+  title: string;
+  values: { [key: string]: string };
+}): JSX.Element | null {
   const keys = Object.keys(props.values).sort();
   if (keys.length === 0) {
     return null;
@@ -82,6 +86,120 @@ function KeyValues(props: { title: string; values: { [key: string]: string } }):
   );
 }
 
+/** The recorded facts of a run, as a definition list. */
+function RunFields(props: { detail: IRunDetail; notebook: string | null }): JSX.Element {
+  const { detail, notebook } = props;
+  const ctx = detail.context ?? {};
+  const git = ctx.git_commit
+    ? `${String(ctx.git_commit).slice(0, 10)}${ctx.git_branch ? ` (${ctx.git_branch})` : ''}${
+        ctx.git_dirty ? ', uncommitted changes' : ''
+      }`
+    : '';
+  return (
+    <dl>
+      <Field label="Run id">
+        <code>{detail.run_id}</code>
+      </Field>
+      <Field label="Experiment">{detail.experiment}</Field>
+      <Field label="Started">{formatTimestamp(detail.start_time)}</Field>
+      <Field label="Duration">
+        {detail.end_time === null ? 'running' : formatDuration(detail.duration_s)}
+      </Field>
+      <Field label="Parent">
+        {detail.parent_run_id ? <code>{shortId(detail.parent_run_id)}</code> : null}
+      </Field>
+      <Field label="Reruns">
+        {detail.children.length > 0 ? detail.children.map(shortId).join(', ') : null}
+      </Field>
+      <Field label="Notebook">
+        {ctx.notebook_path && ctx.notebook_path !== 'unknown' ? (
+          <span title={String(ctx.notebook_path)}>
+            {notebook ?? String(ctx.notebook_path)}
+            {typeof ctx.execution_count === 'number' ? ` [${ctx.execution_count}]` : ''}
+          </span>
+        ) : null}
+      </Field>
+      <Field label="Git">{git}</Field>
+      <Field label="Python">{ctx.python_version ?? null}</Field>
+      <Field label="Host">{ctx.host ?? null}</Field>
+    </dl>
+  );
+}
+
+/** The files recorded with a run, collapsed. */
+function Artifacts(props: { artifacts: IArtifact[] }): JSX.Element | null {
+  const { artifacts } = props;
+  if (artifacts.length === 0) {
+    return null;
+  }
+  return (
+    <details className={`${RUN_DETAIL_CLASS}-artifacts`}>
+      <summary>Artifacts ({artifacts.length})</summary>
+      <table>
+        <tbody>
+          {artifacts.map(a => (
+            <tr key={`${a.direction}:${a.path}`} title={`sha256 ${a.sha256}`}>
+              <td>{a.direction}</td>
+              <td>{a.kind}</td>
+              <td className={`${RUN_DETAIL_CLASS}-path`}>{a.path}</td>
+              <td className="jp-mod-numeric">{formatBytes(a.size)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
+
+/** The Details tab: facts, error, values (in the panel), source cell, artifacts. */
+function DetailsTab(props: {
+  detail: IRunDetail;
+  notebook: string | null;
+  showValues?: boolean;
+}): JSX.Element {
+  const { detail, showValues } = props;
+  const source = detail.context?.cell_source;
+  const metrics: { [key: string]: string } = {};
+  for (const [key, value] of Object.entries(detail.metrics)) {
+    metrics[key] = formatMetric(value);
+  }
+  return (
+    <div className={`${RUN_DETAIL_CLASS}-details`} role="tabpanel">
+      <RunFields detail={detail} notebook={props.notebook} />
+      {detail.error && <pre className={`${RUN_DETAIL_CLASS}-error`}>{detail.error}</pre>}
+      {showValues && <KeyValues title="Parameters" values={detail.params} />}
+      {showValues && <KeyValues title="Metrics" values={metrics} />}
+      {source && (
+        <details className={`${RUN_DETAIL_CLASS}-source`} open={!showValues}>
+          <summary>Source cell</summary>
+          <pre>{source}</pre>
+        </details>
+      )}
+      <Artifacts artifacts={detail.artifacts} />
+    </div>
+  );
+}
+
+/** The Details / Lineage tab bar. */
+function TabBar(props: { tab: RunDetailTab; onChange: (tab: RunDetailTab) => void }): JSX.Element {
+  return (
+    <div className={`${RUN_DETAIL_CLASS}-tabs`} role="tablist">
+      {TABS.map(t => (
+        <button
+          key={t.tab}
+          role="tab"
+          aria-selected={t.tab === props.tab}
+          data-tab={t.tab}
+          className={`${RUN_DETAIL_CLASS}-tab${t.tab === props.tab ? ' jp-mod-active' : ''}`}
+          onClick={() => props.onChange(t.tab)}
+        >
+          {t.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
 /**
  * One run's detail: a Details tab and a Lineage tab, with notebook and card actions.
  *
@@ -89,29 +207,18 @@ function KeyValues(props: { title: string; values: { [key: string]: string } }):
  * @returns The detail view.
  */
 export function RunDetail(props: IRunDetailProps): JSX.Element {
-  const { detail, openNotebook } = props;
-  const ctx = detail.context ?? {};
-  const notebook = contentsPath(ctx.notebook_path);
-  const metrics: { [key: string]: string } = {};
-  for (const [key, value] of Object.entries(detail.metrics)) {
-    metrics[key] = formatMetric(value);
-  }
-  const git = ctx.git_commit
-    ? `${String(ctx.git_commit).slice(0, 10)}${ctx.git_branch ? ` (${ctx.git_branch})` : ''}${
-        ctx.git_dirty ? ', uncommitted changes' : ''
-      }`
-    : '';
-
+  const { detail, openNotebook, openCard } = props;
+  const notebook = contentsPath(detail.context?.notebook_path);
   const [ownTab, setOwnTab] = React.useState<RunDetailTab>('details');
   const tab = props.tab ?? ownTab;
-  const setTab = props.onTabChange ?? setOwnTab;
-  const openCard = props.openCard;
 
   return (
     <div className={RUN_DETAIL_CLASS} data-run-id={detail.run_id}>
       <div className={`${RUN_DETAIL_CLASS}-title`}>
         <StatusBadge status={detail.status} />
-        <span className={`${RUN_DETAIL_CLASS}-name`}>{detail.run_name || shortId(detail.run_id)}</span>
+        <span className={`${RUN_DETAIL_CLASS}-name`}>
+          {detail.run_name || shortId(detail.run_id)}
+        </span>
         <OriginBadge origin={detail.origin} />
         {detail.deleted && <span className="jp-workbench-DeletedBadge">deleted</span>}
       </div>
@@ -128,84 +235,18 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
           </Button>
         )}
         <ExportCard
+          key={detail.run_id}
           runId={detail.run_id}
           openCard={openCard ? card => openCard(card, detail.run_id) : undefined}
         />
       </div>
-      <div className={`${RUN_DETAIL_CLASS}-tabs`} role="tablist">
-        {TABS.map(t => (
-          <button
-            key={t.tab}
-            role="tab"
-            aria-selected={t.tab === tab}
-            data-tab={t.tab}
-            className={`${RUN_DETAIL_CLASS}-tab${t.tab === tab ? ' jp-mod-active' : ''}`}
-            onClick={() => setTab(t.tab)}
-          >
-            {t.label}
-          </button>
-        ))}
-      </div>
+      <TabBar tab={tab} onChange={props.onTabChange ?? setOwnTab} />
       {tab === 'lineage' ? (
         <div className={`${RUN_DETAIL_CLASS}-lineage`} role="tabpanel">
           <Lineage runId={detail.run_id} openRun={props.openRun} openInTab={props.openLineage} />
         </div>
       ) : (
-        <div className={`${RUN_DETAIL_CLASS}-details`} role="tabpanel">
-          <dl>
-            <Field label="Run id">
-              <code>{detail.run_id}</code>
-            </Field>
-            <Field label="Experiment">{detail.experiment}</Field>
-            <Field label="Started">{formatTimestamp(detail.start_time)}</Field>
-            <Field label="Duration">
-              {detail.end_time === null ? 'running' : formatDuration(detail.duration_s)}
-            </Field>
-            <Field label="Parent">
-              {detail.parent_run_id ? <code>{shortId(detail.parent_run_id)}</code> : null}
-            </Field>
-            <Field label="Reruns">
-              {detail.children.length > 0 ? detail.children.map(shortId).join(', ') : null}
-            </Field>
-            <Field label="Notebook">
-              {ctx.notebook_path && ctx.notebook_path !== 'unknown' ? (
-                <span title={String(ctx.notebook_path)}>
-                  {notebook ?? String(ctx.notebook_path)}
-                  {typeof ctx.execution_count === 'number' ? ` [${ctx.execution_count}]` : ''}
-                </span>
-              ) : null}
-            </Field>
-            <Field label="Git">{git}</Field>
-            <Field label="Python">{ctx.python_version ?? null}</Field>
-            <Field label="Host">{ctx.host ?? null}</Field>
-          </dl>
-          {detail.error && <pre className={`${RUN_DETAIL_CLASS}-error`}>{detail.error}</pre>}
-          {props.showValues && <KeyValues title="Parameters" values={detail.params} />}
-          {props.showValues && <KeyValues title="Metrics" values={metrics} />}
-          {ctx.cell_source && (
-            <details className={`${RUN_DETAIL_CLASS}-source`} open={!props.showValues}>
-              <summary>Source cell</summary>
-              <pre>{ctx.cell_source}</pre>
-            </details>
-          )}
-          {detail.artifacts.length > 0 && (
-            <details className={`${RUN_DETAIL_CLASS}-artifacts`}>
-              <summary>Artifacts ({detail.artifacts.length})</summary>
-              <table>
-                <tbody>
-                  {detail.artifacts.map(a => (
-                    <tr key={`${a.direction}:${a.path}`} title={`sha256 ${a.sha256}`}>
-                      <td>{a.direction}</td>
-                      <td>{a.kind}</td>
-                      <td className={`${RUN_DETAIL_CLASS}-path`}>{a.path}</td>
-                      <td className="jp-mod-numeric">{formatBytes(a.size)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </details>
-          )}
-        </div>
+        <DetailsTab detail={detail} notebook={notebook} showValues={props.showValues} />
       )}
     </div>
   );
@@ -230,33 +271,14 @@ function formatBytes(size: number): string {
  *
  * @param runId - The run, or null for none.
  * @param version - Anything that changes when the run may have changed (e.g. its status).
- * @returns The detail (kept while a refetch is in flight), or the error message.
+ * @returns The detail (kept while a refetch is in flight), the error message, and
+ *   whether the store is busy (the request is then retried).
  */
 export function useRunDetail(
   runId: string | null,
   version: string
-): { detail: IRunDetail | null; error: string | null } {
-  const [state, setState] = React.useState<{ detail: IRunDetail | null; error: string | null }>({
-    detail: null,
-    error: null
-  });
-  React.useEffect(() => {
-    if (runId === null) {
-      setState({ detail: null, error: null });
-      return;
-    }
-    let cancelled = false;
-    getRun(runId).then(
-      detail => !cancelled && setState({ detail, error: null }),
-      (reason: unknown) => !cancelled && setState({ detail: null, error: errorMessage(reason) })
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [runId, version]);
+): { detail: IRunDetail | null; error: string | null; busy: boolean } {
+  const { data, isStale, error, busy } = useRequest(runId, () => getRun(runId ?? ''), version);
   // A detail of another run than asked for is stale: hide it until the new one arrives.
-  if (state.detail && state.detail.run_id !== runId) {
-    return { detail: null, error: null };
-  }
-  return state;
+  return { detail: isStale || error ? null : data, error, busy };
 }

@@ -33,7 +33,8 @@ def _rerun_params(params: Sequence[tuple[str, str]], yaml_file: str | None) -> d
     nargs=2,
     multiple=True,
     metavar="NAME VALUE",
-    help="A new parameter value (typed like papermill: numbers, True/False, None, else text).",
+    help="A new parameter value (typed like papermill: numbers, True/False, None, else text); "
+    "the others keep the run's values.",
 )
 @click.option(
     "-y", "--yaml", "yaml_file", type=click.Path(dir_okay=False), help="Parameters from a YAML file."
@@ -45,14 +46,19 @@ def rerun_cmd(
 ) -> object:
     """Re-execute RUN's recorded notebook snapshot with new parameters (papermill).
 
-    The new run records RUN as its parent; the executed notebook is stored with it.
+    The rerun starts from RUN's own parameters; -p and -y change some of them, the
+    others keep RUN's values. The new run records RUN as its parent; the executed
+    notebook is stored with it.
     Exit status 1 if the notebook fails (the failing cell is named).
     """
     from ..rerun import rerun
 
     store = store_of(ctx)
     values = _rerun_params(params, yaml_file)
-    click.echo(f"rerunning {run} with {values or 'the same parameters'} ...", err=True)
+    changes = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    click.echo(
+        f"rerunning {run} with its own parameters{', changing ' + changes if changes else ''} ...", err=True
+    )
     result = rerun(run, values, kernel=kernel, store=store)
     if in_notebook(ctx):
         click.echo(
@@ -74,6 +80,9 @@ def rerun_cmd(
 @click.pass_context
 def sweep_cmd(ctx: click.Context, notebook: str, args: Sequence[str]) -> object:
     """Run NOTEBOOK (a path, or a run id whose snapshot to use) for every combination.
+
+    From a run id, the parameters not swept keep that run's values; from a path, the
+    notebook's defaults.
 
     \b
     workbench sweep train.ipynb -p alpha 0.1 1.0 -p depth 2 3 --jobs 2 --order-by "metrics.rmse ASC"

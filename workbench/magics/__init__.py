@@ -54,6 +54,37 @@ class _Notes:
             print(f"workbench: {line}")
 
 
+_PACKAGE = str(Path(__file__).resolve().parents[1]) + os.sep
+
+
+def _workbench_frame(filename: str) -> bool:
+    try:
+        return os.path.realpath(filename).startswith(_PACKAGE)
+    except (OSError, ValueError):
+        return False
+
+
+def _user_traceback(e: BaseException) -> str:
+    """The traceback recorded for a failed ``%%track`` cell: the user's frames only.
+
+    Workbench's own frames (this magic running the cell, and any Workbench function
+    the cell called) are left out, in chained exceptions too; the exception and its
+    message are kept as they are.
+    """
+    te = traceback.TracebackException(type(e), e, e.__traceback__)
+    todo: list[traceback.TracebackException] = [te]
+    seen: set[int] = set()
+    while todo:
+        t = todo.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        t.stack = traceback.StackSummary.from_list([f for f in t.stack if not _workbench_frame(f.filename)])
+        todo.extend(x for x in (t.__cause__, t.__context__) if x is not None)
+        todo.extend(getattr(t, "exceptions", None) or [])
+    return "".join(te.format())
+
+
 @magics_class
 class WorkbenchMagics(Magics):
     """``%%track`` and ``%wb``; see their docstrings (``%%track?``, ``%wb?``)."""
@@ -130,7 +161,7 @@ class WorkbenchMagics(Magics):
             status, error = "killed", "KeyboardInterrupt"
             raise
         except BaseException as e:
-            status, error = "failed", "".join(traceback.format_exception(type(e), e, e.__traceback__))
+            status, error = "failed", _user_traceback(e)
             raise
         finally:
             autolog.disable()

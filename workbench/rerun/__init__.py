@@ -19,6 +19,7 @@ from .core import (
 )
 from .jobs import KernelNotFoundError, check_kernel
 from .params import (
+    ParametersCellError,
     check_params,
     expand_grid,
     load_yaml_params,
@@ -26,12 +27,15 @@ from .params import (
     notebook_parameters,
     parse_sweep_args,
     parse_value,
+    recorded_values,
+    run_parameters,
 )
 from .pool import JobResult
 
 __all__ = [
     "JobResult",
     "KernelNotFoundError",
+    "ParametersCellError",
     "ReproduceReport",
     "RerunJob",
     "Sweep",
@@ -43,8 +47,10 @@ __all__ = [
     "notebook_parameters",
     "parse_sweep_args",
     "parse_value",
+    "recorded_values",
     "reproduce",
     "rerun",
+    "run_parameters",
     "set_progress_display",
     "start_rerun",
     "sweep",

@@ -25,8 +25,16 @@ from .. import procs
 from ..errors import InvalidInputError
 from ..store import RunRecord, Store
 from ..tracking import flush
-from .jobs import as_store, check_kernel, make_spec, resolve_source, source_from_run, store_snapshot
-from .params import check_params, expand_grid, notebook_defaults, typed_value
+from .jobs import (
+    Source,
+    as_store,
+    make_spec,
+    notebook_kernel,
+    resolve_source,
+    source_from_run,
+    store_snapshot,
+)
+from .params import check_params, expand_grid, recorded_values
 from .pool import Executor, JobResult
 
 __all__ = [
@@ -55,19 +63,48 @@ class RerunJob:
         return self.result
 
 
+def starting_params(
+    src: Source, params: Mapping[str, Any] | None, base: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a job of ``src`` injects: a run's own recorded parameters (typed back;
+    ``base`` when already read), overridden by ``params``; for a notebook file,
+    ``params`` alone (its defaults apply to the rest, as with papermill).
+
+    Raises
+    ------
+    InvalidInputError
+        Bad ``params`` (see :func:`check_params`), or a value the run recorded that its
+        notebook's parameter cannot take, when ``params`` does not replace it.
+    """
+    given = check_params(src.nb, params if params is not None else {}, src.label)
+    if src.run is None:
+        return given
+    if base is None:
+        base = recorded_values(src.nb, src.run)
+    for name, value in base.items():
+        if name in given:
+            continue
+        try:
+            check_params(src.nb, {name: value}, src.label)
+        except InvalidInputError as e:
+            raise InvalidInputError(
+                f"{e} (the value run {src.run.run_id[:8]} recorded; give {name} to replace it)"
+            ) from None
+    return {**base, **given}
+
+
 def prepare_rerun(
     run_id: str, params: Mapping[str, Any] | None, kernel: str | None, store: Store
 ) -> tuple[dict[str, Any], JobResult]:
     src = source_from_run(store, run_id)
     assert src.run is not None
-    checked = check_params(src.nb, params or {}, src.label)
-    kname = check_kernel(kernel or src.nb.get("metadata", {}).get("kernelspec", {}).get("name"))
+    checked = starting_params(src, params)
     spec = make_spec(
         store,
         src,
         store_snapshot(store, src),
         checked,
-        kname,
+        notebook_kernel(src.nb, kernel),
         "rerun",
         src.run.run_id,
         {},
@@ -111,6 +148,10 @@ def rerun(
     store: str | os.PathLike[str] | Store | None = None,
 ) -> JobResult:
     """Re-execute a run's recorded notebook snapshot with (some) new parameters.
+
+    The rerun starts from the run's own parameters (as it recorded them, typed back by
+    the notebook's defaults); ``params`` changes some of them, and the others keep the
+    run's values, not the notebook's defaults.
 
     Parameters
     ----------
@@ -238,7 +279,9 @@ def sweep(
     Parameters
     ----------
     notebook
-        A notebook path, or a run id (prefix) whose snapshot to sweep.
+        A notebook path, or a run id (prefix) whose snapshot to sweep. From a run,
+        the parameters a combination does not set keep that run's values; from a
+        path, the notebook's defaults.
     grid
         ``{"alpha": [0.1, 1.0], "depth": [2, 3]}``: every combination is one job.
     combos
@@ -284,17 +327,19 @@ def _plan_sweep(
     """Check everything a sweep needs before anything runs; its id and job specs."""
     src = resolve_source(store, notebook)
     checked = [check_params(src.nb, c, src.label) for c in combinations]
+    base = recorded_values(src.nb, src.run) if src.run is not None else {}
+    injected = [starting_params(src, c, base) for c in checked]
     if order_by is not None:
         from ..search import parse_order_by
 
         parse_order_by(order_by)
-    kname = check_kernel(kernel or src.nb.get("metadata", {}).get("kernelspec", {}).get("name"))
+    kname = notebook_kernel(src.nb, kernel)
     sha = store_snapshot(store, src)
     sweep_id = uuid.uuid4().hex[:12]
     parent = src.run.run_id if src.run else None
     specs = []
-    for i, params in enumerate(checked, start=1):
-        label = ", ".join(f"{k}={v}" for k, v in params.items())
+    for i, (combo, params) in enumerate(zip(checked, injected), start=1):
+        label = ", ".join(f"{k}={v}" for k, v in combo.items())
         specs.append(
             make_spec(
                 store, src, sha, params, kname, "sweep", parent, {"sweep_id": sweep_id}, f"sweep {i}: {label}"
@@ -408,9 +453,8 @@ def reproduce(
     s = as_store(store)
     src = source_from_run(s, run_id)
     assert src.run is not None
-    defaults = notebook_defaults(src.nb)
-    params = {k: typed_value(v, defaults.get(k)) for k, v in src.run.params.items() if k in defaults}
-    job = rerun(src.run.run_id, params, kernel=kernel, store=s)
+    # A rerun without new values: the run's own parameters, typed back.
+    job = rerun(src.run.run_id, None, kernel=kernel, store=s)
     original = src.run
     new = None
     if job.run_ids:

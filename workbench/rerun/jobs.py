@@ -30,6 +30,7 @@ __all__ = [
     "as_store",
     "check_kernel",
     "make_spec",
+    "notebook_kernel",
     "resolve_source",
     "source_from_path",
     "source_from_run",
@@ -77,11 +78,18 @@ def source_from_path(path: str | os.PathLike[str]) -> Source:
     p = Path(path)
     if not p.exists():
         raise InvalidInputError(f"notebook {str(p)!r} does not exist")
-    data = p.read_bytes()
+    if p.is_dir():
+        raise InvalidInputError(f"{str(p)!r} is a folder, not a notebook; give a .ipynb file or a run id")
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise InvalidInputError(f"cannot read notebook {str(p)!r}: {e.strerror}") from None
     try:
         nb = json.loads(data)
     except ValueError:
         raise InvalidInputError(f"{p.name} is not a notebook (not JSON)") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise InvalidInputError(f"{p.name} is not a notebook (JSON without a list of cells)")
     return Source(data, nb, p.absolute(), p.name)
 
 
@@ -93,23 +101,56 @@ def resolve_source(store: Store, notebook_or_run: str | os.PathLike[str]) -> Sou
 
 
 def check_kernel(name: str | None) -> str:
-    """The kernel to use, verified installed.
+    """The kernel to use, verified installed: ``name``, else ``python3``.
+
+    Accepts what papermill (jupyter_client) accepts: the name of an installed kernel
+    spec in any case, and ``python``, which jupyter_client's kernel manager maps to
+    ``python3``.
 
     Raises
     ------
     KernelNotFoundError
         Naming the kernels that are installed.
     """
-    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager, NoSuchKernel
 
-    specs = KernelSpecManager().find_kernel_specs()
-    name = name or "python3"
-    if name not in specs:
+    ksm = KernelSpecManager()
+    wanted = name or NATIVE_KERNEL_NAME
+    # jupyter_client's KernelManager renames "python" to its native kernel, and finds
+    # kernel specs case-insensitively; papermill starts kernels through it.
+    canonical = NATIVE_KERNEL_NAME if wanted == "python" else wanted
+    try:
+        ksm.get_kernel_spec(canonical)
+    except NoSuchKernel:
+        specs = ksm.find_kernel_specs()
         raise KernelNotFoundError(
-            f"kernel {name!r} is not installed here; installed kernels: {', '.join(sorted(specs)) or 'none'} "
+            f"kernel {wanted!r} is not installed here; installed kernels: {', '.join(sorted(specs)) or 'none'} "
             "(pass kernel= / --kernel to use one of them)"
-        )
-    return name
+        ) from None
+    return canonical
+
+
+def notebook_kernel(nb: dict[str, Any], kernel: str | None) -> tuple[str, str]:
+    """The kernel a job runs with (``kernel``, else the notebook's kernelspec, else
+    ``python3``; verified installed) and the notebook's language for papermill.
+
+    The language is the notebook's (``language_info``, else its kernelspec's); a
+    notebook saved without that metadata, which papermill refuses to parameterize
+    ("No language found in notebook"), gets the language of the kernel it runs with.
+    """
+
+    def mapping(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    meta = mapping(nb.get("metadata"))
+    kernelspec, info = mapping(meta.get("kernelspec")), mapping(meta.get("language_info"))
+    name = check_kernel(kernel or kernelspec.get("name") or None)
+    language = info.get("name") or kernelspec.get("language")
+    if not language:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        language = KernelSpecManager().get_kernel_spec(name).language or "python"
+    return name, language
 
 
 def make_spec(
@@ -117,7 +158,7 @@ def make_spec(
     src: Source,
     snapshot_sha: str,
     params: dict[str, Any],
-    kernel: str,
+    kernel: tuple[str, str],
     source: str,
     parent: str | None,
     tags: dict[str, str],
@@ -147,7 +188,8 @@ def make_spec(
         "input": str(inp),
         "output": str(job_dir / f"{stem}.output.ipynb"),
         "parameters": params,
-        "kernel": kernel,
+        "kernel": kernel[0],
+        "language": kernel[1],
         "cwd": str(cwd),
         "env": env,
         "snapshot_sha": snapshot_sha,

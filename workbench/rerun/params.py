@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..store import Store
+from ..store import RunRecord, Store
 from ..tracking import context
 from .jobs import as_store, source_from_run
 
 __all__ = [
+    "Parameter",
+    "ParametersCellError",
     "check_params",
     "expand_grid",
     "load_yaml_params",
@@ -24,6 +28,9 @@ __all__ = [
     "notebook_parameters",
     "parse_sweep_args",
     "parse_value",
+    "read_parameters",
+    "recorded_values",
+    "run_parameters",
     "typed_value",
 ]
 
@@ -96,32 +103,112 @@ def _check_value(name: str, value: Any) -> None:
     )
 
 
-def notebook_defaults(nb: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters cell's names with their literal default values (None when the
-    default is not a literal)."""
-    out: dict[str, Any] = {}
-    for cell in nb.get("cells", []):
-        if "parameters" not in cell.get("metadata", {}).get("tags", []):
-            continue
-        src = cell.get("source", "")
-        src = "".join(src) if isinstance(src, list) else src
+@dataclass
+class Parameter:
+    """One name of a notebook's ``parameters`` cell."""
+
+    name: str
+    #: The default value when it is a literal, else None.
+    default: Any
+    #: Whether the default is a Python literal (``0.5``, ``'ridge'``, ``None``, ``[1, 2]``).
+    literal: bool
+    #: The default as written in the cell (``1e-3``, ``int(time.time())``); None when
+    #: the name is assigned otherwise (``a, b = ...``, ``n += 1``).
+    source: str | None
+
+    @property
+    def type(self) -> str:
+        """The default's type name (``int``, ``float``, ``bool``, ``str``, ``None``,
+        ``list``, ``dict``...), ``expression`` when the default is not a literal."""
+        if not self.literal:
+            return "expression"
+        return "None" if self.default is None else type(self.default).__name__
+
+
+class ParametersCellError(InvalidInputError):
+    """The cell tagged ``parameters`` is not valid Python."""
+
+
+def _cell_text(cell: Mapping[str, Any]) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def _parse(text: str) -> ast.Module:
+    """Parse a cell as IPython runs it: magics (``%matplotlib inline``) and shell lines
+    are IPython syntax, which papermill accepts in a parameters cell too."""
+    try:
+        return ast.parse(text)
+    except SyntaxError as first:
         try:
-            tree = ast.parse(src)
+            from IPython.core.inputtransformer2 import TransformerManager
+        except ImportError:
+            raise first from None
+        try:
+            return ast.parse(TransformerManager().transform_cell(text))
         except SyntaxError:
+            raise first from None
+
+
+def read_parameters(nb: Mapping[str, Any]) -> tuple[dict[str, Parameter], ParametersCellError | None]:
+    """The names of the notebook's ``parameters`` cell(s), in order, and the error of a
+    parameters cell that does not parse (naming its line), if any."""
+    out: dict[str, Parameter] = {}
+    error: ParametersCellError | None = None
+    for index, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type", "code") != "code" or "parameters" not in cell.get("metadata", {}).get(
+            "tags", []
+        ):
+            continue
+        text = _cell_text(cell)
+        try:
+            tree = _parse(text)
+        except SyntaxError as e:
+            if error is None:
+                line = (e.text or "").strip()
+                error = ParametersCellError(
+                    f"the cell tagged 'parameters' (cell {index + 1}) does not parse: line {e.lineno}: "
+                    f"{e.msg}" + (f": {line}" if line else "")
+                )
             continue
         for node in tree.body:
+            target, value = None, None
             if (
                 isinstance(node, ast.Assign)
                 and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Name)
             ):
-                try:
-                    out[node.targets[0].id] = ast.literal_eval(node.value)
-                except ValueError:
-                    out[node.targets[0].id] = None
+                target, value = node.targets[0].id, node.value
+            elif (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and node.value is not None
+            ):
+                target, value = node.target.id, node.value
+            if target is None or value is None:
+                # Assigned otherwise (a, b = ...; n += 1): a parameter without a default.
+                targets = node.targets if isinstance(node, ast.Assign) else []
+                if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+                    targets = [node.target]
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name) and n.id not in out:
+                            out[n.id] = Parameter(n.id, None, False, None)
+                continue
+            source = ast.get_source_segment(text, value)
+            try:
+                out[target] = Parameter(target, ast.literal_eval(value), True, source)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                out[target] = Parameter(target, None, False, source)
     for name in context.parameter_names(dict(nb)):
-        out.setdefault(name, None)
-    return out
+        out.setdefault(name, Parameter(name, None, False, None))
+    return out, error
+
+
+def notebook_defaults(nb: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters cell's names with their literal default values (None when the
+    default is not a literal)."""
+    return {name: p.default for name, p in read_parameters(nb)[0].items()}
 
 
 def check_params(nb: Mapping[str, Any], params: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -130,12 +217,16 @@ def check_params(nb: Mapping[str, Any], params: Mapping[str, Any], where: str) -
     Raises
     ------
     InvalidInputError
-        A name the parameters cell does not define (listing the accepted names), a value
-        of an unsupported type, or a non-numeric value for a numeric parameter.
+        A parameters cell that does not parse (naming the line), a name the parameters
+        cell does not define (listing the accepted names), a value of an unsupported
+        type, or a non-numeric value for a numeric parameter.
     """
     if not isinstance(params, Mapping):
         raise InvalidInputError(f"parameters must be a mapping of name -> value, got {type(params).__name__}")
-    defaults = notebook_defaults(nb)
+    declared, error = read_parameters(nb)
+    if error is not None and params:
+        raise ParametersCellError(f"{error} (in {where}); fix it to pass parameters")
+    defaults = {name: p.default for name, p in declared.items()}
     unknown = [k for k in params if k not in defaults]
     if unknown:
         if not defaults:
@@ -158,13 +249,100 @@ def check_params(nb: Mapping[str, Any], params: Mapping[str, Any], where: str) -
 
 
 def typed_value(value: str, default: Any) -> Any:
-    """A recorded (string) parameter value, typed back for injection."""
+    """A recorded parameter value (runs record ``str(value)``) typed back for injection,
+    by the type of the notebook's default.
+
+    A ``str`` default keeps the text as it is (``"42"`` stays a string); the text of the
+    default itself gives the default (its exact type); anything else is read as a
+    Python literal (numbers, ``True``/``False``, ``None``, lists, dicts), as papermill
+    types values, and stays text when it is not one.
+    """
     if isinstance(default, str):
         return value
+    if default is not None and context.param_value(default) == value:
+        return default
     try:
-        return ast.literal_eval(value)
-    except (ValueError, SyntaxError):
+        typed = ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return value
+    if isinstance(typed, float) and not math.isfinite(typed):
+        return value
+    return typed
+
+
+def _injected_values(rec: RunRecord) -> dict[str, Any]:
+    """The values papermill injected into the job that recorded ``rec`` (its stored
+    output notebook's ``injected-parameters`` cell), exactly typed; {} if none."""
+    for art in rec.artifacts:
+        if art.get("kind") != "notebook" or art.get("direction") != "output" or not art.get("stored_path"):
+            continue
+        try:
+            nb = json.loads(Path(art["stored_path"]).read_bytes())
+        except (OSError, ValueError):
+            continue
+        out: dict[str, Any] = {}
+        for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
+            if "injected-parameters" not in cell.get("metadata", {}).get("tags", []):
+                continue
+            try:
+                tree = ast.parse(_cell_text(cell))
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                ):
+                    try:
+                        out[node.targets[0].id] = ast.literal_eval(node.value)
+                    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                        pass
+        return out
+    return {}
+
+
+def recorded_values(nb: Mapping[str, Any], rec: RunRecord) -> dict[str, Any]:
+    """The parameters ``rec`` ran with, typed back, for names of the notebook's
+    parameters cell: what a rerun of it injects unless told otherwise.
+
+    A value papermill injected (a rerun's or sweep's run) is taken exactly from the
+    stored output notebook when it is the value the run recorded; otherwise the
+    recorded text is typed by the default's type (:func:`typed_value`). A parameter
+    whose default is an expression (``seed = int(time.time())``, ``model = Ridge()``)
+    keeps its expression unless the run recorded a number, boolean, None, list or
+    dict for it, since text recorded for it may be an object's ``repr``.
+    """
+    declared, _ = read_parameters(nb)
+    injected = _injected_values(rec)
+    out: dict[str, Any] = {}
+    for name, p in declared.items():
+        if name not in rec.params:
+            continue
+        text = rec.params[name]
+        if name in injected and context.param_value(injected[name]) == text:
+            value = injected[name]
+        elif p.literal:
+            value = typed_value(text, p.default)
+        else:
+            value = typed_value(text, None)
+            if isinstance(value, str):
+                continue
+        # papermill injects only JSON-like values as themselves (a tuple would arrive
+        # as its text): others stay with the notebook's own line.
+        if _papermill_typed(value):
+            out[name] = value
+    return out
+
+
+def _papermill_typed(value: Any) -> bool:
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return True
+    if isinstance(value, list):
+        return all(_papermill_typed(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _papermill_typed(v) for k, v in value.items())
+    return False
 
 
 def parse_sweep_args(tokens: Sequence[str]) -> dict[str, Any]:
@@ -257,7 +435,7 @@ def notebook_parameters(
     run_id: str, *, store: str | os.PathLike[str] | Store | None = None
 ) -> dict[str, Any]:
     """The parameters a run's notebook takes, with their default values (the parameters
-    cell of its snapshot), e.g. to prefill a rerun form.
+    cell of its snapshot).
 
     Raises
     ------
@@ -266,3 +444,41 @@ def notebook_parameters(
     """
     src = source_from_run(as_store(store), run_id)
     return notebook_defaults(src.nb)
+
+
+def run_parameters(
+    run_id: str, *, store: str | os.PathLike[str] | Store | None = None
+) -> list[dict[str, Any]]:
+    """A run's parameters for a rerun form: one dict per name of its notebook's
+    parameters cell, in order, with
+
+    - ``value``: the run's own value (what a rerun injects unless changed), typed back;
+      the default when the run did not record one,
+    - ``default``: the notebook's default (None when it is not a literal),
+    - ``default_source``: the default as written in the cell,
+    - ``type``: the default's type name (``expression`` when not a literal),
+    - ``recorded``: whether ``value`` is the run's (else the notebook's default applies).
+
+    Raises
+    ------
+    InvalidInputError
+        The run has no notebook snapshot, or its parameters cell does not parse (the
+        error names the line).
+    """
+    src = source_from_run(as_store(store), run_id)
+    assert src.run is not None
+    declared, error = read_parameters(src.nb)
+    if error is not None:
+        raise ParametersCellError(f"{error} (in {src.label})")
+    values = recorded_values(src.nb, src.run)
+    return [
+        {
+            "name": name,
+            "value": values.get(name, p.default),
+            "default": p.default,
+            "default_source": p.source,
+            "type": p.type,
+            "recorded": name in values,
+        }
+        for name, p in declared.items()
+    ]

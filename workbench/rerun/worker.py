@@ -32,6 +32,7 @@ def _run_job(spec: dict[str, Any]) -> dict[str, Any]:
             spec["output"],
             parameters=spec["parameters"],
             kernel_name=spec["kernel"],
+            language=spec.get("language"),
             cwd=spec["cwd"],
             progress_bar=False,
             log_output=False,

@@ -40,7 +40,7 @@ function displayValue(value: ParameterValue | unknown): string {
 }
 
 /**
- * Type an edited value: like the default it replaces when that is a number or boolean,
+ * Type an edited value: like the run's value it replaces when that is a number or boolean,
  * else the way papermill types command-line values (numbers, True, False, None, text).
  */
 function typedValue(text: string, original: ParameterValue | unknown): ParameterValue {
@@ -65,22 +65,26 @@ function typedValue(text: string, original: ParameterValue | unknown): Parameter
 }
 
 function RerunFormView(props: {
+  current: { [name: string]: ParameterValue };
   defaults: { [name: string]: ParameterValue };
   values: FormValues;
   error: string | null;
   onChange: (name: string, value: string) => void;
 }): JSX.Element {
   const [values, setValues] = React.useState(props.values);
-  const names = Object.keys(props.defaults);
+  const names = Object.keys(props.current);
   return (
     <div className={RERUN_DIALOG_CLASS}>
       {names.length === 0 ? (
         <p>The notebook has no cell tagged “parameters”: it will run again as it was.</p>
       ) : (
-        <p>The notebook snapshot runs again with these values of its parameters cell.</p>
+        <p>
+          The notebook snapshot runs again with the run&apos;s own parameters; change only what
+          should differ.
+        </p>
       )}
       {names.map(name => {
-        const changed = values[name] !== displayValue(props.defaults[name]);
+        const changed = values[name] !== displayValue(props.current[name]);
         return (
           <label key={name} className={`${RERUN_DIALOG_CLASS}-field`}>
             <span className={`${RERUN_DIALOG_CLASS}-name`}>{name}</span>
@@ -97,7 +101,7 @@ function RerunFormView(props: {
               }}
             />
             <span className={`${RERUN_DIALOG_CLASS}-default`} title="default in the notebook">
-              {displayValue(props.defaults[name])}
+              default: {name in props.defaults ? displayValue(props.defaults[name]) : '?'}
             </span>
           </label>
         );
@@ -114,6 +118,7 @@ function RerunFormView(props: {
 /** The dialog body holding the form; `getValue()` returns the inputs' text. */
 class RerunForm extends ReactWidget implements Dialog.IBodyWidget<FormValues> {
   constructor(
+    private readonly _current: { [name: string]: ParameterValue },
     private readonly _defaults: { [name: string]: ParameterValue },
     values: FormValues,
     private readonly _error: string | null
@@ -129,6 +134,7 @@ class RerunForm extends ReactWidget implements Dialog.IBodyWidget<FormValues> {
   protected render(): JSX.Element {
     return (
       <RerunFormView
+        current={this._current}
         defaults={this._defaults}
         values={this._values}
         error={this._error}
@@ -235,10 +241,11 @@ function ProgressView(props: { job: RerunJob; sourceRunId: string }): JSX.Elemen
 /** Ask for parameter values until the server accepts them; null when cancelled. */
 async function startRerun(
   runId: string,
+  current: { [name: string]: ParameterValue },
   defaults: { [name: string]: ParameterValue }
 ): Promise<string | null> {
   const initial: FormValues = {};
-  for (const [name, value] of Object.entries(defaults)) {
+  for (const [name, value] of Object.entries(current)) {
     initial[name] = displayValue(value);
   }
   let values = initial;
@@ -246,7 +253,7 @@ async function startRerun(
   for (;;) {
     const result = await showDialog<FormValues>({
       title: `Rerun ${shortId(runId)}`,
-      body: new RerunForm(defaults, values, error),
+      body: new RerunForm(current, defaults, values, error),
       buttons: [
         Dialog.cancelButton(),
         Dialog.okButton({ label: 'Rerun', className: RERUN_SUBMIT_CLASS })
@@ -257,11 +264,11 @@ async function startRerun(
       return null;
     }
     values = result.value;
-    // Only edited values are sent: the rest keep the notebook's own defaults exactly.
+    // Only edited values are sent: the server keeps the run's own values for the rest.
     const params: { [name: string]: ParameterValue } = {};
     for (const [name, text] of Object.entries(values)) {
       if (text !== initial[name]) {
-        params[name] = typedValue(text, defaults[name]);
+        params[name] = typedValue(text, current[name]);
       }
     }
     try {
@@ -287,8 +294,8 @@ async function startRerun(
 export async function rerunWithDialog(runId: string, model: RunsModel): Promise<void> {
   let jobId: string | null;
   try {
-    const { parameters } = await getRunParameters(runId);
-    jobId = await startRerun(runId, parameters);
+    const { parameters, defaults } = await getRunParameters(runId);
+    jobId = await startRerun(runId, parameters, defaults ?? {});
   } catch (reason) {
     await showErrorMessage(`Cannot rerun ${shortId(runId)}`, errorMessage(reason));
     return;

@@ -80,6 +80,66 @@ export interface IRunColumns {
   metrics: string[];
 }
 
+/** One parameter column of GET columns. */
+export interface IParamColumn {
+  name: string;
+  /** How many of the query's runs have it. */
+  runs: number;
+  /** How many distinct values it takes. */
+  values: number;
+  /** One value in every run. */
+  constant: boolean;
+  /** Varies among runs of one sweep or tuning study. */
+  swept: boolean;
+  /** Recorded by autologging, named `Estimator.param`. */
+  autologged: boolean;
+  /** The plain parameter an autologged one repeats in every run, else null. */
+  duplicate_of: string | null;
+}
+
+/** One metric column of GET columns. */
+export interface IMetricColumn {
+  name: string;
+  /** How many of the query's runs have it. */
+  runs: number;
+  /** A `system/*` metric (CPU, memory, GPU). */
+  system: boolean;
+}
+
+/** GET columns: the columns of every run a query finds, and the default choice. */
+export interface IColumnsReply {
+  total: number;
+  params: IParamColumn[];
+  metrics: IMetricColumn[];
+  /** The metric an `objective` tag names, else null. */
+  objective: string | null;
+  /** The parameters that differ, swept ones first. */
+  default_params: string[];
+  /** The metrics most runs have, the objective first. */
+  default_metrics: string[];
+  /** Plain parameters with one value in every run. */
+  constant_params: string[];
+}
+
+/**
+ * What the panel remembers per store in JupyterLab's state database. JSON only.
+ */
+export interface IViewState {
+  /** The search box's text (plain words search run names). */
+  filter: string;
+  experiment: string;
+  deleted: boolean;
+  sort: { key: string; direction: 'ASC' | 'DESC' } | null;
+  /** The param columns chosen, or null for the defaults. */
+  params: string[] | null;
+  /** The metric columns chosen, or null for the defaults. */
+  metrics: string[] | null;
+  /** Column id to width in px. */
+  widths: { [id: string]: number };
+  show_constant: boolean;
+  [key: string]: unknown;
+}
+
 /** The query part of GET runs. */
 export interface IRunsQuery {
   /** MLflow search syntax; empty for all runs. */
@@ -209,8 +269,10 @@ export type ParameterValue = string | number | boolean | null;
 
 /** GET runs/<run_id>/parameters */
 export interface IParametersReply {
-  /** Name to default value, from the notebook's `parameters` cell. */
+  /** Name to the run's own value: what a rerun keeps unless it is changed. */
   parameters: { [name: string]: ParameterValue };
+  /** Name to the notebook's default, from its `parameters` cell. */
+  defaults: { [name: string]: ParameterValue };
 }
 
 /** POST runs/<run_id>/rerun */

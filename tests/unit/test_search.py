@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 import workbench as wb
 from workbench.search import parse_filter, parse_order_by
+from workbench.store import search
 
 # name, params, metric points (key -> [(step, value)]), tags, final status
 RUNS = [
@@ -96,7 +98,9 @@ def mlflow_exp(tmp_path_factory):
     """The same runs recorded by MLflow itself (sqlite store), for side-by-side results."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
-    mlflow = pytest.importorskip("mlflow")
+    # The test extra installs MLflow: a missing one is an error, never a skipped parity test.
+    import mlflow
+
     d = tmp_path_factory.mktemp("mlflow")
     mlflow.set_tracking_uri(f"sqlite:///{d}/mlflow.db")
     exp_id = mlflow.create_experiment("parity", artifact_location=str(d / "artifacts"))
@@ -216,10 +220,22 @@ def test_injection_attempts_stay_values(evil):
     assert len(wb.runs()) == len(RUNS)  # the table is intact
 
 
-def test_user_text_is_bound_never_spliced():
-    sql, params = parse_filter("params.model = 'x'' OR 1=1 --' and metrics.`a;b` > 3")
-    assert "OR 1=1" not in sql and "a;b" not in sql
-    assert params == ["model", "x' OR 1=1 --", "a;b", 3.0]
+def _flat(values):
+    for v in values:
+        if isinstance(v, list):
+            yield from _flat(v)
+        else:
+            yield v
+
+
+@pytest.mark.parametrize("inline_max", [search.INLINE_MAX, 0])
+def test_user_text_is_bound_never_spliced(monkeypatch, inline_max):
+    monkeypatch.setattr(search, "INLINE_MAX", inline_max)
+    text = "params.model = 'x'' OR 1=1 --' and metrics.`a;b` > 3 and attributes.run_name = 'DROP TABLE runs'"
+    sql, params = parse_filter(text)
+    assert "OR 1=1" not in sql and "a;b" not in sql and "DROP" not in sql
+    # As in MLflow, '' inside a literal is two quote characters (only the outer quotes go).
+    assert {"model", "x'' OR 1=1 --", "a;b", 3.0, "DROP TABLE runs"} <= set(_flat(params))
 
 
 @pytest.mark.parametrize("bad", ["metrics.rmse SIDEWAYS", "rmse ASC", ["metrics.rmse", 3]])
@@ -233,3 +249,119 @@ def test_filter_errors_leave_the_store_untouched():
     with pytest.raises(wb.FilterSyntaxError):
         wb.runs("metrics.rmse <<< 3")
     assert len(wb.runs()) == len(RUNS)
+
+
+# -- Reliability issue, item 5: limits, and linear time -----------------------------------
+
+
+def _one_line_limit_error(excinfo, limit, given):
+    msg = str(excinfo.value)
+    assert isinstance(excinfo.value, wb.InvalidInputError)
+    assert "\n" not in msg and len(msg) < 200
+    assert f"{limit:,}" in msg and f"{given:,}" in msg
+    return msg
+
+
+def test_reliability_5_filter_length_limit():
+    text = "params.model = '" + "x" * search.MAX_FILTER_LENGTH + "'"
+    with pytest.raises(wb.FilterSyntaxError) as err:
+        parse_filter(text)
+    assert "characters" in _one_line_limit_error(err, search.MAX_FILTER_LENGTH, len(text))
+
+
+def test_reliability_5_comparison_limit():
+    n = search.MAX_TERMS + 55
+    with pytest.raises(wb.FilterSyntaxError) as err:
+        parse_filter(" OR ".join(f"params.a = '{i}'" for i in range(n)))
+    assert "comparisons" in _one_line_limit_error(err, search.MAX_TERMS, n)
+    parse_filter(" OR ".join(f"params.a = '{i}'" for i in range(search.MAX_TERMS)))  # at the limit
+
+
+def test_reliability_5_nesting_limit_is_an_error_not_a_recursion_error():
+    text = "(" * 333 + "metrics.rmse < 5" + ")" * 333
+    with pytest.raises(wb.FilterSyntaxError) as err:
+        parse_filter(text)
+    assert "parentheses" in _one_line_limit_error(err, search.MAX_DEPTH, 333)
+    with pytest.raises(wb.FilterSyntaxError):
+        wb.runs(text)
+    depth = search.MAX_DEPTH
+    parse_filter("(" * depth + "metrics.rmse < 5" + ")" * depth)  # at the limit
+
+
+def test_reliability_5_order_by_limit():
+    clauses = [f"params.p{i}" for i in range(1000)]
+    with pytest.raises(wb.FilterSyntaxError) as err:
+        parse_order_by(clauses)
+    assert "order_by" in _one_line_limit_error(err, search.MAX_ORDER_BY, 1000)
+    with pytest.raises(wb.FilterSyntaxError):
+        wb.runs(order_by=", ".join(clauses))
+    parse_order_by(clauses[: search.MAX_ORDER_BY])  # at the limit
+
+
+def test_reliability_5_sql_does_not_grow_a_subquery_per_comparison():
+    """Past a few comparisons the SQL reads each table once, whatever the count."""
+
+    def shape(n):
+        text = " OR ".join(
+            f"params.p{i} = 'x' AND metrics.m{i} > {i} AND tags.t{i} LIKE '%a' AND datasets.name != 'd{i}'"
+            for i in range(n)
+        )
+        sql, params = parse_filter(text)
+        return sql.count("SELECT"), len(sql), len(params)
+
+    (s10, len10, p10), (s100, len100, p100) = shape(10), shape(100)
+    assert s10 == s100  # a constant number of subqueries
+    assert len100 < 12 * len10 and p100 == p10  # SQL text linear; parameters are arrays
+
+
+def _many_runs(n):
+    for i in range(n):
+        run = wb.start_run(
+            name=f"run{i}",
+            experiment="big",
+            params={"a": str(i % 10), "b": f"v{i % 7}"},
+            tags={"team": "abc"[i % 3]},
+        )
+        wb.log_metric("rmse", float(i % 50))
+        wb.log_metric("r2", i / n)
+        run.end("finished")
+    wb.flush()
+
+
+def _best_of(f, tries=2):
+    best = float("inf")
+    for _ in range(tries):
+        t = time.perf_counter()
+        result = f()
+        best = min(best, time.perf_counter() - t)
+    return best, result
+
+
+@pytest.mark.parametrize("joiner", [" OR ", " AND "])
+def test_reliability_5_filter_at_the_limits_runs_well_under_a_second(joiner):
+    """A filter at every limit at once (comparisons, nesting, distinct keys of every
+    entity type), on 1,000 runs."""
+    _many_runs(1000)
+    n, depth = search.MAX_TERMS, search.MAX_DEPTH
+    kinds = [
+        lambda i: f"params.a != 'x{i}'" if joiner == " AND " else f"params.a = '{i % 10}'",
+        lambda i: f"metrics.rmse > {-i}" if joiner == " AND " else f"metrics.rmse = {i % 50}",
+        lambda i: f"tags.k{i} IS NULL",
+        lambda i: f"params.p{i} IS NULL",
+        lambda i: "attributes.run_name LIKE 'run%'",
+    ]
+    terms = [kinds[i % len(kinds)](i) for i in range(n - 1)]
+    text = "(" * depth + "metrics.r2 >= 0" + ")" * depth + joiner + joiner.join(terms)
+    compile_s, _ = _best_of(lambda: parse_filter(text))
+    assert compile_s < 0.2
+    run_s, df = _best_of(lambda: wb.runs(text))
+    assert len(df) == 1000
+    assert run_s < 1.0, f"{n} comparisons took {run_s:.2f} s"
+
+
+def test_reliability_5_compiling_is_linear():
+    def cost(n):
+        text = " AND ".join(f"(params.p{i} = 'x' OR metrics.m{i} <= {i})" for i in range(n // 2))
+        return _best_of(lambda: parse_filter(text), 3)[0]
+
+    assert cost(search.MAX_TERMS) < 25 * cost(search.MAX_TERMS // 10) + 0.01

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import AmbiguousRunError, InvalidInputError, RunNotFoundError
 from .records import CONTEXT_COLUMNS, RunRecord
-from .search import Query
+from .search import Query, prepare_session
 from .sql import rows_as_dicts
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ def select_runs(
     """The runs a query finds, in order, and their params, latest metrics and tags in long
     form (``{"params": df, "metrics": df, "tags": df}``); :func:`runs_frame` joins them."""
     where, params = _run_conditions(query, experiment, include_deleted)
+    prepare_session(con, query)
     page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _sel AS SELECT row_number() OVER () AS _ord, * FROM ("
@@ -124,6 +125,7 @@ def count_runs(
 ) -> int:
     """How many runs :func:`select_runs` would find without a limit."""
     where, params = _run_conditions(query, experiment, include_deleted)
+    prepare_session(con, query)
     return con.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()[0]
 
 

@@ -50,6 +50,8 @@ bench: setup
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_server.py
 	$(PY) benchmarks/bench_lineage.py
+	$(PY) benchmarks/bench_server_load.py
+	$(PY) benchmarks/bench_bridges.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache workbench/labextension labextension/lib labextension/node_modules

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from .api import delete_run, experiments, get_run, metric_history, restore_run, runs
+from .bridges import export_mlflow, import_mlflow, import_tensorboard
+from .bridges.bundle import export_runs, import_runs
 from .errors import (
     AmbiguousRunError,
     FilterSyntaxError,
@@ -32,7 +34,7 @@ from .registry import (
     register_model,
     set_model_alias,
 )
-from .rerun import reproduce, rerun, sweep
+from .rerun import reproduce, rerun, sweep, tune
 from .rerun import set_progress_display as _set_progress_display
 from .tracking import (
     Run,
@@ -54,12 +56,12 @@ from .tracking import (
 )
 
 
-def _sweep_progress(total: int, in_kernel: bool) -> Any:
+def _sweep_progress(total: int, in_kernel: bool, kind: str = "sweep") -> Any:
     # The rerun service does not import views; this package wires its progress display
-    # in, loaded (with ipywidgets) only when a sweep starts.
+    # in, loaded (with ipywidgets) only when a sweep or tune starts.
     from .widgets.progress import progress_display
 
-    return progress_display(total, in_kernel)
+    return progress_display(total, in_kernel, kind)
 
 
 _set_progress_display(_sweep_progress)
@@ -90,9 +92,14 @@ __all__ = [
     "delete_run",
     "end_run",
     "experiments",
+    "export_mlflow",
+    "export_runs",
     "flush",
     "get_model_version",
     "get_run",
+    "import_mlflow",
+    "import_runs",
+    "import_tensorboard",
     "last_run",
     "lineage",
     "load_model",
@@ -117,6 +124,7 @@ __all__ = [
     "set_tags",
     "start_run",
     "sweep",
+    "tune",
     "use_dataset",
 ]
 

@@ -33,11 +33,12 @@ def higher_is_better(metric: str) -> bool:
 
 def origin(source: str | None, parent_run_id: str | None, sweep_id: str | None = None) -> str:
     """A short human label for where a run came from: ``rerun of 3f2a1b9c``,
-    ``sweep 9c1b2d3e``, or how it was recorded (``magic``, ``api``)."""
+    ``sweep 9c1b2d3e``, ``tune 5d0e7a21`` (``sweep_id`` is then the tune's id), or how it
+    was recorded (``magic``, ``api``)."""
     if source == "rerun" and parent_run_id:
         return f"rerun of {parent_run_id[:8]}"
-    if source == "sweep":
-        label = f"sweep {sweep_id[:8]}" if sweep_id else "sweep"
+    if source in ("sweep", "tune"):
+        label = f"{source} {sweep_id[:8]}" if sweep_id else source
         return f"{label} of {parent_run_id[:8]}" if parent_run_id else label
     if parent_run_id:
         return f"child of {parent_run_id[:8]}"
@@ -50,9 +51,14 @@ def origin_column(df: Any) -> list[str]:
     sources = df["source"] if "source" in df.columns else [None] * n
     parents = df["parent_run_id"] if "parent_run_id" in df.columns else [None] * n
     sweeps = df["tags.sweep_id"] if "tags.sweep_id" in df.columns else [None] * n
+    tunes = df["tags.tune_id"] if "tags.tune_id" in df.columns else [None] * n
     return [
-        origin(src, par if isinstance(par, str) else None, sw if isinstance(sw, str) else None)
-        for src, par, sw in zip(sources, parents, sweeps)
+        origin(
+            src,
+            par if isinstance(par, str) else None,
+            sw if isinstance(sw, str) else tu if isinstance(tu, str) else None,
+        )
+        for src, par, sw, tu in zip(sources, parents, sweeps, tunes)
     ]
 
 
@@ -83,7 +89,7 @@ def compare_records(records: Sequence[RunRecord]) -> dict[str, Any]:
                 "run_name": r.run_name,
                 "status": r.status,
                 "experiment": r.experiment,
-                "origin": origin(r.source, r.parent_run_id, r.tags.get("sweep_id")),
+                "origin": origin(r.source, r.parent_run_id, r.tags.get("sweep_id") or r.tags.get("tune_id")),
             }
             for r in records
         ],

@@ -313,7 +313,7 @@ def _expand(
             if far_node not in graph.nodes:
                 reached.append(far["run_id"])
             _add_run(graph, far, graph.layers[f"run:{rid}"] + sign)
-            relation = "rerun_of" if child["source"] in ("rerun", "sweep") else "child_of"
+            relation = "rerun_of" if child["source"] in ("rerun", "sweep", "tune") else "child_of"
             graph._add_edge(f"run:{parent['run_id']}", f"run:{child['run_id']}", relation)
     return reached
 

@@ -270,6 +270,9 @@ def test_python_api_bad_input():
         "order_by": None,
         "combos": None,
         "kernel": None,
+        "scheduler": None,
+        "upload": False,
+        "upload_limit": None,
     }
 
 

@@ -3,7 +3,7 @@ model cards and the demo. ``%wb SUB ...`` in a notebook runs these same commands
 
 from __future__ import annotations
 
-from . import demo, models, reruns, runs  # noqa: F401  (each registers its commands)
+from . import bridges, bundles, demo, models, reruns, runs  # noqa: F401  (each registers its commands)
 from .base import cli
 
 __all__ = ["cli", "main"]

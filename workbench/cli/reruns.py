@@ -92,7 +92,13 @@ def sweep_cmd(ctx: click.Context, notebook: str, args: Sequence[str]) -> object:
       -o, --order-by CLAUSE        order of the results table
       -y, --combos FILE.yaml       explicit combinations (a list of mappings), run after the grid
       --kernel NAME                kernel to use
+      --scheduler ADDRESS          run on a Dask cluster (tcp://host:8786): one task per notebook
+      --upload                     with --scheduler: ship the notebook's folder to the workers
+      --upload-limit MB            largest folder --upload ships (default 100)
 
+    On a Dask cluster each worker runs its notebook against a temporary store and sends
+    the runs back, imported here as each task completes. Files the notebook reads must be
+    reachable from the workers (shared storage), or shipped with --upload.
     Ctrl-C stops the workers cleanly (their runs become killed). Exit status 1 if any
     combination failed.
     """
@@ -113,6 +119,9 @@ def sweep_cmd(ctx: click.Context, notebook: str, args: Sequence[str]) -> object:
         kernel=opts["kernel"],
         # In a notebook the sweep runs behind its progress bar (with a Stop button).
         wait=None if in_notebook(ctx) else True,
+        executor=opts["scheduler"],
+        upload=opts["upload"],
+        upload_limit=opts["upload_limit"],
         store=store_of(ctx),
     )
     if in_notebook(ctx):
@@ -160,3 +169,116 @@ def reproduce_cmd(ctx: click.Context, run: str, rtol: float, atol: float, kernel
         return report
     if not report.reproduced:
         ctx.exit(1)
+
+
+@cli.command("tune")
+@click.argument("notebook")
+@click.option(
+    "-p",
+    "--param",
+    "space",
+    nargs=2,
+    multiple=True,
+    required=True,
+    metavar="NAME SPACE",
+    help="A parameter to search: float:LOW:HIGH[:log|:step=S], int:LOW:HIGH[:log|:step=S] or "
+    "cat:A,B,C (repeatable).",
+)
+@click.option("--objective", default="metrics.rmse", show_default=True, help="The metric to optimize.")
+@click.option("--minimize/--maximize", default=True, show_default=True, help="Which way is better.")
+@click.option(
+    "-n", "--trials", type=click.IntRange(min=1), default=20, show_default=True, help="Trials to run now."
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Trials at once."
+)
+@click.option("--study", help="Study name (default: NOTEBOOK-METRIC); the same name resumes it.")
+@click.option(
+    "--sampler",
+    type=click.Choice(["tpe", "random"], case_sensitive=False),
+    default="tpe",
+    show_default=True,
+    help="Optuna sampler.",
+)
+@click.option("--seed", type=int, help="Seed of the sampler (reproducible suggestions).")
+@click.option(
+    "--pruner",
+    type=click.Choice(["median", "none"], case_sensitive=False),
+    default="median",
+    show_default=True,
+    help="Stop hopeless trials from the objective's per-step values.",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Run the trials on a Dask cluster (tcp://host:8786).")
+@click.option("--upload", is_flag=True, help="With --scheduler: ship the notebook's folder to the workers.")
+@click.option("--kernel", help="Kernel to run with (default: the one the notebook recorded).")
+@click.pass_context
+def tune_cmd(
+    ctx: click.Context,
+    notebook: str,
+    space: Sequence[tuple[str, str]],
+    objective: str,
+    minimize: bool,
+    trials: int,
+    jobs: int,
+    study: str | None,
+    sampler: str,
+    seed: int | None,
+    pruner: str,
+    scheduler: str | None,
+    upload: bool,
+    kernel: str | None,
+) -> object:
+    """Search NOTEBOOK's parameters with Optuna: each trial executes it once (papermill).
+
+    NOTEBOOK is a path, or a run id whose snapshot to tune.
+
+    \b
+    workbench tune train.ipynb -p alpha float:0.001:1:log -p depth int:2:8 \\
+        -p model cat:ridge,lasso --objective metrics.rmse --minimize --trials 20 --jobs 2
+
+    The study is kept beside the store (.workbench/optuna/journal.log): the same --study
+    resumes it. Runs carry the tags tune_id and trial. When the notebook logs the
+    objective with steps, hopeless trials are pruned (their runs end killed, tagged
+    pruned). Prints every trial and the best; exit status 1 if no trial completed.
+    """
+    from ..rerun import parse_distribution, tune
+
+    dists = {name: parse_distribution(text) for name, text in space}
+    import optuna
+
+    samplers = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
+    chosen = samplers[sampler.lower()](seed=seed)
+    pruners = {"median": optuna.pruners.MedianPruner, "none": optuna.pruners.NopPruner}
+    st = tune(
+        notebook,
+        dists,
+        objective=objective,
+        direction="minimize" if minimize else "maximize",
+        n_trials=trials,
+        jobs=jobs,
+        sampler=chosen,
+        pruner=pruners[pruner.lower()](),
+        executor=scheduler,
+        upload=upload,
+        study=study,
+        kernel=kernel,
+        store=store_of(ctx),
+    )
+    complete = [t for t in st.trials if t.state.name == "COMPLETE"]
+    if in_notebook(ctx):
+        return st
+    for t in st.trials:
+        value = "-" if t.value is None else f"{t.value:.6g}"
+        params = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in t.params.items()
+        )
+        runs = ",".join(r[:8] for r in t.user_attrs.get("run_ids", []))
+        click.echo(f"trial {t.number:>3}  {t.state.name.lower():<8} {value:>12}  {runs:<8}  {params}")
+    if not complete:
+        raise click.ClickException(f"study {st.study_name}: no trial completed")
+    best = st.best_trial
+    click.echo(
+        f"study {st.study_name}: best trial {best.number}, {objective} = {best.value:.6g} with "
+        + ", ".join(f"{k}={v}" for k, v in best.params.items()),
+        err=True,
+    )

@@ -344,7 +344,10 @@ class WorkbenchMagics(Magics):
         - ``%wb tag key=value ...``: set tags on the active run
         - ``%wb end [finished|failed|killed]``: end the run started by ``%wb start``
         - ``%wb rerun RUN [-p NAME VALUE]...``: rerun a run's notebook snapshot with new parameters
-        - ``%wb sweep NOTEBOOK_OR_RUN -p NAME V1 V2 ... [--jobs N] [--order-by CLAUSE]``: a grid of reruns
+        - ``%wb sweep NOTEBOOK_OR_RUN -p NAME V1 V2 ... [--jobs N] [--order-by CLAUSE] [--scheduler ADDRESS]``:
+          a grid of reruns, locally or on a Dask cluster
+        - ``%wb tune NOTEBOOK_OR_RUN -p NAME float:LOW:HIGH ... --objective metrics.M [--trials N]``: an
+          Optuna search over the notebook's parameters; returns the study
         - ``%wb reproduce RUN [--rtol R]``: rerun with the same parameters, compare the metrics
         - ``%wb lineage RUN [--depth N] [--format text|json|dot]``: draw what a run read, wrote and fed
         - ``%wb card REF [--format md|html|json] [-o PATH]``: a model card for a run or model version

@@ -35,6 +35,7 @@ ORDER = (
     "end",
     "rerun",
     "sweep",
+    "tune",
     "reproduce",
     "lineage",
     "card",

@@ -1,8 +1,10 @@
-"""Rerun, sweep and reproduce notebooks through papermill (see :mod:`.core`).
+"""Rerun, sweep, tune and reproduce notebooks through papermill (see :mod:`.core`).
 
 :mod:`.params` reads and checks notebook parameters, :mod:`.jobs` prepares what a job
-executes, :mod:`.pool` runs jobs in local worker processes (:mod:`.worker`), and
-:mod:`.core` holds the functions below. papermill loads only in the worker processes.
+executes, :mod:`.pool` runs jobs in local worker processes (:mod:`.worker`),
+:mod:`.cluster` runs them as Dask tasks (:mod:`.remote` on the workers), :mod:`.tune`
+searches parameters with Optuna, and :mod:`.core` holds rerun, sweep and reproduce.
+papermill loads only in the worker processes; dask and optuna only when used.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .params import (
     run_parameters,
 )
 from .pool import JobResult
+from .tune import parse_distribution, tune, tune_history
 
 __all__ = [
     "JobResult",
@@ -45,6 +48,7 @@ __all__ = [
     "load_yaml_params",
     "notebook_defaults",
     "notebook_parameters",
+    "parse_distribution",
     "parse_sweep_args",
     "parse_value",
     "recorded_values",
@@ -54,4 +58,6 @@ __all__ = [
     "set_progress_display",
     "start_rerun",
     "sweep",
+    "tune",
+    "tune_history",
 ]

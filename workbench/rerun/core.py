@@ -25,6 +25,7 @@ from .. import procs
 from ..errors import InvalidInputError
 from ..store import RunRecord, Store
 from ..tracking import flush
+from .cluster import DEFAULT_UPLOAD_LIMIT, DaskExecutor, connect, pack_folder
 from .jobs import (
     Source,
     as_store,
@@ -192,7 +193,7 @@ class Sweep:
         self,
         sweep_id: str,
         store: Store,
-        executor: Executor,
+        executor: Executor | DaskExecutor,
         jobs: dict[str, JobResult],
         order_by: str | None,
     ) -> None:
@@ -234,9 +235,18 @@ class Sweep:
         order = [self.order_by] if self.order_by else None
         return self.store.search_runs(f"tags.sweep_id = '{self.sweep_id}'", order)
 
-    def _start(self, specs: list[dict[str, Any]], bar: Any, wait: bool) -> None:
-        """Run the jobs: here until done (``wait``), else in a background thread."""
+    def _start(
+        self, specs: list[dict[str, Any]], bar: Any, wait: bool, on_end: Callable[[], None] | None = None
+    ) -> None:
+        """Run the jobs: here until done (``wait``), else in a background thread;
+        ``on_end`` is called once they have ended (a Dask client to close)."""
         executor = self._executor
+
+        def end() -> None:
+            if bar is not None:
+                bar.close()
+            if on_end is not None:
+                on_end()
 
         def run_all() -> None:
             try:
@@ -244,15 +254,13 @@ class Sweep:
             except BaseException as e:  # noqa: BLE001 - handed to wait()
                 self._error = e
             finally:
-                if bar is not None:
-                    bar.close()
+                end()
 
         if wait:
             try:
                 executor.run(specs, self.jobs)
             finally:
-                if bar is not None:
-                    bar.close()
+                end()
         else:
             self._thread = threading.Thread(target=run_all, name="workbench-sweep", daemon=True)
             self._thread.start()
@@ -272,9 +280,13 @@ def sweep(
     kernel: str | None = None,
     wait: bool | None = None,
     progress: bool = True,
+    executor: Any = None,
+    upload: bool = False,
+    upload_limit: int | None = None,
     store: str | os.PathLike[str] | Store | None = None,
 ) -> Sweep:
-    """Execute a notebook for every combination of parameter values, ``jobs`` at a time.
+    """Execute a notebook for every combination of parameter values, ``jobs`` at a time
+    on this machine, or as tasks of a Dask cluster.
 
     Parameters
     ----------
@@ -295,26 +307,65 @@ def sweep(
         button then works) and True elsewhere.
     progress
         Show a progress bar (tqdm in a terminal, a widget in a notebook).
+    executor
+        A ``dask.distributed.Client`` (or a scheduler address, ``tcp://host:8786``):
+        each notebook execution becomes one Dask task, run against a temporary store on
+        the worker, whose runs are imported here as each task completes. ``jobs`` is
+        then the cluster's business. Needs ``pip install 'workbench[dask]'``.
+    upload
+        With ``executor``: ship the notebook's folder (without ``.workbench``, ``.git``,
+        caches) to the workers, which run the notebook in a copy of it. Without it,
+        the notebook's relative paths must resolve on the workers (shared storage).
+    upload_limit
+        Largest folder ``upload`` ships, in bytes (default 100 MB).
 
     Returns
     -------
     Sweep
         Whose runs all carry the tag ``sweep_id``.
+
+    Raises
+    ------
+    InvalidInputError
+        Bad grid, parameters, order, kernel or executor; a folder over the upload
+        limit. Nothing has run.
     """
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise InvalidInputError(f"jobs must be a positive integer, got {jobs!r}")
+    if upload and executor is None:
+        raise InvalidInputError("upload ships the notebook's folder to a Dask cluster; give executor= too")
     combinations = expand_grid(grid, combos)
     s = as_store(store)
-    sweep_id, specs = _plan_sweep(s, notebook, combinations, order_by, kernel)
+    src, sweep_id, specs = _plan_sweep(s, notebook, combinations, order_by, kernel)
     results = {sp["job_id"]: JobResult(sp["job_id"], sp["parameters"]) for sp in specs}
+    packed = _upload(src, upload, upload_limit)
+    client, on_end = (None, None) if executor is None else connect(executor)
     in_kernel = procs.in_kernel()
     bar = _progress_display(len(specs), in_kernel) if progress else None
-    executor = Executor(s, jobs, bar.update if bar else None)
-    result = Sweep(sweep_id, s, executor, results, order_by)
+    on_progress = bar.update if bar else None
+    runner: Any = (
+        Executor(s, jobs, on_progress)
+        if client is None
+        else DaskExecutor(s, client, jobs, on_progress, packed)
+    )
+    result = Sweep(sweep_id, s, runner, results, order_by)
     if bar is not None:
         bar.attach(result)
-    result._start(specs, bar, wait=not in_kernel if wait is None else wait)
+    result._start(specs, bar, wait=not in_kernel if wait is None else wait, on_end=on_end)
     return result
+
+
+def _upload(src: Source, upload: bool, limit: int | None) -> bytes | None:
+    """The notebook's folder as zip bytes when ``upload`` (checked before anything runs)."""
+    if not upload:
+        return None
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise InvalidInputError(f"upload_limit must be a positive number of bytes, got {limit!r}")
+    if src.origin_path is None or not src.origin_path.parent.is_dir():
+        raise InvalidInputError(
+            f"upload: the folder of {src.label} is not on this machine; run from where the notebook is"
+        )
+    return pack_folder(src.origin_path.parent, limit or DEFAULT_UPLOAD_LIMIT)
 
 
 def _plan_sweep(
@@ -323,8 +374,8 @@ def _plan_sweep(
     combinations: list[dict[str, Any]],
     order_by: str | None,
     kernel: str | None,
-) -> tuple[str, list[dict[str, Any]]]:
-    """Check everything a sweep needs before anything runs; its id and job specs."""
+) -> tuple[Source, str, list[dict[str, Any]]]:
+    """Check everything a sweep needs before anything runs; its source, id and job specs."""
     src = resolve_source(store, notebook)
     checked = [check_params(src.nb, c, src.label) for c in combinations]
     base = recorded_values(src.nb, src.run) if src.run is not None else {}
@@ -345,12 +396,14 @@ def _plan_sweep(
                 store, src, sha, params, kname, "sweep", parent, {"sweep_id": sweep_id}, f"sweep {i}: {label}"
             )
         )
-    return sweep_id, specs
+    return src, sweep_id, specs
 
 
-#: Makes a sweep's progress display: ``factory(total, in_kernel)`` returns an object
-#: with ``attach(sweep)``, ``update(counts)`` and ``close()``.
-ProgressFactory = Callable[[int, bool], Any]
+#: Makes a sweep's or tune's progress display: ``factory(total, in_kernel, kind=)``
+#: (``kind``: ``sweep`` or ``tune``) returns an object with ``attach(runner)`` (anything
+#: with ``stop()``), ``update(counts)``, ``close()`` and, for tunes, ``set_best(value,
+#: params)``.
+ProgressFactory = Callable[..., Any]
 _progress_factory: ProgressFactory | None = None
 
 
@@ -365,8 +418,8 @@ def set_progress_display(factory: ProgressFactory | None) -> None:
     _progress_factory = factory
 
 
-def _progress_display(total: int, in_kernel: bool) -> Any:
-    return None if _progress_factory is None else _progress_factory(total, in_kernel)
+def _progress_display(total: int, in_kernel: bool, kind: str = "sweep") -> Any:
+    return None if _progress_factory is None else _progress_factory(total, in_kernel, kind=kind)
 
 
 @dataclass

@@ -347,7 +347,8 @@ def _papermill_typed(value: Any) -> bool:
 
 def parse_sweep_args(tokens: Sequence[str]) -> dict[str, Any]:
     """Parse ``-p NAME V1 V2 ... [-p ...] [--jobs N] [--order-by M] [--combos YAML]
-    [--kernel K]`` (the shape ``workbench sweep`` and ``%wb sweep`` take).
+    [--kernel K] [--scheduler ADDRESS] [--upload] [--upload-limit MB]`` (the shape
+    ``workbench sweep`` and ``%wb sweep`` take).
 
     Values are typed as papermill's ``-p`` types them; a value may be negative
     (``-p lr -0.5``), since only the known option names end a value list.
@@ -355,7 +356,9 @@ def parse_sweep_args(tokens: Sequence[str]) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``grid``, ``jobs``, ``order_by``, ``combos`` (path or None), ``kernel``.
+        ``grid``, ``jobs``, ``order_by``, ``combos`` (path or None), ``kernel``,
+        ``scheduler`` (a Dask scheduler address or None), ``upload`` (bool) and
+        ``upload_limit`` (bytes or None).
     """
     options = {
         "-j": "jobs",
@@ -365,9 +368,21 @@ def parse_sweep_args(tokens: Sequence[str]) -> dict[str, Any]:
         "--combos": "combos",
         "-y": "combos",
         "--kernel": "kernel",
+        "--scheduler": "scheduler",
+        "--upload-limit": "upload_limit",
     }
-    starts = {"-p", "--param", *options}
-    out: dict[str, Any] = {"grid": {}, "jobs": 1, "order_by": None, "combos": None, "kernel": None}
+    flags = {"--upload": "upload"}
+    starts = {"-p", "--param", *options, *flags}
+    out: dict[str, Any] = {
+        "grid": {},
+        "jobs": 1,
+        "order_by": None,
+        "combos": None,
+        "kernel": None,
+        "scheduler": None,
+        "upload": False,
+        "upload_limit": None,
+    }
     i = 0
     toks = list(tokens)
     while i < len(toks):
@@ -395,14 +410,29 @@ def parse_sweep_args(tokens: Sequence[str]) -> dict[str, Any]:
                 if not raw.isdigit() or int(raw) < 1:
                     raise InvalidInputError(f"--jobs takes a positive whole number, got {raw!r}")
                 out["jobs"] = int(raw)
+            elif key == "upload_limit":
+                try:
+                    mb = float(raw)
+                except ValueError:
+                    mb = -1.0
+                if not math.isfinite(mb) or mb <= 0:
+                    raise InvalidInputError(f"--upload-limit takes a size in MB, got {raw!r}")
+                out["upload_limit"] = int(mb * 1024 * 1024)
             else:
                 out[key] = raw
             i += 2
+        elif tok in flags:
+            out[flags[tok]] = True
+            i += 1
         else:
             raise InvalidInputError(
                 f"unexpected {tok!r}; accepted: -p NAME V1 V2 ..., --jobs N, --order-by 'metrics.x ASC', "
-                "--combos FILE.yaml, --kernel NAME"
+                "--combos FILE.yaml, --kernel NAME, --scheduler ADDRESS, --upload, --upload-limit MB"
             )
+    if (out["upload"] or out["upload_limit"]) and not out["scheduler"]:
+        raise InvalidInputError(
+            "--upload ships the notebook's folder to a Dask cluster: give --scheduler ADDRESS too"
+        )
     return out
 
 

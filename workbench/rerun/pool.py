@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .. import procs
 from ..env import WORKBENCH_NOTEBOOK_ORIGIN, WORKBENCH_PARENT_RUN_ID, WORKBENCH_SOURCE, WORKBENCH_TAGS
@@ -24,7 +25,20 @@ from ..store import Batch, Store
 from ..tracking import context, flush
 from .jobs import JOB_TAG
 
-__all__ = ["Executor", "JobResult", "Worker"]
+__all__ = [
+    "WATCH_INTERVAL",
+    "Executor",
+    "JobResult",
+    "Monitor",
+    "Watch",
+    "Worker",
+    "end_orphans",
+    "record_outcome",
+    "store_watch",
+    "watched",
+]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,9 +59,20 @@ class JobResult:
 
 
 class Worker:
-    def __init__(self, env: dict[str, str]) -> None:
+    """A ``workbench.rerun.worker`` process running jobs one after another.
+
+    ``die_with_parent``: on Linux, the process gets SIGTERM when the thread that started
+    it ends (a Dask worker killed mid-task), so no notebook outlives its task.
+    """
+
+    def __init__(self, env: dict[str, str], *, die_with_parent: bool = False) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workbench.rerun.worker"],
+            [
+                sys.executable,
+                "-m",
+                "workbench.rerun.worker",
+                *(["--die-with-parent"] if die_with_parent else []),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -128,41 +153,72 @@ class Executor:
             w.interrupt()
 
     def run(self, specs: list[dict[str, Any]], results: dict[str, JobResult]) -> None:
+        """Run ``specs`` (their results in ``results``, by job id) until done or stopped."""
         queue = list(specs)
-        self._progress(queued=len(queue))
         qlock = threading.Lock()
+
+        def next_job() -> tuple[dict[str, Any], JobResult] | None:
+            with qlock:
+                if not queue:
+                    return None
+                spec = queue.pop(0)
+            return spec, results[spec["job_id"]]
+
+        self.run_jobs(next_job, len(queue))
+
+    def run_jobs(
+        self,
+        next_job: Callable[[], tuple[dict[str, Any], JobResult] | None],
+        total: int,
+        *,
+        on_done: Callable[[dict[str, Any], dict[str, Any], JobResult], None] | None = None,
+        monitor: Monitor | None = None,
+    ) -> None:
+        """Run jobs as ``next_job()`` hands them out (None: no more), ``jobs`` at a time.
+
+        ``on_done(spec, reply, result)`` is called once each job's runs are recorded.
+        ``monitor`` sees the points of its metric about every second while a job runs; a
+        reason it gives interrupts the job (its runs become ``killed``) and becomes its
+        error.
+        """
+        watch = store_watch(self.store, monitor) if monitor is not None else None
+        self._progress(queued=total)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
         def work() -> None:
             worker: Worker | None = None
             try:
                 while not self.stop_event.is_set():
-                    with qlock:
-                        if not queue:
-                            return
-                        spec = queue.pop(0)
+                    job = next_job()
+                    if job is None:
+                        return
+                    spec, result = job
                     if worker is None or worker.proc.poll() is not None:
                         worker = Worker(env)
                         self._workers.append(worker)
                     self._progress(queued=-1, running=1)
-                    results[spec["job_id"]].status = "running"
-                    reply = worker.run(spec)
+                    result.status = "running"
+                    reply = watched(worker, spec, result, watch)
+                    if reply["status"] == "killed":
+                        # An interrupted worker exits after replying: never hand it the next job.
+                        worker.close()
+                        worker = None
                     try:
-                        self._finish(spec, reply, results[spec["job_id"]])
+                        self._finish(spec, reply, result)
                     finally:
                         # Normally _finish sets it last; if it raised, still say how it ended.
-                        if results[spec["job_id"]].status == "running":
-                            results[spec["job_id"]].status = reply["status"]
+                        if result.status == "running":
+                            result.status = reply["status"]
                     self._progress(
                         running=-1, **({"done": 1} if reply["status"] == "finished" else {"failed": 1})
                     )
+                    if on_done is not None:
+                        on_done(spec, reply, result)
             finally:
                 if worker is not None:
                     worker.close()
 
-        threads = [
-            threading.Thread(target=work, daemon=True) for _ in range(max(1, min(self.jobs, len(specs))))
-        ]
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(self.jobs, total)))]
         for t in threads:
             t.start()
         try:
@@ -175,90 +231,161 @@ class Executor:
                 t.join()
             raise
 
-    def _end_orphans(self, spec: dict[str, Any], wait_s: float = 10.0) -> None:
-        """After a worker died, end the kernel it left running and wait for its runs.
-
-        The kernel's runs carry its pid; terminating it lets any reader mark them
-        ``killed``. A run not yet flushed when the worker died may still arrive.
-        """
-        where = f"tags.`{JOB_TAG}` = '{spec['job_id']}'"
-        started = time.monotonic()
-        deadline = started + wait_s
-        signalled: set[int] = set()
-        while time.monotonic() < deadline:
-            df = self.store.search_runs(where)
-            running = [self.store.get_run(r) for r in df[df["status"] == "running"]["run_id"]]
-            for rec in running:
-                pid = rec.context.get("pid")
-                if pid and pid not in signalled and rec.context.get("host") == procs.hostname():
-                    signalled.add(pid)
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(pid, signal.SIGTERM)
-            if len(df) and not running:
-                return
-            if not len(df) and time.monotonic() > started + 3.0:
-                return  # nothing was recorded in time: the job's own failed run will say so
-            time.sleep(0.25)
-
     def _finish(self, spec: dict[str, Any], reply: dict[str, Any], result: JobResult) -> None:
-        """Record the job's outcome: find its runs (or record one), attach the output."""
-        flush()
-        # result.status is set last: other threads (the server's job endpoint, progress
-        # bars) read a finished status as "run_ids and the output are there".
-        status = reply["status"]
-        result.error = reply.get("error")
-        if reply.get("worker_died"):
-            self._end_orphans(spec)
-        df = self.store.search_runs(f"tags.`{JOB_TAG}` = '{spec['job_id']}'", "attributes.start_time ASC")
-        run_ids = list(df["run_id"])
-        out = Path(spec["output"])
-        batch = Batch()
-        if not run_ids:
-            # The notebook failed before (or has no) tracked cell: the job still leaves a run.
-            run_id = uuid.uuid4().hex
-            now = int(time.time() * 1000)
-            origin = spec["env"].get(WORKBENCH_NOTEBOOK_ORIGIN)
-            experiment = Path(origin).stem if origin else "Default"
-            batch.experiments[experiment] = now
-            batch.runs.append(
+        record_outcome(self.store, spec, reply, result)
+
+
+def end_orphans(store: Store, spec: dict[str, Any], wait_s: float = 10.0) -> None:
+    """After a worker died, end the kernel it left running and wait for its runs.
+
+    The kernel's runs carry its pid; terminating it lets any reader mark them
+    ``killed``. A run not yet flushed when the worker died may still arrive.
+    """
+    where = f"tags.`{JOB_TAG}` = '{spec['job_id']}'"
+    started = time.monotonic()
+    deadline = started + wait_s
+    signalled: set[int] = set()
+    while time.monotonic() < deadline:
+        df = store.search_runs(where)
+        running = [store.get_run(r) for r in df[df["status"] == "running"]["run_id"]]
+        for rec in running:
+            pid = rec.context.get("pid")
+            if pid and pid not in signalled and rec.context.get("host") == procs.hostname():
+                signalled.add(pid)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGTERM)
+        if len(df) and not running:
+            return
+        if not len(df) and time.monotonic() > started + 3.0:
+            return  # nothing was recorded in time: the job's own failed run will say so
+        time.sleep(0.25)
+
+
+def record_outcome(store: Store, spec: dict[str, Any], reply: dict[str, Any], result: JobResult) -> None:
+    """Record a job's outcome in ``store``: find its runs (or record one), attach the
+    executed notebook, then set ``result`` (``status`` last)."""
+    flush()
+    # result.status is set last: other threads (the server's job endpoint, progress
+    # bars) read a finished status as "run_ids and the output are there".
+    status = reply["status"]
+    result.error = reply.get("error")
+    if reply.get("worker_died"):
+        end_orphans(store, spec)
+    df = store.search_runs(f"tags.`{JOB_TAG}` = '{spec['job_id']}'", "attributes.start_time ASC")
+    run_ids = list(df["run_id"])
+    out = Path(spec["output"])
+    batch = Batch()
+    if not run_ids:
+        # The notebook failed before (or has no) tracked cell: the job still leaves a run.
+        run_id = uuid.uuid4().hex
+        now = int(time.time() * 1000)
+        origin = spec["env"].get(WORKBENCH_NOTEBOOK_ORIGIN)
+        experiment = Path(origin).stem if origin else "Default"
+        batch.experiments[experiment] = now
+        batch.runs.append(
+            {
+                "run_id": run_id,
+                "experiment": experiment,
+                "run_name": spec["name"],
+                "status": status,
+                "start_time": spec["started_ms"],
+                "end_time": now,
+                "source": spec["env"][WORKBENCH_SOURCE],
+                "parent_run_id": spec["env"].get(WORKBENCH_PARENT_RUN_ID),
+                "error": result.error,
+                "notebook_path": origin,
+                "notebook_sha": spec["snapshot_sha"],
+            }
+        )
+        batch.params.extend((run_id, k, context.param_value(v)) for k, v in spec["parameters"].items())
+        tags = json.loads(spec["env"][WORKBENCH_TAGS])
+        batch.tags.extend((run_id, k, str(v)) for k, v in tags.items())
+        run_ids = [run_id]
+    if out.exists():
+        sha, size, stored = store.put_file(out)
+        result.output_sha = sha
+        for rid in run_ids:
+            batch.artifacts.append(
                 {
-                    "run_id": run_id,
-                    "experiment": experiment,
-                    "run_name": spec["name"],
-                    "status": status,
-                    "start_time": spec["started_ms"],
-                    "end_time": now,
-                    "source": spec["env"][WORKBENCH_SOURCE],
-                    "parent_run_id": spec["env"].get(WORKBENCH_PARENT_RUN_ID),
-                    "error": result.error,
-                    "notebook_path": origin,
-                    "notebook_sha": spec["snapshot_sha"],
+                    "run_id": rid,
+                    "path": f"{spec['name']}.output.ipynb",
+                    "kind": "notebook",
+                    "sha256": sha,
+                    "size": size,
+                    "direction": "output",
+                    "stored_path": str(stored),
+                    "created_at": int(time.time() * 1000),
                 }
             )
-            batch.params.extend((run_id, k, context.param_value(v)) for k, v in spec["parameters"].items())
-            tags = json.loads(spec["env"][WORKBENCH_TAGS])
-            batch.tags.extend((run_id, k, str(v)) for k, v in tags.items())
-            run_ids = [run_id]
-        if out.exists():
-            sha, size, stored = self.store.put_file(out)
-            result.output_sha = sha
-            for rid in run_ids:
-                batch.artifacts.append(
-                    {
-                        "run_id": rid,
-                        "path": f"{spec['name']}.output.ipynb",
-                        "kind": "notebook",
-                        "sha256": sha,
-                        "size": size,
-                        "direction": "output",
-                        "stored_path": str(stored),
-                        "created_at": int(time.time() * 1000),
-                    }
-                )
-        self.store.write(batch)
-        with contextlib.suppress(OSError):
-            out.unlink()
-            Path(spec["input"]).unlink()
-            out.parent.rmdir()
-        result.run_ids = run_ids
-        result.status = status
+    store.write(batch)
+    with contextlib.suppress(OSError):
+        out.unlink()
+        Path(spec["input"]).unlink()
+        out.parent.rmdir()
+    result.run_ids = run_ids
+    result.status = status
+
+
+class Monitor(Protocol):
+    """Follows one metric of running jobs (a tune's objective, for pruning)."""
+
+    #: The metric key followed.
+    key: str
+
+    def check(self, spec: dict[str, Any], result: JobResult, points: list[tuple[int, float]]) -> str | None:
+        """Given every ``(step, value)`` of ``key`` the job's runs logged so far: None to
+        let it go on, else why to stop it."""
+
+
+def store_watch(store: Store, monitor: Monitor) -> Watch:
+    """A :data:`Watch` that reads a job's points of ``monitor.key`` from ``store`` (where
+    its kernel writes them) and asks ``monitor``."""
+
+    def watch(spec: dict[str, Any], result: JobResult) -> str | None:
+        df = store.search_runs(f"tags.`{JOB_TAG}` = '{spec['job_id']}'")
+        if not len(df):
+            return None
+        h = store.metric_history(list(df["run_id"]), [monitor.key])
+        return monitor.check(spec, result, [(int(a), float(b)) for a, b in zip(h["step"], h["value"])])
+
+    return watch
+
+
+#: ``watch(spec, result)``: None to let a running job go on, else why to stop it.
+Watch = Callable[[dict[str, Any], "JobResult"], "str | None"]
+
+#: Seconds between two calls of a job's watch.
+WATCH_INTERVAL = 1.0
+
+
+def watched(worker: Worker, spec: dict[str, Any], result: JobResult, watch: Watch | None) -> dict[str, Any]:
+    """Run ``spec`` on ``worker``; while it runs, call ``watch`` every
+    :data:`WATCH_INTERVAL` seconds and interrupt the job when it gives a reason (which
+    becomes the reply's ``error``, with ``stopped_by_watch`` set)."""
+    if watch is None:
+        return worker.run(spec)
+    done = threading.Event()
+    reason: list[str] = []
+
+    def poll() -> None:
+        while not done.wait(WATCH_INTERVAL):
+            try:
+                why = watch(spec, result)
+            except Exception:  # noqa: BLE001 - a failing watch must not stop the job
+                log.warning("workbench: watching job %s failed", spec["job_id"], exc_info=True)
+                continue
+            if why:
+                reason.append(why)
+                worker.interrupt()
+                return
+
+    t = threading.Thread(target=poll, name="workbench-watch", daemon=True)
+    t.start()
+    try:
+        reply = worker.run(spec)
+    finally:
+        done.set()
+        t.join()
+    if reason and reply["status"] != "finished":
+        reply = {**reply, "status": "killed", "error": reason[0], "stopped_by_watch": True}
+    return reply

@@ -73,8 +73,27 @@ def serve(proto: TextIO) -> None:
             return
 
 
+def _die_with_parent() -> None:
+    # prctl(PR_SET_PDEATHSIG, SIGTERM): the kernel sends SIGTERM when the thread that
+    # started this process ends. Its own kernel then sees its parent gone and exits.
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the call
+        os._exit(1)
+
+
 def main() -> None:
-    """Entry point: keep the real stdout for the protocol, send all else to stderr."""
+    """Entry point: keep the real stdout for the protocol, send all else to stderr.
+
+    ``--die-with-parent`` (Dask tasks): end when the process that started it ends.
+    """
+    if "--die-with-parent" in sys.argv[1:]:
+        _die_with_parent()
     proto = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr

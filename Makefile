@@ -52,6 +52,7 @@ bench: setup
 	$(PY) benchmarks/bench_lineage.py
 	$(PY) benchmarks/bench_server_load.py
 	$(PY) benchmarks/bench_bridges.py
+	$(PY) benchmarks/bench_beyond.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache workbench/labextension labextension/lib labextension/node_modules

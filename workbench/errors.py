@@ -87,3 +87,20 @@ class StoreCorruptError(StoreError):
 
 class StoreVersionError(StoreError):
     """The store was written by a newer Workbench; it is refused and left untouched."""
+
+
+class StoreWriteError(StoreError):
+    """The store, or its folder, cannot be written now (disk full, read-only, I/O error).
+
+    Nothing is lost: what could not be written stays buffered and is retried, or is on
+    disk in a spool or rescue file that the next session folds in.
+    """
+
+
+class BufferFullError(StoreWriteError):
+    """Too many points wait for a store that cannot be written, and no folder took them."""
+
+
+class DamagedFileError(StoreError):
+    """A spool or rescue file is damaged or holds values the store must not take; it is
+    moved to ``spool/bad/`` and the rest of the spool is folded."""

@@ -103,15 +103,25 @@ def test_four_writers_and_a_polling_reader_lose_nothing(tmp_path):
     _check_points(4, 20_000)
 
 
-def test_four_processes_starting_together_on_a_store_that_does_not_exist(store_dir):
+def _start_together(store_dir, n: int) -> None:
     assert not store_dir.exists()
-    start_at = time.time() + 2.0
-    writers = [_spawn(WRITER, f"w{i}", "5000", str(start_at)) for i in range(4)]
+    start_at = time.time() + 2.0 + n * 0.25
+    writers = [_spawn(WRITER, f"w{i}", "5000", str(start_at)) for i in range(n)]
     for w in writers:
         out, err = w.communicate(timeout=300)
         assert w.returncode == 0, err
         assert "done" in out
-    _check_points(4, 5_000)
+        assert "Traceback" not in err and "lock" not in err.lower(), err
+    _check_points(n, 5_000)
+    assert not (store_dir / "spool" / "bad").exists()
+
+
+def test_four_processes_starting_together_on_a_store_that_does_not_exist(store_dir):
+    _start_together(store_dir, 4)
+
+
+def test_eight_processes_starting_together_on_a_store_that_does_not_exist(store_dir):
+    _start_together(store_dir, 8)
 
 
 KILLED = textwrap.dedent(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -124,6 +125,233 @@ def test_an_older_store_is_migrated_in_place_and_keeps_its_runs(store_dir):
     ]
     con.close()
     assert versions == list(range(1, SCHEMA_VERSION + 1))
+
+
+def _framed(path, table, rest):
+    """Write a spool file with a valid checksum around ``table`` (whatever it holds)."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    from workbench.store.spool import _HEADER, MAGIC
+
+    table = table.replace_schema_metadata({b"workbench_batch": json.dumps(rest).encode()})
+    sink = pa.BufferOutputStream()
+    with ipc.new_file(sink, table.schema) as w:
+        w.write_table(table)
+    payload = sink.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        _HEADER.pack(MAGIC, hashlib.sha256(payload).digest(), payload.size) + payload.to_pybytes()
+    )
+    return path
+
+
+def _rest(run_id, **over):
+    now = int(time.time() * 1000)
+    rest = {
+        "experiments": {"Default": now},
+        "runs": [
+            {
+                "run_id": run_id,
+                "experiment": "Default",
+                "run_name": "victim",
+                "status": "running",
+                "start_time": now,
+                "source": "api",
+            }
+        ],
+        "params": [],
+        "tags": [],
+        "artifacts": [],
+        "ends": [[run_id, "finished", now + 1, None]],
+        "heartbeats": [],
+        "contexts": [],
+        "environments": [],
+        "created_ms": now,
+        "batch_id": "b" * 32,
+    }
+    rest.update(over)
+    return rest
+
+
+def _points(run_id="c" * 32, key="x", step=0, value=1.0, ts=None, step_type=None):
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "run_id": pa.array([run_id], pa.dictionary(pa.int32(), pa.string())),
+            "key": pa.array([key], pa.string()),
+            "step": pa.array([step], step_type or pa.int64()),
+            "value": pa.array([value], pa.float64()),
+            "timestamp": pa.array([int(time.time() * 1000) if ts is None else ts], pa.int64()),
+        }
+    )
+
+
+BAD_CONTENT = {
+    "nan value": lambda: (_points(value=float("nan")), _rest("c" * 32)),
+    "infinite value": lambda: (_points(value=float("inf")), _rest("c" * 32)),
+    "timestamp in year 3000": lambda: (_points(ts=32_503_680_000_000), _rest("c" * 32)),
+    "negative timestamp": lambda: (_points(ts=-5), _rest("c" * 32)),
+    "step not int64": lambda: (_points(step=1.5, step_type=__import__("pyarrow").float64()), _rest("c" * 32)),
+    "bad run id in points": lambda: (_points(run_id="../../x y"), _rest("c" * 32)),
+    "empty key": lambda: (_points(key=""), _rest("c" * 32)),
+    "lone surrogate in a tag": lambda: (_points(), _rest("c" * 32, tags=[["c" * 32, "t", "bad\udcff"]])),
+    "bad run id in a row": lambda: (_points(), _rest("not a run id!")),
+    "unknown status": lambda: (_points(), _rest("c" * 32, ends=[["c" * 32, "exploded", 5, None]])),
+    "string start time": lambda: (
+        _points(),
+        _rest("c" * 32, runs=[{**_rest("c" * 32)["runs"][0], "start_time": "yesterday"}]),
+    ),
+    "param not a triple": lambda: (_points(), _rest("c" * 32, params=[["c" * 32, "a"]])),
+    "created_ms far future": lambda: (_points(), _rest("c" * 32, created_ms=10**15)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONTENT))
+def test_reliability_1_a_spool_file_holding_invalid_values_is_set_aside_and_the_rest_folds(
+    store_dir, case, caplog
+):
+    from workbench.store.store import Batch
+
+    store = get_store()
+    with wb.start_run() as run:
+        wb.log_metric("x", 1.0)
+    wb.flush()
+    table, rest = BAD_CONTENT[case]()
+    victim = _framed(store.spool_dir / "00000000000000000001-1-00000001.arrow", table, rest)
+    store._spool(Batch(metrics=[(run.run_id, ["y"], [0], [2.0], [time.time()])]))
+    with caplog.at_level("WARNING"):
+        assert wb.get_run(run.run_id).metrics == {"x": 1.0, "y": 2.0}
+    assert [p.name for p in (store.spool_dir / "bad").iterdir()] == [victim.name]
+    assert victim.name in caplog.text and "moved to" in caplog.text
+    assert list(store.spool_dir.glob("*.arrow")) == []
+    df = wb.runs()
+    assert list(df["run_id"]) == [run.run_id]  # nothing of the victim was loaded
+    assert len(wb.metric_history(list(df["run_id"]))) == 2  # and the store stays readable
+
+
+def test_reliability_1_the_checksum_is_checked_before_arrow_parses_the_file(store_dir, monkeypatch):
+    from workbench.store import spool
+    from workbench.store.store import Batch
+
+    store = get_store()
+    with wb.start_run() as run:
+        pass
+    wb.flush()
+    path = store._spool(
+        Batch(metrics=[(run.run_id, ["y"] * 100, list(range(100)), [1.0] * 100, [time.time()] * 100)])
+    )
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    parsed = []
+    real = spool._parse_arrow
+    monkeypatch.setattr(spool, "_parse_arrow", lambda payload: parsed.append(1) or real(payload))
+    wb.runs()
+    assert parsed == []  # never handed to Arrow
+    assert [p.name for p in (store.spool_dir / "bad").iterdir()] == [path.name]
+    # The format: magic, sha256 of the payload, its length, then an Arrow IPC file.
+    good = store._spool(Batch(metrics=[(run.run_id, ["z"], [0], [1.0], [time.time()])]))
+    raw = good.read_bytes()
+    assert raw[:8] == spool.MAGIC and raw[48:54] == b"ARROW1"
+    import hashlib
+
+    assert raw[8:40] == hashlib.sha256(raw[48:]).digest()
+
+
+def test_reliability_2_a_batch_applied_twice_changes_nothing(store_dir):
+    # A batch whose commit happened although its write reported an error is retried; the
+    # retry (direct, or through the spool) is skipped by its id.
+    from workbench.store.store import Batch
+
+    store = get_store()
+    with wb.start_run() as run:
+        pass
+    wb.flush()
+    batch = Batch(metrics=[(run.run_id, ["y"] * 10, list(range(10)), [1.0] * 10, [time.time()] * 10)])
+    store.write(batch, batch_id="a" * 32)
+    store.write(batch, batch_id="a" * 32)
+    store._spool(batch, "a" * 32)
+    store._spool(batch, "a" * 32)
+    assert len(wb.metric_history(run.run_id, "y")) == 10
+    assert list(store.spool_dir.glob("*.arrow")) == []
+    assert not (store.spool_dir / "bad").exists()
+
+
+def test_reliability_2_a_transient_error_while_folding_leaves_good_spool_files_in_place(
+    store_dir, monkeypatch, caplog
+):
+    from workbench.store import spool
+    from workbench.store.store import Batch
+
+    store = get_store()
+    with wb.start_run() as run:
+        pass
+    wb.flush()
+    for i in range(3):
+        store._spool(Batch(metrics=[(run.run_id, ["y"], [i], [1.0], [time.time()])]))
+    real = spool.apply
+
+    def full_disk(*args, **kwargs):
+        raise duckdb.IOException('IO Error: Could not write file "x.wal": No space left on device')
+
+    monkeypatch.setattr(spool, "apply", full_disk)
+    with caplog.at_level("WARNING"):
+        assert wb.get_run(run.run_id).metrics == {}  # readers still read what is stored
+    assert "could not fold the spool" in caplog.text and "No space left" in caplog.text
+    assert len(list(store.spool_dir.glob("*.arrow"))) == 3
+    assert not (store.spool_dir / "bad").exists()
+    # A writer must not write past spooled batches it cannot fold: it fails, one line.
+    with pytest.raises(wb.WorkbenchError, match="could not fold the spool") as err:
+        store.write(Batch(metrics=[(run.run_id, ["z"], [0], [1.0], [time.time()])]))
+    assert "\n" not in str(err.value)
+    monkeypatch.setattr(spool, "apply", real)
+    assert sorted(wb.metric_history(run.run_id, "y")["step"]) == [0, 1, 2]
+    assert not (store.spool_dir / "bad").exists()
+
+
+def test_reliability_2_rescue_files_in_a_fallback_folder_are_folded_once(store_dir, tmp_path, monkeypatch):
+    from workbench.store import spool
+    from workbench.store.store import Batch
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    store = get_store()
+    store._rescue_dirs = None
+    with wb.start_run() as run:
+        pass
+    wb.flush()
+    batches = [
+        ("e" * 32, Batch(metrics=[(run.run_id, ["y"] * 5, list(range(5)), [1.0] * 5, [time.time()] * 5)])),
+        ("f" * 32, Batch(tags=[(run.run_id, "rescued", "yes")])),
+    ]
+    fallback = store.rescue_dirs()[1]
+    assert str(fallback).startswith(str(tmp_path / "state" / "workbench" / "rescue"))
+    # The store's own folder cannot take it (a full disk): the fallback folder does.
+    monkeypatch.setattr(spool, "write_rescue", _fail_in(store.directory / "unflushed", spool.write_rescue))
+    path = store.rescue(batches)
+    assert path.parent == fallback
+    copy = tmp_path / "copy.json"
+    shutil.copy(path, copy)
+    rec = wb.get_run(run.run_id)
+    assert rec.tags == {"rescued": "yes"} and len(wb.metric_history(run.run_id, "y")) == 5
+    assert not path.exists()
+    shutil.copy(copy, path)  # the same rescue file again (a clean-up that never happened)
+    assert len(wb.metric_history(run.run_id, "y")) == 5
+    assert not path.exists()
+
+
+def _fail_in(directory, real):
+    import errno
+
+    def write(d, *args, **kwargs):
+        if d == directory:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(d, *args, **kwargs)
+
+    return write
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+from fractions import Fraction
 
+import duckdb
 import numpy as np
 import pytest
 
@@ -284,3 +288,192 @@ def test_reset_drops_the_writers_and_the_next_run_starts_a_fresh_one():
     (new,) = lifecycle.writers()
     assert new is not old
     assert wb.get_run(again.run_id).metrics == {"x": 2.0}
+
+
+BAD = "bad\udcff"
+
+
+@pytest.mark.parametrize(
+    ("call", "names"),
+    [
+        (lambda: wb.log_metric(BAD, 1.0), "metric name"),
+        (lambda: wb.log_metrics({"fine": 1.0, BAD: 2.0}), "metric name"),
+        (lambda: wb.log_param(BAD, 1), "param name"),
+        (lambda: wb.log_param("p", BAD), "the value of param 'p'"),
+        (lambda: wb.log_params({"p": 1, "q": BAD}), "the value of param 'q'"),
+        (lambda: wb.set_tag(BAD, "v"), "tag name"),
+        (lambda: wb.set_tag("t", BAD), "the value of tag 't'"),
+        (lambda: wb.set_tags({BAD: "v"}), "tag name"),
+        (lambda: wb.start_run(name=BAD, nested=True), "run name"),
+        (lambda: wb.start_run(experiment=BAD, nested=True), "run experiment"),
+        (lambda: wb.start_run(params={"p": BAD}, nested=True), "the value of param 'p'"),
+        (lambda: wb.start_run(tags={BAD: 1}, nested=True), "tag name"),
+    ],
+)
+def test_reliability_3_a_lone_surrogate_is_refused_where_it_comes_in_and_poisons_nothing(call, names):
+    with wb.start_run() as run:
+        wb.log_metric("ok", 1.0)
+        with pytest.raises(wb.InvalidInputError) as err:
+            call()
+        msg = str(err.value)
+        assert msg.startswith(names) and "lone surrogate" in msg and "\n" not in msg, msg
+        assert wb.active_run() is run  # no half-started run either
+        wb.log_metric("ok", 2.0)
+        wb.set_tag("after", "yes")
+        wb.flush()  # every later flush works
+    wb.flush()
+    rec = wb.get_run(run.run_id)
+    assert rec.metrics == {"ok": 2.0} and rec.tags == {"after": "yes"} and rec.params == {}
+    assert list(wb.runs()["run_id"]) == [run.run_id]
+
+
+def test_reliability_3_text_workbench_records_by_itself_is_escaped_not_refused(tmp_path):
+    # A file name that is not UTF-8 (Python decodes it to a lone surrogate) and an
+    # exception message holding one: recorded escaped, and the writer goes on.
+    name = os.fsdecode(b"weights-\xff.bin")
+    f = tmp_path / name
+    f.write_bytes(b"w")
+    with pytest.raises(ValueError):
+        with wb.start_run() as run:
+            wb.log_artifact(f)
+            run.set_context(notebook_path=name)
+            raise ValueError(f"cannot read {name}")
+    wb.flush()
+    rec = wb.get_run(run.run_id)
+    assert rec.status == "failed" and "weights-\\udcff.bin" in rec.error
+    assert rec.artifacts[0]["path"].endswith("weights-\\udcff.bin")
+    assert rec.context["notebook_path"] == "weights-\\udcff.bin"
+
+
+def test_reliability_3_the_text_check_runs_once_per_metric_key(monkeypatch):
+    from workbench.tracking import run as run_mod
+
+    calls = []
+    real = run_mod.check_text
+    with wb.start_run():
+        monkeypatch.setattr(run_mod, "check_text", lambda what, text: calls.append(text) or real(what, text))
+        for i in range(1000):
+            wb.log_metric("loss", 0.5, step=i)
+            wb.log_metric("acc", 0.5)
+    assert sorted(calls) == ["acc", "loss"]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: wb.log_metric("a", 10**400),
+        lambda: wb.log_metrics({"a": 10**400}),
+        lambda: wb.log_metric("a", Fraction(10**400)),
+        lambda: wb.log_metric("a", -(10**400), step=3),
+    ],
+)
+def test_reliability_13_a_number_too_large_for_a_float_is_invalid_input(call):
+    with wb.start_run() as run:
+        with pytest.raises(wb.InvalidInputError, match="too large for a 64-bit float") as err:
+            call()
+        assert "\n" not in str(err.value)
+        wb.log_metric("a", 1.0)
+    assert wb.get_run(run.run_id).metrics == {"a": 1.0}
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        lambda: duckdb.IOException('IO Error: Could not write file "wb.wal": No space left on device\nmore'),
+        lambda: duckdb.TransactionException(
+            "TransactionContext Error: cannot rollback - no transaction is active"
+        ),
+        lambda: OSError(28, "No space left on device"),
+        lambda: UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed"),
+    ],
+)
+def test_reliability_13_flush_raises_one_line_workbench_errors_and_keeps_the_data(monkeypatch, error):
+    from workbench.store import writes
+
+    with wb.start_run() as run:
+        wb.log_metric("x", 1.0)
+    wb.flush()
+    real = writes.apply
+    failures = []
+
+    def failing(*args, **kwargs):
+        failures.append(1)
+        raise error()
+
+    with wb.start_run() as second:
+        for i in range(100):
+            wb.log_metric("x", float(i), step=i)
+    monkeypatch.setattr(writes, "apply", failing)
+    with pytest.raises(wb.WorkbenchError) as err:
+        wb.flush()
+    assert type(err.value).__name__ == "StoreWriteError"
+    assert "\n" not in str(err.value) and str(err.value).startswith("could not write to")
+    assert failures
+    monkeypatch.setattr(writes, "apply", real)
+    wb.flush()
+    assert wb.get_run(run.run_id).metrics == {"x": 1.0}
+    assert wb.get_run(second.run_id).status == "finished"
+    assert wb.metric_history(second.run_id, "x")["step"].tolist() == list(range(100))
+
+
+def test_reliability_2_a_write_whose_commit_happened_before_its_error_is_not_applied_twice(monkeypatch):
+    # The full disk of the issue: the COMMIT went through, then DETACH's checkpoint failed
+    # and the write reported an error. The retry of that batch changes nothing.
+    from workbench.errors import StoreWriteError
+    from workbench.store import session
+
+    real = session._detach
+    hits = []
+
+    def detach_then_fail(con, db_path, raise_errors):
+        real(con, db_path, raise_errors)
+        if raise_errors and not hits:
+            hits.append(1)
+            raise StoreWriteError("could not release the store: CHECKPOINT during DETACH failed")
+
+    with wb.start_run() as first:
+        wb.log_metric("warm", 1.0)
+    wb.flush()
+    monkeypatch.setattr(session, "_detach", detach_then_fail)
+    with wb.start_run(name="retried", params={"a": 1}) as run:
+        for i in range(1000):
+            wb.log_metric("x", float(i), step=i)
+    with contextlib.suppress(StoreWriteError):
+        wb.flush()  # the background writer may have met the error first
+    wb.flush()  # the retry: same batch, same id
+    assert hits == [1]
+    rec = wb.get_run(run.run_id)
+    assert rec.status == "finished" and rec.params == {"a": "1"}
+    assert wb.metric_history(run.run_id, "x")["step"].tolist() == list(range(1000))
+    assert wb.get_run(first.run_id).metrics == {"warm": 1.0}
+
+
+def test_reliability_4_past_the_cap_an_unwritable_store_spills_the_buffer_to_disk(monkeypatch):
+    from workbench.errors import StoreWriteError
+    from workbench.store.store import Store
+    from workbench.tracking import run as run_mod
+    from workbench.tracking import writer as writer_mod
+
+    monkeypatch.setattr(run_mod, "FLUSH_POINTS", 1_000)
+    monkeypatch.setattr(writer_mod, "FLUSH_POINTS", 1_000)
+    monkeypatch.setattr(writer_mod, "MAX_BUFFERED_POINTS", 5_000)
+    real = Store.write
+
+    def unwritable(self, batch, batch_id=None):
+        raise StoreWriteError(f"could not write to {self.db_path}: Read-only file system")
+
+    held = 0
+    with wb.start_run() as run:
+        Store.write = unwritable
+        try:
+            for i in range(23_000):
+                wb.log_metric("x", float(i), step=i)  # never raises: the spill worked
+                held = max(held, run._writer.pending_points())
+            spilled = list(run.store.spool_dir.glob("*.arrow"))
+        finally:
+            Store.write = real
+    assert held <= 5_000 + 1_000  # bounded by the cap, not by what was logged
+    assert spilled  # on disk, not in memory
+    wb.flush()
+    assert wb.metric_history(run.run_id, "x")["step"].tolist() == list(range(23_000))
+    assert wb.get_run(run.run_id).status == "finished"

@@ -9,6 +9,7 @@ only ever waits a few milliseconds and never sees DuckDB's error.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -119,8 +120,10 @@ class StoreLock:
                     )
                 time.sleep(delay)
                 delay = min(delay * 2, 0.02)
-            # Record the holder so a waiter that times out can say who blocked it.
-            os.pwrite(fd, f"{os.getpid():<12}".encode(), 0)
+            # Record the holder so a waiter that times out can say who blocked it (best
+            # effort: a full disk must not keep anyone from the store).
+            with contextlib.suppress(OSError):
+                os.pwrite(fd, f"{os.getpid():<12}".encode(), 0)
             return fd
         except BaseException:
             os.close(fd)

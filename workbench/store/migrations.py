@@ -7,6 +7,7 @@ was written by a newer Workbench and is refused, never altered.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -173,6 +174,16 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        "applied_batches: ids of the batches written, recorded in the transaction that "
+        "writes each, so a batch retried after a commit that did happen changes nothing",
+        """
+        CREATE TABLE applied_batches (
+            batch_id VARCHAR PRIMARY KEY,
+            applied_at BIGINT NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -230,15 +241,22 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
 
 def _migrate(con: duckdb.DuckDBPyConnection, version: int, create_table: bool) -> None:
     """Apply the migrations after ``version``, in one transaction."""
+    import duckdb
+
     con.execute("BEGIN")
-    if create_table:
-        con.execute(
-            "CREATE TABLE _workbench_migrations (version INTEGER PRIMARY KEY, "
-            "name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
-        )
-    for number, (name, sql) in enumerate(MIGRATIONS, start=1):
-        if number <= version:
-            continue
-        con.execute(sql)
-        con.execute("INSERT INTO _workbench_migrations VALUES (?, ?, current_timestamp)", [number, name])
-    con.execute("COMMIT")
+    try:
+        if create_table:
+            con.execute(
+                "CREATE TABLE _workbench_migrations (version INTEGER PRIMARY KEY, "
+                "name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+            )
+        for number, (name, sql) in enumerate(MIGRATIONS, start=1):
+            if number <= version:
+                continue
+            con.execute(sql)
+            con.execute("INSERT INTO _workbench_migrations VALUES (?, ?, current_timestamp)", [number, name])
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise

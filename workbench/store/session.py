@@ -9,18 +9,21 @@ so a batch write is a few milliseconds and no process keeps the file from the ot
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import StoreCorruptError
+from ..errors import StoreCorruptError, StoreWriteError
 from .sql import quote_literal
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["ALIAS", "MemoryDatabase", "attached"]
+__all__ = ["ALIAS", "MemoryDatabase", "attached", "first_line"]
+
+log = logging.getLogger(__name__)
 
 #: The catalog name the store file is attached under (and made the default).
 ALIAS = "wb"
@@ -45,6 +48,25 @@ class MemoryDatabase:
             self._pid = os.getpid()
         return self._con
 
+    def recover(self) -> None:
+        """After a failed session: drop the instance if it still holds the store file or
+        no longer answers (a new one is made on next use), so one failure never makes
+        every later session fail ("database wb already exists", "invalidated")."""
+        con = self._con
+        if con is None or self._pid != os.getpid():
+            return
+        try:
+            n = con.execute(
+                "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [ALIAS]
+            ).fetchone()[0]
+            if not n:
+                return
+        except Exception:  # noqa: BLE001, S110 - an instance that cannot answer is dropped too
+            pass
+        self._con = None
+        with contextlib.suppress(Exception):
+            con.close()
+
 
 @contextlib.contextmanager
 def attached(con: duckdb.DuckDBPyConnection, db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -56,7 +78,9 @@ def attached(con: duckdb.DuckDBPyConnection, db_path: Path) -> Iterator[duckdb.D
     Raises
     ------
     StoreCorruptError
-        The file exists but DuckDB cannot attach it (it is left untouched).
+        The file exists but DuckDB cannot read it as a database (it is left untouched).
+    StoreWriteError
+        The file cannot be opened or created (read-only, disk full, permissions).
     """
     import duckdb
 
@@ -64,24 +88,66 @@ def attached(con: duckdb.DuckDBPyConnection, db_path: Path) -> Iterator[duckdb.D
     try:
         con.execute(f"ATTACH {quote_literal(str(db_path))} AS {ALIAS}")
     except duckdb.Error as e:
-        if existed:
+        if existed and _is_corrupt(e):
             raise StoreCorruptError(
-                f"{db_path} is not a readable Workbench store ({_first_line(e)}). "
+                f"{db_path} is not a readable Workbench store ({first_line(e)}). "
                 "It was left untouched: move it aside to start a new store, or point "
                 "--store / $WORKBENCH_STORE at another directory"
             ) from None
-        raise
+        raise StoreWriteError(f"cannot open the store {db_path}: {first_line(e)}") from e
+    ok = False
     try:
         con.execute(f"USE {ALIAS}")
         yield con
+        ok = True
     except BaseException:
         with contextlib.suppress(Exception):
             con.execute("ROLLBACK")
         raise
     finally:
+        _detach(con, db_path, raise_errors=ok)
+
+
+def _detach(con: duckdb.DuckDBPyConnection, db_path: Path, raise_errors: bool) -> None:
+    import duckdb
+
+    try:
         con.execute("USE memory")
         con.execute(f"DETACH {ALIAS}")
+    except duckdb.Error as e:
+        try:
+            still = con.execute(
+                "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [ALIAS]
+            ).fetchone()[0]
+        except duckdb.Error:
+            still = 1
+        if not still:
+            # "Detached database 'wb', but CHECKPOINT during DETACH failed" (a full disk):
+            # what was committed is in the write-ahead log, which the next attach replays.
+            log.debug("workbench: detached %s, but its checkpoint failed: %s", db_path, first_line(e))
+            return
+        if raise_errors:
+            raise StoreWriteError(f"could not release the store {db_path}: {first_line(e)}") from e
 
 
-def _first_line(exc: BaseException) -> str:
+def _is_corrupt(e: BaseException) -> bool:
+    text = str(e).lower()
+    return any(
+        s in text
+        for s in (
+            "not a valid duckdb database",
+            "corrupt",
+            "checksum",
+            "serializ",
+            "invalid database",
+            "version number",
+        )
+    )
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+_first_line = first_line

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import InvalidInputError, NotFoundError, StoreWriteError, WorkbenchError
 from ..paths import DB_FILENAME, resolve_store
 from . import blobs, migrations, queries, registry, spool, writes
 from . import lineage as lineage_sql
 from .lock import StoreLock
 from .records import Batch, RunRecord
 from .search import build_query
-from .session import MemoryDatabase, attached
+from .session import MemoryDatabase, attached, first_line
 
 # Kept importable from here, where they used to live.
 from .spool import read_spool as _read_spool  # noqa: F401
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["Batch", "RunRecord", "Store", "get_store"]
+
+log = logging.getLogger(__name__)
 
 #: ``step(run_ids, shas)``: one breadth-first step of the lineage graph.
 LineageStep = Callable[[Sequence[str], Sequence[str]], dict[str, Any]]
@@ -54,6 +57,9 @@ class Store:
         self.spool_dir = self.directory / "spool"
         self.lock = StoreLock(self.directory / "workbench.lock")
         self._memory = MemoryDatabase()
+        self._rescue_dirs: list[Path] | None = None
+        self._pruned = False
+        self._fold_failed = False
 
     def __repr__(self) -> str:
         return f"Store({str(self.directory)!r})"
@@ -68,49 +74,193 @@ class Store:
         catalog is the store. Commit or roll back inside; the file is released after.
 
         Spooled batches of other processes are folded in first, so what a session reads
-        includes everything any process has flushed.
+        includes everything any process has flushed. (When they cannot be folded now,
+        e.g. the disk is full, a warning says so and the session reads what is stored.)
         """
         with self.lock, self._attached() as con:
             yield con
 
     @contextlib.contextmanager
-    def _attached(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        # The caller holds self.lock.
-        with attached(self._memory_connection(), self.db_path) as con:
+    def _attached(self, strict: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        # The caller holds self.lock. ``strict``: a fold that fails fails the session
+        # (a write must not land before the spooled batches it follows).
+        try:
+            with attached(self._memory_connection(), self.db_path) as con:
+                self._ensure_schema(con)
+                self._fold(con, strict)
+                yield con
+        except BaseException:
+            self._memory.recover()
+            raise
+
+    def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+        try:
             migrations.ensure_schema(con, self.db_path)
-            spool.fold(con, self.spool_dir)
-            yield con
+        except WorkbenchError:
+            raise
+        except Exception as e:
+            raise StoreWriteError(f"could not prepare the store {self.db_path}: {first_line(e)}") from e
+
+    def _fold(self, con: duckdb.DuckDBPyConnection, strict: bool) -> None:
+        try:
+            spool.fold(con, self.spool_dir, self.rescue_dirs())
+        except Exception as e:
+            msg = (
+                f"could not fold the spool into {self.db_path} ({first_line(e)}); "
+                "the files stay for the next session"
+            )
+            if strict:
+                raise StoreWriteError(msg) from e
+            if not self._fold_failed:
+                log.warning("workbench: %s", msg)
+            self._fold_failed = True
+        else:
+            self._fold_failed = False
+
+    def rescue_dirs(self) -> list[Path]:
+        """The folders rescue files of this store may be in (``unflushed/`` first, then
+        the fallback folders used when the store's folder cannot take them)."""
+        if self._rescue_dirs is None:
+            self._rescue_dirs = spool.rescue_dirs(self.directory)
+        return self._rescue_dirs
 
     def schema_version(self) -> int:
         """The schema version recorded in the store (creating the store if needed)."""
         with self.session() as con:
             return migrations.schema_version(con)
 
+    def check_schema(self, wait: bool = True) -> bool:
+        """Create or migrate the store, or raise if it must not be used (newer schema,
+        not a store). With ``wait=False`` only if the lock is free now: returns False,
+        checking nothing, while another process holds the store.
+
+        Raises
+        ------
+        StoreVersionError, StoreCorruptError, StoreWriteError
+        """
+        if wait:
+            self.lock.acquire()
+        else:
+            try:
+                if not self.lock.try_acquire():
+                    return False
+            except OSError as e:
+                raise StoreWriteError(f"cannot use the store {self.directory}: {first_line(e)}") from e
+        try:
+            with attached(self._memory_connection(), self.db_path) as con:
+                self._ensure_schema(con)
+        except BaseException:
+            self._memory.recover()
+            raise
+        finally:
+            self.lock.release()
+        return True
+
     # -- writes ----------------------------------------------------------------------
-    def write(self, batch: Batch) -> None:
+    def write(self, batch: Batch, batch_id: str | None = None) -> None:
         """Write one batch from the tracking buffer; never waits for another process.
 
         With the lock free, the batch is written in one transaction. While another
         process holds the store, it goes to a spool file instead (about 0.5 ms), which
         the next session of any process folds in before doing anything else.
+
+        ``batch_id`` names the batch: writing a batch whose id was applied before
+        changes nothing, so a batch may be retried after any error (a new id when None).
+
+        Raises
+        ------
+        StoreWriteError
+            The store (or its spool folder) cannot be written now; nothing was written,
+            or the batch was written and a retry will change nothing.
+        InvalidInputError
+            The batch holds a value the store must not take (it is not written).
+        StoreVersionError, StoreCorruptError
+            The store must not be written.
         """
         if batch.is_empty():
             return
-        if not self.lock.try_acquire():
-            self._spool(batch)
+        try:
+            spool.check_batch(batch)
+        except ValueError as e:
+            raise InvalidInputError(f"a batch for {self.directory} was refused: {e}") from None
+        batch_id = batch_id or spool.new_batch_id()
+        try:
+            got = self.lock.try_acquire()
+        except OSError as e:
+            raise StoreWriteError(f"cannot write to {self.directory}: {first_line(e)}") from e
+        if not got:
+            try:
+                self._spool(batch, batch_id)
+            except OSError as e:
+                raise StoreWriteError(
+                    f"the store {self.directory} is busy and its spool folder cannot be written: {first_line(e)}"
+                ) from e
             return
         try:
-            with self._attached() as con:
-                writes.apply(con, batch)
+            with self._attached(strict=True) as con:
+                writes.apply(con, batch, batch_ids=[batch_id])
+                if not self._pruned:
+                    self._pruned = True
+                    writes.prune_applied_batches(con)
+        except WorkbenchError:
+            raise
+        except Exception as e:
+            raise StoreWriteError(f"could not write to {self.db_path}: {first_line(e)}") from e
         finally:
             self.lock.release()
 
-    def _spool(self, batch: Batch) -> Path:
-        return spool.write_spool(self.spool_dir, batch)
+    def _spool(self, batch: Batch, batch_id: str | None = None) -> Path:
+        return spool.write_spool(self.spool_dir, batch, batch_id)
 
-    def _apply(self, con: duckdb.DuckDBPyConnection, batch: Batch, spool_names: Sequence[str] = ()) -> None:
-        """Write a batch in one transaction (recording the spool files it came from)."""
-        writes.apply(con, batch, spool_names)
+    def spill(self, batch: Batch, batch_id: str) -> Path:
+        """Put a batch on disk beside the store, without the store: a spool file in its
+        folder, else in a fallback folder (see :meth:`rescue_dirs`). The next session
+        folds it in. Returns its path.
+
+        Raises
+        ------
+        StoreWriteError
+            No folder could take it.
+        """
+        failures = []
+        for i, d in enumerate([self.spool_dir, *self.rescue_dirs()[1:]]):
+            try:
+                if i:
+                    _private_dir(d)
+                return spool.write_spool(d, batch, batch_id, sync=True)
+            except OSError as e:
+                failures.append(f"{d}: {e.strerror or first_line(e)}")
+        raise StoreWriteError(f"no folder could take a spill of {self.directory} ({'; '.join(failures)})")
+
+    def rescue(self, batches: Sequence[tuple[str | None, Batch]]) -> Path:
+        """Save batches that could not be written as one rescue file: in the store's
+        ``unflushed/`` folder, else the first fallback folder that takes it. The next
+        session on this store folds it in (each batch at most once). Returns its path.
+
+        Raises
+        ------
+        StoreWriteError
+            No folder could take it.
+        """
+        failures = []
+        for i, d in enumerate(self.rescue_dirs()):
+            try:
+                if i:
+                    _private_dir(d)
+                return spool.write_rescue(d, batches, self.directory)
+            except OSError as e:
+                failures.append(f"{d}: {e.strerror or first_line(e)}")
+        raise StoreWriteError("no folder could take the rescue file (" + "; ".join(failures) + ")")
+
+    def _apply(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        batch: Batch,
+        spool_names: Sequence[str] = (),
+        batch_ids: Sequence[str] = (),
+    ) -> bool:
+        """Write a batch in one transaction (recording its ids and the spool files it came from)."""
+        return writes.apply(con, batch, spool_names, batch_ids)
 
     def set_deleted(self, run_id: str, deleted: bool) -> None:
         """Soft-delete (or restore) a run: it is hidden from searches but kept whole."""
@@ -208,7 +358,9 @@ class Store:
 
         with self.session() as con:
             df = queries.metric_history(con, run_ids, keys)
-        df["timestamp"] = pd.to_datetime(df["timestamp"], unit="ms", utc=True)
+        # A time pandas cannot represent (a store damaged by an earlier version) reads as
+        # NaT rather than making the whole history unreadable.
+        df["timestamp"] = pd.to_datetime(df["timestamp"], unit="ms", utc=True, errors="coerce")
         return df
 
     def metric_series(
@@ -323,6 +475,13 @@ class Store:
         """The author's model card text recorded for a run ({} when none)."""
         with self.session() as con:
             return registry.card_sections(con, run_id)
+
+
+def _private_dir(d: Path) -> None:
+    # Fallback folders hold a user's data outside the store: readable by the user only.
+    for p in (d.parent, d):
+        with contextlib.suppress(FileExistsError):
+            p.mkdir(mode=0o700, parents=True)
 
 
 _stores: dict[Path, Store] = {}

@@ -1,11 +1,13 @@
 """Writing batches: each batch in one transaction, as Arrow tables DuckDB scans directly.
 
-Spool files a batch came from are recorded in the same transaction, so a fold
-interrupted after its commit never applies a file twice.
+A batch's id, and the spool files it came from, are recorded in the same transaction,
+so a batch retried after a commit that did happen (the error came later, e.g. from the
+checkpoint of a full disk), or a fold interrupted after its commit, changes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,10 +22,12 @@ __all__ = [
     "ARTIFACT_COLUMNS",
     "RUN_COLUMNS",
     "STALE_HEARTBEAT_MS",
+    "APPLIED_BATCHES_KEEP_MS",
     "apply",
     "apply_rows",
     "empty_metrics_table",
     "metrics_table",
+    "prune_applied_batches",
     "reap_dead_runs",
     "set_deleted",
     "write_metrics",
@@ -31,6 +35,9 @@ __all__ = [
 
 # A run on another host is presumed dead when its heartbeat is older than this.
 STALE_HEARTBEAT_MS = 10 * 60 * 1000
+#: How long the ids of applied batches are kept (a retry or a rescue file folded later
+#: than this could apply a batch twice).
+APPLIED_BATCHES_KEEP_MS = 60 * 24 * 3600 * 1000
 
 RUN_COLUMNS = (
     "run_id",
@@ -73,10 +80,26 @@ ARTIFACT_COLUMNS = (
 _CONTEXT_UPDATABLE = frozenset(CONTEXT_COLUMNS) - {"host", "pid"}
 
 
-def apply(con: duckdb.DuckDBPyConnection, batch: Batch, spool_names: Sequence[str] = ()) -> None:
-    """Write a batch in one transaction (recording the spool files it came from)."""
+def apply(
+    con: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    spool_names: Sequence[str] = (),
+    batch_ids: Sequence[str] = (),
+) -> bool:
+    """Write a batch in one transaction, recording its ids and the spool files it came
+    from. Returns False, changing nothing, when one of ``batch_ids`` was applied before."""
+    import duckdb
+
     con.execute("BEGIN")
     try:
+        if batch_ids:
+            try:
+                con.execute(
+                    "INSERT INTO applied_batches SELECT unnest(?::VARCHAR[]), ?", [list(batch_ids), now_ms()]
+                )
+            except duckdb.ConstraintException:
+                _rollback(con)
+                return False
         apply_rows(con, batch)
         if spool_names:
             con.execute(
@@ -84,8 +107,23 @@ def apply(con: duckdb.DuckDBPyConnection, batch: Batch, spool_names: Sequence[st
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
+    return True
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    # After a failed COMMIT DuckDB has no transaction left ("cannot rollback"): the
+    # original error is the one to report.
+    import duckdb
+
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
+
+
+def prune_applied_batches(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the ids of batches applied longer ago than ``APPLIED_BATCHES_KEEP_MS``."""
+    con.execute("DELETE FROM applied_batches WHERE applied_at < ?", [now_ms() - APPLIED_BATCHES_KEEP_MS])
 
 
 def apply_rows(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
@@ -216,16 +254,19 @@ def write_metrics(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
     tbl = metrics_table(batch)
     con.register("_m", tbl)
     con.execute("INSERT INTO metrics SELECT run_id::VARCHAR, key, step, value, timestamp FROM _m")
-    # MLflow's notion of "latest": highest step, then newest.
+    # MLflow's notion of "latest" (its sqlalchemy store's _update_latest_metrics_if_necessary):
+    # highest step, then newest timestamp, then the largest value, so the same points give
+    # the same latest value whatever order or batches they arrive in.
     con.execute(
         """
         INSERT INTO latest_metrics
-        SELECT run_id::VARCHAR, key, max(step), arg_max(value, (step, timestamp)),
-               arg_max(timestamp, (step, timestamp))
+        SELECT run_id::VARCHAR, key, max(step), arg_max(value, (step, timestamp, value)),
+               arg_max(timestamp, (step, timestamp, value))
         FROM _m GROUP BY run_id, key
         ON CONFLICT (run_id, key) DO UPDATE SET
             step = excluded.step, value = excluded.value, timestamp = excluded.timestamp
-        WHERE (excluded.step, excluded.timestamp) >= (latest_metrics.step, latest_metrics.timestamp)
+        WHERE (excluded.step, excluded.timestamp, excluded.value)
+            > (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)
         """
     )
     con.execute(
@@ -312,12 +353,23 @@ def reap_dead_runs(con: duckdb.DuckDBPyConnection) -> int:
         elif heartbeat is not None and now - heartbeat > STALE_HEARTBEAT_MS:
             dead.append((run_id, heartbeat, f"no heartbeat from {run_host} since {heartbeat}"))
     if dead:
+        import duckdb
+
         con.execute("BEGIN")
-        for run_id, end, why in dead:
-            con.execute(
-                "UPDATE runs SET status = 'killed', end_time = ?, error = coalesce(error, ?) "
-                "WHERE run_id = ? AND status = 'running'",
-                [end, why, run_id],
-            )
-        con.execute("COMMIT")
+        try:
+            for run_id, end, why in dead:
+                con.execute(
+                    "UPDATE runs SET status = 'killed', end_time = ?, error = coalesce(error, ?) "
+                    "WHERE run_id = ? AND status = 'running'",
+                    [end, why, run_id],
+                )
+            con.execute("COMMIT")
+        except duckdb.Error:
+            # Marking is a courtesy of readers: a store that cannot be written now (disk
+            # full) must still be readable. The next reader tries again.
+            _rollback(con)
+            return 0
+        except BaseException:
+            _rollback(con)
+            raise
     return len(dead)

@@ -27,7 +27,7 @@ from ..store import Store, get_store
 from .files import SYNC_HASH_BYTES, wait_for_file_records
 from .lifecycle import active_runs as _stack
 from .lifecycle import before_final_flush, reset, writer_for, writers
-from .run import DEFAULT_EXPERIMENT, STATUSES, Run, check_status, create_run
+from .run import DEFAULT_EXPERIMENT, STATUSES, Run, check_status, check_text, create_run
 from .writer import FLUSH_INTERVAL_S, FLUSH_POINTS, GROUP_COMMIT_S, HEARTBEAT_S, MAX_BUFFERED_POINTS
 
 __all__ = [
@@ -147,6 +147,8 @@ def start_run(
     for label, val in (("name", name), ("experiment", experiment)):
         if val is not None and (not isinstance(val, str) or not val.strip()):
             raise InvalidInputError(f"run {label} must be a non-empty string, got {val!r}")
+        if val is not None:
+            check_text(f"run {label}", val)
     store = current_store()
     writer = writer_for(store)
     if writer.error is not None:
@@ -291,8 +293,9 @@ def flush(store: Store | None = None) -> None:
     Raises
     ------
     WorkbenchError
-        The store cannot be written (locked too long, corrupt, newer schema); the data
-        stays buffered and is retried.
+        The store cannot be written (``StoreWriteError``: disk full, read-only...;
+        ``StoreCorruptError``, ``StoreVersionError``), in one line; the data stays
+        buffered and is retried, each batch applied at most once.
     """
     wait_for_file_records()
     for w in writers():

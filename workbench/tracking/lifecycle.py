@@ -9,12 +9,13 @@ import os
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import procs
-from ..errors import WorkbenchError
+from ..errors import StoreWriteError, WorkbenchError
 from ..store import Store
 from . import files
 from .writer import Writer
@@ -36,14 +37,26 @@ _writers_lock = threading.Lock()
 def writer_for(store: Store) -> Writer:
     """The process's writer for ``store``.
 
-    The first call in a process opens the store once, so a store that cannot be used
-    (corrupt, newer schema) is refused when the run starts, not later in the background.
+    The first call in a process opens the store once, if nobody holds it, so a store
+    that must not be used (corrupt, newer schema) is refused when the run starts. It
+    never waits: while another process holds the store the check is left to the first
+    write (writers never wait, and the run's first batches go to the spool meanwhile).
+    A store that cannot be written now (read-only, disk full) is a warning, not an
+    error: the run's data is kept, retried, and rescued to disk if need be.
     """
     with _writers_lock:
         w = _writers.get(store.directory)
         if w is None:
             w = Writer(store)
-            store.schema_version()  # creates and migrates the store, or raises
+            try:
+                store.check_schema(wait=False)  # creates and migrates the store, or raises
+            except StoreWriteError as e:
+                warnings.warn(
+                    f"Workbench cannot write to {store.directory} now ({e}); the run's data is kept "
+                    "and retried, and saved to a rescue file if it still cannot be written",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
             _writers[store.directory] = w
     _register_exit_hook()
     return w

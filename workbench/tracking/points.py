@@ -56,7 +56,8 @@ class PointBuffer:
         return cols
 
     def put_back(self, cols: Columns) -> None:
-        """Return points :meth:`take` gave (a write failed), ahead of newer ones."""
+        """Return points :meth:`take` gave, ahead of newer ones. (The writer no longer
+        does: a failed write is retried as the same batch, so it is applied once.)"""
         for col, part in zip(self._columns(), cols):
             col[:0] = part
 

@@ -28,7 +28,16 @@ from .writer import FLUSH_POINTS, Writer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_EXPERIMENT", "STATUSES", "Run", "check_status", "create_run"]
+__all__ = [
+    "DEFAULT_EXPERIMENT",
+    "STATUSES",
+    "Run",
+    "check_key_values",
+    "check_status",
+    "check_text",
+    "clean_text",
+    "create_run",
+]
 
 STATUSES = ("finished", "failed", "killed")
 DEFAULT_EXPERIMENT = "Default"
@@ -105,7 +114,8 @@ class Run:
         The callback runs in the writer's thread, once per flush, with parallel
         sequences (a list of keys, arrays of steps and values). It must be quick and
         must not log to the run; an exception it raises is logged and ignored, since a
-        chart must never cost data. If a write fails, its points are offered again.
+        chart must never cost data. Each point is offered once, when it leaves the
+        buffer (a write that fails is retried with the same points, not offered again).
 
         Returns
         -------
@@ -132,17 +142,32 @@ class Run:
         Raises
         ------
         InvalidInputError
-            Non-string key, non-numeric/NaN/infinite value, non-integer step, ended run.
+            Non-string or invalid-text key, non-numeric/NaN/infinite value, non-integer
+            step, ended run.
+        BufferFullError
+            Past ``MAX_BUFFERED_POINTS`` points that no store or folder could take (the
+            point is kept in memory).
         """
         # The hot path: plain type checks first, the slow explanations only on failure.
-        if type(key) is not str or not key:
-            raise _bad_key("metric", key)
+        # A key in _steps was checked when first logged (a non-empty str, valid text).
+        steps = self._steps
+        try:
+            known = key in steps
+        except TypeError:  # unhashable: not a name either
+            known = False
+        if not known:
+            if type(key) is not str or not key:
+                raise _bad_key("metric", key)
+            check_text("metric name", key)
         if self._ended:
             raise InvalidInputError(f"run {self.run_id[:8]} has ended; start a new run to log {key!r}")
         if type(value) is float:
             v = value
         elif type(value) is int:
-            v = float(value)
+            try:
+                v = float(value)
+            except OverflowError:
+                raise _too_big(key, value) from None
         else:
             v = _to_float(key, value)
         if v - v != 0.0:
@@ -150,7 +175,7 @@ class Run:
                 f"metric {key!r} got {v}: metric values must be finite numbers (not NaN or inf)"
             )
         if step is None:
-            step = self._steps.get(key, -1) + 1
+            step = steps.get(key, -1) + 1
         elif type(step) is not int:
             step = _to_step(key, step)
         # Four parallel columns, appended in this order: the writer reads len(_times)
@@ -160,7 +185,7 @@ class Run:
             self._step_col.append(step)
         except OverflowError:
             raise InvalidInputError(f"step for metric {key!r} is out of the 64-bit range: {step}") from None
-        self._steps[key] = step
+        steps[key] = step
         self._key_col.append(key)
         self._value_col.append(v)
         times = self._times
@@ -180,7 +205,9 @@ class Run:
         for k, v in metrics.items():
             if type(k) is not str or not k:
                 raise _bad_key("metric", k)
-            val = float(v) if type(v) in (int, float) else _to_float(k, v)
+            if k not in self._steps:
+                check_text("metric name", k)
+            val = _to_float(k, v)
             if val - val != 0.0:
                 raise InvalidInputError(
                     f"metric {k!r} got {val}: metric values must be finite numbers (not NaN or inf)"
@@ -199,8 +226,14 @@ class Run:
         """
         if type(key) is not str or not key:
             raise _bad_key("param", key)
+        check_text("param name", key)
         self._check_open(f"log param {key!r}")
         text = value if isinstance(value, str) else str(value)
+        check_text(f"the value of param {key!r}", text)
+        self._add_param(key, text)
+
+    def _add_param(self, key: str, text: str) -> None:
+        # ``key`` and ``text`` were checked.
         old = self._params.get(key)
         if old is not None:
             if old == text:
@@ -216,11 +249,12 @@ class Run:
         """Record several parameters (see :meth:`log_param`)."""
         if not isinstance(params, Mapping):
             raise InvalidInputError(f"log_params takes a dict of name -> value, got {type(params).__name__}")
-        for k in params:
-            if type(k) is not str or not k:
-                raise _bad_key("param", k)
-        for k, v in params.items():
-            self.log_param(k, v)
+        self._add_params(check_key_values("param", params))
+
+    def _add_params(self, texts: Mapping[str, str]) -> None:
+        for k, text in texts.items():
+            self._check_open(f"log param {k!r}")
+            self._add_param(k, text)
 
     @property
     def params(self) -> dict[str, str]:
@@ -231,15 +265,22 @@ class Run:
         """Set a tag (a string label; setting it again replaces the value)."""
         if type(key) is not str or not key:
             raise _bad_key("tag", key)
+        check_text("tag name", key)
         self._check_open(f"set tag {key!r}")
-        self._writer.ops.append(("tag", self.run_id, key, value if isinstance(value, str) else str(value)))
+        text = value if isinstance(value, str) else str(value)
+        check_text(f"the value of tag {key!r}", text)
+        self._writer.ops.append(("tag", self.run_id, key, text))
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Set several tags."""
         if not isinstance(tags, Mapping):
             raise InvalidInputError(f"set_tags takes a dict of name -> value, got {type(tags).__name__}")
-        for k, v in tags.items():
-            self.set_tag(k, v)
+        self._add_tags(check_key_values("tag", tags))
+
+    def _add_tags(self, texts: Mapping[str, str]) -> None:
+        for k, text in texts.items():
+            self._check_open(f"set tag {k!r}")
+            self._writer.ops.append(("tag", self.run_id, k, text))
 
     # -- artifacts, datasets, models ---------------------------------------------
     def log_artifact(self, path: str | os.PathLike[str], kind: str = "file", name: str | None = None) -> str:
@@ -379,14 +420,16 @@ class Run:
                 "artifact",
                 {
                     "run_id": self.run_id,
-                    "path": path,
-                    "kind": str(kind),
+                    # File names may hold bytes that are not UTF-8 (Python decodes them
+                    # to lone surrogates): stored escaped, never refused.
+                    "path": clean_text(path),
+                    "kind": clean_text(str(kind)),
                     "sha256": sha256,
                     "size": size,
                     "direction": direction,
-                    "stored_path": stored_path,
+                    "stored_path": None if stored_path is None else clean_text(stored_path),
                     "created_at": created_at or now_ms(),
-                    "name": name,
+                    "name": None if name is None else clean_text(name),
                     "meta": json.dumps(meta, default=str) if meta else None,
                 },
             )
@@ -394,7 +437,7 @@ class Run:
 
     def _add_tag_op(self, key: str, value: str) -> None:
         # After the run ended (set_tag refuses by then): the file records' notes.
-        self._writer.ops.append(("tag", self.run_id, key, value))
+        self._writer.ops.append(("tag", self.run_id, clean_text(key), clean_text(value)))
 
     # -- lifecycle ---------------------------------------------------------------
     def end(self, status: str = "finished", error: str | None = None) -> None:
@@ -409,7 +452,7 @@ class Run:
         watch, self._watch = self._watch, None
         if watch is not None:
             files.stop(watch)
-        end_op = ("end", self.run_id, status, now_ms(), error)
+        end_op = ("end", self.run_id, status, now_ms(), None if error is None else clean_text(str(error)))
         entries: list[dict[str, Any]] = []
         if watch is not None:
             try:
@@ -439,11 +482,11 @@ class Run:
 
         Used by the notebook integration, which captures the slow parts in the background.
         """
-        self._writer.ops.append(("context", self.run_id, context))
+        self._writer.ops.append(("context", self.run_id, _clean_values(context)))
 
     def record_environment(self, env: Mapping[str, Any]) -> None:
         """Store an environment row (packages etc., see ``context.environment``) once per hash."""
-        self._writer.ops.append(("environment", {**env, "created_at": now_ms()}))
+        self._writer.ops.append(("environment", {**_clean_values(env), "created_at": now_ms()}))
 
     def _check_open(self, what: str) -> None:
         if self._ended:
@@ -465,7 +508,76 @@ def _bad_key(what: str, key: Any) -> InvalidInputError:
     return InvalidInputError(f"{what} names must be non-empty strings, got {key!r} ({type(key).__name__})")
 
 
+def check_text(what: str, text: str) -> None:
+    """Refuse ``text`` unless it is valid Unicode that UTF-8 can encode: a lone surrogate
+    (bytes decoded with ``errors="surrogateescape"``, a bad ``\\udcxx`` escape) would be
+    accepted here and then fail every later write of the process."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidInputError(
+                f"{what} {text[:200]!r} is not valid text: {text[e.start]!r} at position {e.start} is a "
+                "lone surrogate, which UTF-8 cannot encode (often bytes decoded with "
+                "errors='surrogateescape'); pass valid Unicode text"
+            ) from None
+
+
+def check_key_values(what: str, mapping: Any) -> dict[str, str]:
+    """Every key and value of a dict of params or tags checked, values as the text to
+    store (so that a bad one records none)."""
+    if not isinstance(mapping, Mapping):
+        raise InvalidInputError(f"{what}s must be a dict of name -> value, got {type(mapping).__name__}")
+    out: dict[str, str] = {}
+    for k, v in mapping.items():
+        if type(k) is not str or not k:
+            raise _bad_key(what, k)
+        text = v if isinstance(v, str) else str(v)
+        if not k.isascii():
+            check_text(f"{what} name", k)
+        if not text.isascii():
+            check_text(f"the value of {what} {k!r}", text)
+        out[k] = text
+    return out
+
+
+def clean_text(text: str) -> str:
+    """``text`` with what UTF-8 cannot encode escaped (``\\udcff``), for text Workbench
+    records by itself (file paths, tracebacks, notebook context), which must never fail."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _clean_values(d: Mapping[str, Any]) -> dict[str, Any]:
+    # Context Workbench captured by itself: stored as it can be, never refused.
+    return {clean_text(str(k)): _clean_value(v) for k, v in d.items()}
+
+
+def _clean_value(v: Any) -> Any:
+    if v is None or type(v) is bool:
+        return v
+    if type(v) is int:
+        return v if -(2**63) <= v < 2**63 else str(v)
+    if type(v) is float:
+        return v if v - v == 0.0 else None
+    return clean_text(v if isinstance(v, str) else str(v))
+
+
+def _too_big(key: str, value: Any) -> InvalidInputError:
+    return InvalidInputError(
+        f"metric {key!r} got a number too large for a 64-bit float ({str(value)[:40]}...): "
+        "metric values must be finite numbers"
+    )
+
+
 def _to_float(key: str, value: Any) -> float:
+    if type(value) is float:
+        return value
     if isinstance(value, bool) or isinstance(value, (str, bytes)):
         raise InvalidInputError(
             f"metric {key!r} got {value!r} ({type(value).__name__}): metric values must be numbers"
@@ -473,6 +585,8 @@ def _to_float(key: str, value: Any) -> float:
     try:
         # NumPy and PyTorch scalars (and 0-d arrays) convert; a vector does not.
         return float(value)
+    except OverflowError:
+        raise _too_big(key, value) from None
     except (TypeError, ValueError):
         raise InvalidInputError(
             f"metric {key!r} got {value!r} ({type(value).__name__}): metric values must be numbers"
@@ -513,7 +627,17 @@ def create_run(
     watch_files: bool,
 ) -> Run:
     """Make a run, queue its row, params and tags on ``writer``, and (``watch_files``)
-    start noting the files it opens. The fluent ``start_run`` makes it active."""
+    start noting the files it opens. The fluent ``start_run`` makes it active.
+
+    Everything given is checked before anything is queued: a bad param or tag starts
+    no run."""
+    for what, text in (("run name", name), ("experiment", experiment), ("source", source)):
+        if text is not None:
+            check_text(what, text)
+    if parent_run_id is not None:
+        check_text("parent_run_id", parent_run_id)
+    param_texts = check_key_values("param", params) if params else None
+    tag_texts = check_key_values("tag", tags) if tags else None
     run_id = uuid.uuid4().hex
     new = Run(
         writer, run_id, name or _run_name(run_id), experiment or DEFAULT_EXPERIMENT, parent_run_id, source
@@ -533,8 +657,8 @@ def create_run(
         "heartbeat": now,
     }
     if context:
-        row.update({k: v for k, v in context.items() if k not in row})
-    writer.add_run(new, row, params, tags)
+        row.update({k: v for k, v in _clean_values(context).items() if k not in row})
+    writer.add_run(new, row, param_texts, tag_texts)
     if watch_files:
         new._watch = files.start([str(writer.store.directory)])
     return new

@@ -1,26 +1,33 @@
-"""The per-process, per-store buffer of operations, its background writer thread, and the
-rescue file written when the last write at exit fails.
+"""The per-process, per-store buffer of operations, its background writer thread, and
+what happens when the store cannot be written.
 
 Runs append operations (``ops``) and metric points (their :class:`PointBuffer`); the
 thread writes what has accumulated in one transaction every ``FLUSH_INTERVAL_S``, as
 soon as a run ends, and when a run's buffer passes ``FLUSH_POINTS``. Several runs ending
 close together share one transaction (group commit), which is what keeps run creation
 far below the ~3 ms a store session costs.
+
+What is taken from the buffers becomes a *batch* with an id, kept until it is written.
+A failed write is retried with the same batch and id, and the store applies an id at
+most once, so a retry after a commit that did happen (the error came after it) changes
+nothing. Past ``MAX_BUFFERED_POINTS`` unwritten points, batches are spilled to disk
+(spool files beside the store, else a fallback folder) instead of filling memory. At
+exit, what is left is saved to a rescue file that the next session folds in.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
 import time
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import BufferFullError, InvalidInputError, WorkbenchError
 from ..store import Batch, Store
+from ..store.spool import new_batch_id, write_rescue
 from .points import Columns
 
 if TYPE_CHECKING:
@@ -28,7 +35,8 @@ if TYPE_CHECKING:
 
 #: A run's buffer size that wakes the writer at once.
 FLUSH_POINTS = 500_000
-#: Past this many unwritten points the logging call itself writes (back-pressure).
+#: Past this many unwritten points in one run's buffer the logging call itself writes,
+#: or spills them to disk (back-pressure); unwritten batches past it are spilled too.
 MAX_BUFFERED_POINTS = 2_000_000
 #: Seconds between background flushes while there is something to write.
 FLUSH_INTERVAL_S = 1.0
@@ -64,25 +72,33 @@ class Writer:
         self._last_write = time.monotonic()
         self._run_ended = False
         self._pid = os.getpid()
+        #: Batches taken from the buffers and not yet written, oldest first, each with
+        #: its id: a retry writes the same batch under the same id.
+        self._pending: list[tuple[str, Batch]] = []
+        #: How many metric points the pending batches hold.
+        self._pending_n = 0
 
     # -- called from logging code -----------------------------------------------
     def add_run(
-        self, run: Run, row: dict[str, Any], params: Mapping[str, Any] | None, tags: Mapping[str, Any] | None
+        self, run: Run, row: dict[str, Any], params: Mapping[str, str] | None, tags: Mapping[str, str] | None
     ) -> None:
+        """Queue a new run's row, and its params and tags (checked, as text)."""
         if run.experiment not in self._known_experiments:
             self.ops.append(("experiment", run.experiment, row["start_time"]))
             self._known_experiments.add(run.experiment)
         self.ops.append(("run", row))
         self.runs[run.run_id] = run
         if params:
-            run.log_params(params)
+            run._add_params(params)
         if tags:
-            run.set_tags(tags)
+            run._add_tags(tags)
         self._ensure_thread()
 
     def points_full(self, n: int) -> None:
-        if n >= MAX_BUFFERED_POINTS:
-            self.flush()
+        """A run's buffer holds ``n >= FLUSH_POINTS`` points: wake the writer, or, past
+        ``MAX_BUFFERED_POINTS`` unwritten points in all, write or spill them now."""
+        if n + self._pending_n >= MAX_BUFFERED_POINTS:
+            self._relieve()
         else:
             self._wake.set()
 
@@ -92,35 +108,106 @@ class Writer:
 
     # -- flushing -----------------------------------------------------------------
     def has_pending(self) -> bool:
-        return bool(self.ops) or any(len(r.buffer) for r in list(self.runs.values()))
+        return bool(self.ops or self._pending) or any(len(r.buffer) for r in list(self.runs.values()))
+
+    def pending_points(self) -> int:
+        """Metric points logged and not yet written (buffered, or in batches to retry)."""
+        return self._pending_n + sum(len(r.buffer) for r in list(self.runs.values()))
 
     def flush(self) -> None:
-        """Write everything buffered so far, in this thread, in one transaction."""
+        """Write everything buffered so far, in this thread: the batches of earlier failed
+        writes first (each applied at most once), then one batch of what is new.
+
+        Raises
+        ------
+        WorkbenchError
+            The store cannot be written now (``StoreWriteError``, ``StoreVersionError``,
+            ...); the data stays in this writer and is retried.
+        """
         with self._flush_lock:
-            # Ops before points: a point's run row is then always in this batch or an earlier one.
-            n = len(self.ops)
-            ops = self.ops[:n]
-            del self.ops[:n]
-            chunks: list[tuple[Run, Columns]] = []
-            for run in list(self.runs.values()):
-                cols = run.buffer.take()
-                if cols is not None:
-                    chunks.append((run, cols))
-            batch = make_batch(ops, chunks)
-            batch.heartbeats = [r.run_id for r in list(self.runs.values()) if not r.ended]
+            self._take()
+            self._write_pending()
+
+    def _take(self) -> None:
+        # The caller holds _flush_lock. Ops before points: a point's run row is then
+        # always in this batch or an earlier one.
+        n = len(self.ops)
+        ops = self.ops[:n]
+        del self.ops[:n]
+        chunks: list[tuple[Run, Columns]] = []
+        for run in list(self.runs.values()):
+            cols = run.buffer.take()
+            if cols is not None:
+                chunks.append((run, cols))
+        batch = make_batch(ops, chunks)
+        active = [r.run_id for r in list(self.runs.values()) if not r.ended]
+        if batch.is_empty() and (self._pending or not active):
+            return  # only a heartbeat, and the batches waiting carry theirs
+        batch.heartbeats = active
+        self._pending.append((new_batch_id(), batch))
+        self._pending_n += batch.n_points
+
+    def _write_pending(self) -> None:
+        # The caller holds _flush_lock.
+        while self._pending:
+            batch_id, batch = self._pending[0]
             try:
-                self.store.write(batch)
+                self.store.write(batch, batch_id=batch_id)
+            except InvalidInputError as e:
+                # It can never be written: keep it aside rather than block what follows.
+                self._pop()
+                self._set_aside(batch_id, batch, e)
+                continue
             except BaseException as e:
-                self.ops[:0] = ops
-                for run, cols in chunks:
-                    run.buffer.put_back(cols)
                 self.error = e
                 raise
-            self.error = None
-            self._last_write = time.monotonic()
-            for run_id, run in list(self.runs.items()):
-                if run.ended and not len(run.buffer):
-                    self.runs.pop(run_id, None)
+            self._pop()
+        self.error = None
+        self._last_write = time.monotonic()
+        for run_id, run in list(self.runs.items()):
+            if run.ended and not len(run.buffer):
+                self.runs.pop(run_id, None)
+
+    def _spill(self) -> None:
+        """Put the pending batches on disk (see ``Store.spill``), oldest first. The
+        caller holds _flush_lock. Raises ``StoreWriteError`` when no folder takes them."""
+        while self._pending:
+            batch_id, batch = self._pending[0]
+            self.store.spill(batch, batch_id)
+            self._pop()
+
+    def _pop(self) -> None:
+        _, batch = self._pending.pop(0)
+        self._pending_n -= batch.n_points
+
+    def _relieve(self) -> None:
+        """MAX_BUFFERED_POINTS points wait: write them now, in the logging thread, or
+        spill them to disk. The buffers are emptied either way, so this happens at most
+        once per FLUSH_POINTS points logged (O(1) per call), never on every call."""
+        with self._flush_lock:
+            if self.pending_points() < MAX_BUFFERED_POINTS:
+                return  # the writer thread wrote or spilled them meanwhile
+            self._take()
+            try:
+                self._write_pending()
+                return
+            except WorkbenchError as e:
+                cause = e
+            try:
+                self._spill()
+            except WorkbenchError as e:
+                raise BufferFullError(
+                    f"Workbench cannot write to {self.store.directory} ({cause}) nor spill to disk "
+                    f"({e}); {self.pending_points():,} points are kept in memory and retried"
+                ) from None
+
+    def _set_aside(self, batch_id: str, batch: Batch, error: BaseException) -> None:
+        try:
+            path = write_rescue(self.store.spool_dir / "bad", [(batch_id, batch)], self.store.directory)
+            where = f"it was saved to {path}"
+        except OSError as e:
+            where = f"it could not be saved ({e})"
+        _warn(f"Workbench could not write a batch ({error}); {where}")
 
     def _ensure_thread(self) -> None:
         if self._pid != os.getpid():
@@ -129,6 +216,8 @@ class Writer:
             self._thread = None
             self.ops.clear()
             self.runs.clear()
+            self._pending.clear()
+            self._pending_n = 0
         if self._thread is None or not self._thread.is_alive():
             self._stopping = False
             self._thread = threading.Thread(target=self._loop, name="workbench-writer", daemon=True)
@@ -153,18 +242,26 @@ class Writer:
                 backoff = FLUSH_INTERVAL_S
             except BaseException as e:  # noqa: BLE001 - the thread must survive to retry
                 if backoff == FLUSH_INTERVAL_S and not self._stopping:
-                    warnings.warn(
+                    _warn(
                         f"Workbench could not write to {self.store.directory} ({e}); "
-                        "the data stays in memory and will be retried",
-                        RuntimeWarning,
-                        stacklevel=1,
+                        "the data is kept and will be retried"
                     )
+                if self._pending_n >= MAX_BUFFERED_POINTS - FLUSH_POINTS:
+                    # Room for a buffer to fill up to FLUSH_POINTS: the total stays near
+                    # the cap, and the rest waits on disk, not in memory.
+                    with self._flush_lock:
+                        try:
+                            self._spill()  # to disk, not memory
+                        except WorkbenchError:
+                            pass
                 backoff = min(backoff * 2, 30.0)
 
     def discard(self) -> None:
         """Stop the thread without writing what is left (see ``lifecycle.reset``)."""
         self._stopping = True
         self._wake.set()
+        self._pending.clear()
+        self._pending_n = 0
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the thread and write what is left; rescue it to a file if that fails."""
@@ -184,23 +281,47 @@ class Writer:
         try:
             self.flush()
         except BaseException as e:  # noqa: BLE001
-            path = self._rescue()
-            print(
-                f"workbench: could not write to {self.store.directory} at exit ({e}); "
-                f"the unwritten data was saved to {path}",
-                file=sys.stderr,
-            )
+            self._rescue_at_exit(e)
 
-    def _rescue(self) -> Path:
-        directory = self.store.directory / "unflushed"
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{int(time.time())}-{os.getpid()}.json"
-        payload = {
-            "ops": self.ops,
-            "points": {rid: r.buffer.as_dict() for rid, r in self.runs.items() if len(r.buffer)},
-        }
-        path.write_text(json.dumps(payload, default=str))
-        return path
+    def _rescue_at_exit(self, error: BaseException) -> None:
+        reason = _one_line(error)
+        with self._flush_lock:
+            try:
+                self._take()
+                batches = list(self._pending)
+                n_points = sum(b.n_points for _, b in batches)
+                path = self.store.rescue(batches)
+            except BaseException as e:  # noqa: BLE001 - one line, never a traceback
+                msg = (
+                    f"workbench: could not write to {self.store.directory} at exit ({reason}), nor save "
+                    f"the unwritten data ({_one_line(e)}); {self.pending_points():,} metric points and "
+                    "the other records not yet written were lost"
+                )
+            else:
+                self._pending.clear()
+                self._pending_n = 0
+                msg = (
+                    f"workbench: could not write to {self.store.directory} at exit ({reason}); "
+                    f"the unwritten data was saved to {path} ({n_points:,} metric points), and the "
+                    "next session on this store adds it"
+                )
+        try:
+            print(msg, file=sys.stderr, flush=True)
+        except Exception:  # noqa: BLE001, S110 - stderr may be gone at exit
+            pass
+
+
+def _warn(message: str) -> None:
+    # From the writer's thread, which must survive a warnings filter set to "error".
+    try:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    except Exception:  # noqa: BLE001, S110
+        pass
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def make_batch(ops: list[tuple[Any, ...]], chunks: list[tuple[Run, Columns]]) -> Batch:

@@ -117,17 +117,17 @@ def _export(
     from tqdm.auto import tqdm
 
     from .mlflow_artifacts import artifact_files
-    from .mlflow_store import _dataset_input, _mlflow_tags
+    from .mlflow_convert import dataset_input, mlflow_tags
 
     source = target_store(store)
     from ..tracking import flush
 
     flush(source)
     exps = [experiments] if isinstance(experiments, str) else list(experiments) if experiments else None
-    # Oldest first, so a parent is exported before its children point at it.
-    run_ids = list(
-        source.search_runs(filter, ["attributes.start_time ASC"], exps, include_deleted=False)["run_id"]
-    )
+    # Oldest first, and a parent always before its children (a nested run often starts in
+    # the same millisecond as its parent), so a child's parent tag can point at it.
+    found = source.search_runs(filter, ["attributes.start_time ASC"], exps, include_deleted=False)
+    run_ids = _parents_first(list(found["run_id"]), dict(zip(found["run_id"], found["parent_run_id"])))
     exported: dict[str, str] = {}
     report = ExportReport(target=uri)
     try:
@@ -148,7 +148,7 @@ def _export(
             found = client.search_runs(
                 [exp_ids[name]], f"tags.`workbench.run_id` = '{run_id}'", max_results=1
             )
-            tags = {k: v for k, v in _mlflow_tags(r).items() if not k.startswith("workbench.export")}
+            tags = {k: v for k, v in mlflow_tags(r).items() if not k.startswith("workbench.export")}
             tags["workbench.run_id"] = run_id
             if "mlflow.parentRunId" in tags:
                 parent = exported.get(tags["mlflow.parentRunId"])
@@ -206,7 +206,7 @@ def _export(
                             ),
                             [InputTag(t.key, t.value) for t in di.tags],
                         )
-                        for di in map(_dataset_input, r["datasets"])
+                        for di in map(dataset_input, r["datasets"])
                     ],
                 )
             with tempfile.TemporaryDirectory(prefix="workbench-export-") as tmp:
@@ -250,3 +250,23 @@ def _digest(r: dict[str, Any], points: list[Any], files: dict[str, Any]) -> str:
         default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
+def _parents_first(run_ids: list[str], parents: dict[str, object]) -> list[str]:
+    """``run_ids`` in their order, except that a run whose parent is in the list comes
+    after that parent."""
+    placed: set[str] = set()
+    out: list[str] = []
+
+    def place(run_id: str, depth: int = 0) -> None:
+        if run_id in placed:
+            return
+        parent = parents.get(run_id)
+        if isinstance(parent, str) and parent in parents and depth < 100:
+            place(parent, depth + 1)
+        placed.add(run_id)
+        out.append(run_id)
+
+    for run_id in run_ids:
+        place(run_id)
+    return out

@@ -261,7 +261,7 @@ def _import(
     from mlflow.entities import ViewType
     from tqdm.auto import tqdm
 
-    from .mlflow_store import _dataset_row
+    from .mlflow_convert import dataset_row
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     report = ImportReport(source=uri)
@@ -327,7 +327,7 @@ def _import(
                 )
             files = _list_files(client, info.run_id)
             datasets = [
-                _dataset_row(info.run_id, di) for di in (run.inputs.dataset_inputs if run.inputs else [])
+                dataset_row(info.run_id, di) for di in (run.inputs.dataset_inputs if run.inputs else [])
             ]
             digest = _digest(
                 info.to_proto().SerializeToString().hex(),

@@ -13,10 +13,28 @@ statements can become a numbered migration unchanged.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+# The experiment, logged-model and registry records live in :mod:`.imports_meta`; their
+# functions are re-exported here (see __all__), where the bridges find them.
+from .imports_meta import (
+    delete_experiment_tag,
+    delete_model_version,
+    delete_registered_model,
+    dump_json,
+    experiment_rows,
+    load_json,
+    logged_models,
+    model_version_meta,
+    registered_model_meta,
+    set_experiment,
+    set_experiment_deleted,
+    set_logged_model,
+    set_model_version,
+    set_model_version_meta,
+    set_registered_model_meta,
+)
 from .records import now_ms
 from .sql import rows_as_dicts
 from .writes import RUN_COLUMNS, write_metrics
@@ -149,77 +167,6 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
         raise
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, default=str)
-
-
-def _unjson(text: str | None, default: Any = None) -> Any:
-    return json.loads(text) if text else default
-
-
-# -- experiments ---------------------------------------------------------------------
-def experiment_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Every experiment with its bridge metadata (``tags`` parsed; None where unset)."""
-    rows = rows_as_dicts(
-        con.execute(
-            "SELECT e.name, e.created_at, m.experiment_id, m.artifact_location, m.deleted_at, "
-            "coalesce(m.last_update_time, e.created_at) AS last_update_time, m.tags "
-            "FROM experiments e LEFT JOIN experiment_meta m USING (name) ORDER BY e.created_at, e.name"
-        )
-    )
-    for r in rows:
-        r["tags"] = _unjson(r["tags"], {})
-    return rows
-
-
-def set_experiment(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    created_at: int,
-    *,
-    experiment_id: str | None = None,
-    artifact_location: str | None = None,
-    tags: Mapping[str, str] | None = None,
-) -> None:
-    """Create the experiment if needed and set the given metadata (``tags`` are merged)."""
-    con.execute("INSERT INTO experiments VALUES (?, ?) ON CONFLICT DO NOTHING", [name, created_at])
-    old = con.execute("SELECT tags FROM experiment_meta WHERE name = ?", [name]).fetchone()
-    merged = {**(_unjson(old[0], {}) if old else {}), **(tags or {})}
-    con.execute(
-        "INSERT INTO experiment_meta VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-        "experiment_id = coalesce(excluded.experiment_id, experiment_meta.experiment_id), "
-        "artifact_location = coalesce(excluded.artifact_location, experiment_meta.artifact_location), "
-        "last_update_time = excluded.last_update_time, tags = excluded.tags",
-        [name, experiment_id, artifact_location, now_ms(), _json(merged)],
-    )
-
-
-def delete_experiment_tag(con: duckdb.DuckDBPyConnection, name: str, key: str) -> None:
-    """Remove one experiment tag."""
-    old = con.execute("SELECT tags FROM experiment_meta WHERE name = ?", [name]).fetchone()
-    tags = _unjson(old[0], {}) if old else {}
-    tags.pop(key, None)
-    con.execute(
-        "UPDATE experiment_meta SET tags = ?, last_update_time = ? WHERE name = ?",
-        [_json(tags), now_ms(), name],
-    )
-
-
-def set_experiment_deleted(con: duckdb.DuckDBPyConnection, name: str, deleted: bool) -> None:
-    """Delete (or restore) an experiment and, as MLflow does, its runs."""
-    now = now_ms()
-    con.execute(
-        "INSERT INTO experiment_meta (name, deleted_at, last_update_time) VALUES (?, ?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET deleted_at = excluded.deleted_at, "
-        "last_update_time = excluded.last_update_time",
-        [name, now if deleted else None, now],
-    )
-    if deleted:
-        con.execute("UPDATE runs SET deleted_at = ? WHERE experiment = ? AND deleted_at IS NULL", [now, name])
-    else:
-        con.execute("UPDATE runs SET deleted_at = NULL WHERE experiment = ?", [name])
 
 
 # -- runs --------------------------------------------------------------------------------
@@ -403,7 +350,7 @@ def run_rows(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> dict[str
             [found],
         )
     ):
-        d["meta"] = _unjson(d["meta"], {})
+        d["meta"] = load_json(d["meta"], {})
         rows[d.pop("run_id")]["datasets"].append(d)
     return rows
 
@@ -433,7 +380,7 @@ def add_artifacts(
                 a.get("stored_path"),
                 a.get("created_at") or now_ms(),
                 a.get("name"),
-                _json(a.get("meta")),
+                dump_json(a.get("meta")),
             ],
         )
 
@@ -448,7 +395,7 @@ def run_artifacts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str,
         )
     )
     for r in rows:
-        r["meta"] = _unjson(r["meta"], {})
+        r["meta"] = load_json(r["meta"], {})
     return rows
 
 
@@ -458,135 +405,6 @@ def delete_run_artifacts(con: duckdb.DuckDBPyConnection, run_id: str, kinds: Seq
         "DELETE FROM artifacts WHERE run_id = ? AND direction = 'output' AND kind IN (SELECT unnest(?::VARCHAR[]))",
         [run_id, list(kinds)],
     )
-
-
-# -- MLflow 3 logged models ---------------------------------------------------------------
-_MODEL_JSON = ("tags", "params", "files")
-
-
-def set_logged_model(con: duckdb.DuckDBPyConnection, model: Mapping[str, Any]) -> None:
-    """Insert or replace one logged model (``tags``, ``params``, ``files`` as dicts)."""
-    cols = [
-        "model_id",
-        "experiment",
-        "name",
-        "source_run_id",
-        "output_step",
-        "model_type",
-        "status",
-        "status_message",
-        "creation_time",
-        "last_updated_time",
-        "tags",
-        "params",
-        "files",
-        "deleted_at",
-    ]
-    values = [_json(model.get(c)) if c in _MODEL_JSON else model.get(c) for c in cols]
-    con.execute(
-        f"INSERT OR REPLACE INTO logged_models ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-        values,
-    )
-
-
-def logged_models(
-    con: duckdb.DuckDBPyConnection,
-    model_ids: Sequence[str] | None = None,
-    run_ids: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Logged models (by id, by source run, or all), JSON columns parsed."""
-    sql, params = "SELECT * FROM logged_models", []
-    if model_ids is not None:
-        sql += " WHERE model_id IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(model_ids))
-    elif run_ids is not None:
-        sql += " WHERE source_run_id IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(run_ids))
-    rows = rows_as_dicts(con.execute(sql + " ORDER BY creation_time, model_id", params))
-    for r in rows:
-        for c in _MODEL_JSON:
-            r[c] = _unjson(r[c], {})
-    return rows
-
-
-# -- registry metadata MLflow keeps and Workbench's registry does not ------------------------
-def set_registered_model_meta(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    description: str | None = None,
-    tags: Mapping[str, str | None] | None = None,
-) -> None:
-    """Create or update a registered model's description and tags (a None value removes a tag)."""
-    now = now_ms()
-    old = con.execute("SELECT description, tags FROM registered_model_meta WHERE name = ?", [name]).fetchone()
-    merged = {**(_unjson(old[1], {}) if old else {}), **(tags or {})}
-    merged = {k: v for k, v in merged.items() if v is not None}
-    con.execute(
-        "INSERT INTO registered_model_meta VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-        "description = excluded.description, tags = excluded.tags, last_updated_time = excluded.last_updated_time",
-        [
-            name,
-            description if description is not None else (old[0] if old else None),
-            _json(merged),
-            now,
-            now,
-        ],
-    )
-
-
-def registered_model_meta(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    """name -> description, tags, creation and update times."""
-    rows = rows_as_dicts(con.execute("SELECT * FROM registered_model_meta"))
-    return {r["name"]: r | {"tags": _unjson(r["tags"], {})} for r in rows}
-
-
-def delete_registered_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Remove a registered model, its versions and aliases."""
-    for table in ("model_aliases", "model_versions", "model_version_meta", "registered_model_meta"):
-        con.execute(f"DELETE FROM {table} WHERE name = ?", [name])
-
-
-def set_model_version_meta(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    version: int,
-    *,
-    source: str | None = None,
-    model_id: str | None = None,
-    description: str | None = None,
-    tags: Mapping[str, str | None] | None = None,
-) -> None:
-    """Create or update what MLflow records of a model version beyond Workbench's registry."""
-    old = con.execute(
-        "SELECT source, model_id, description, tags FROM model_version_meta WHERE name = ? AND version = ?",
-        [name, version],
-    ).fetchone()
-    merged = {**(_unjson(old[3], {}) if old else {}), **(tags or {})}
-    merged = {k: v for k, v in merged.items() if v is not None}
-    con.execute(
-        "INSERT OR REPLACE INTO model_version_meta VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            name,
-            version,
-            source if source is not None else (old[0] if old else None),
-            model_id if model_id is not None else (old[1] if old else None),
-            description if description is not None else (old[2] if old else None),
-            _json(merged),
-            now_ms(),
-        ],
-    )
-
-
-def model_version_meta(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], dict[str, Any]]:
-    """(name, version) -> source, model_id, description, tags."""
-    rows = rows_as_dicts(con.execute("SELECT * FROM model_version_meta"))
-    return {(r["name"], r["version"]): r | {"tags": _unjson(r["tags"], {})} for r in rows}
-
-
-def delete_model_version(con: duckdb.DuckDBPyConnection, name: str, version: int) -> None:
-    """Remove one model version and the aliases pointing at it."""
-    for table in ("model_aliases", "model_versions", "model_version_meta"):
-        con.execute(f"DELETE FROM {table} WHERE name = ? AND version = ?", [name, version])
 
 
 # -- import bookkeeping ------------------------------------------------------------------
@@ -616,30 +434,6 @@ def clear_runs(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> None:
     for table in ("params", "tags", "artifacts"):
         con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
     delete_metrics(con, ids)
-
-
-def set_model_version(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    version: int,
-    run_id: str,
-    artifact: Mapping[str, Any],
-    created_at: int,
-) -> None:
-    """Insert or replace a registered model version with the given number (an import keeps
-    the source's numbers)."""
-    con.execute(
-        "INSERT OR REPLACE INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            name,
-            version,
-            run_id,
-            artifact["sha256"],
-            artifact["path"],
-            artifact.get("stored_path"),
-            created_at,
-        ],
-    )
 
 
 def existing_run_ids(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> set[str]:

@@ -14,7 +14,6 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from operator import index as _as_index
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,18 @@ from .. import procs
 from ..errors import InvalidInputError
 from ..store import Store
 from . import files
+from .checks import (
+    STATUSES,
+    bad_key,
+    check_key_values,
+    check_status,
+    check_text,
+    clean_text,
+    clean_values,
+    to_float,
+    to_step,
+    too_big,
+)
 from .lifecycle import active_runs
 from .points import FlushCallback, PointBuffer
 from .writer import FLUSH_POINTS, Writer
@@ -39,7 +50,6 @@ __all__ = [
     "create_run",
 ]
 
-STATUSES = ("finished", "failed", "killed")
 DEFAULT_EXPERIMENT = "Default"
 
 _time = time.time
@@ -157,7 +167,7 @@ class Run:
             known = False
         if not known:
             if type(key) is not str or not key:
-                raise _bad_key("metric", key)
+                raise bad_key("metric", key)
             check_text("metric name", key)
         if self._ended:
             raise InvalidInputError(f"run {self.run_id[:8]} has ended; start a new run to log {key!r}")
@@ -167,9 +177,9 @@ class Run:
             try:
                 v = float(value)
             except OverflowError:
-                raise _too_big(key, value) from None
+                raise too_big(key, value) from None
         else:
-            v = _to_float(key, value)
+            v = to_float(key, value)
         if v - v != 0.0:
             raise InvalidInputError(
                 f"metric {key!r} got {v}: metric values must be finite numbers (not NaN or inf)"
@@ -177,7 +187,7 @@ class Run:
         if step is None:
             step = steps.get(key, -1) + 1
         elif type(step) is not int:
-            step = _to_step(key, step)
+            step = to_step(key, step)
         # Four parallel columns, appended in this order: the writer reads len(_times)
         # first, so every column holds at least that many points when it slices them.
         # The step goes first because it is the only append that can fail (int64 range).
@@ -204,16 +214,16 @@ class Run:
             )
         for k, v in metrics.items():
             if type(k) is not str or not k:
-                raise _bad_key("metric", k)
+                raise bad_key("metric", k)
             if k not in self._steps:
                 check_text("metric name", k)
-            val = _to_float(k, v)
+            val = to_float(k, v)
             if val - val != 0.0:
                 raise InvalidInputError(
                     f"metric {k!r} got {val}: metric values must be finite numbers (not NaN or inf)"
                 )
         if step is not None and type(step) is not int:
-            step = _to_step(next(iter(metrics), "?"), step)
+            step = to_step(next(iter(metrics), "?"), step)
         for k, v in metrics.items():
             self.log_metric(k, v, step)
 
@@ -225,7 +235,7 @@ class Run:
         it is refused, since a run's parameters describe how it was started.
         """
         if type(key) is not str or not key:
-            raise _bad_key("param", key)
+            raise bad_key("param", key)
         check_text("param name", key)
         self._check_open(f"log param {key!r}")
         text = value if isinstance(value, str) else str(value)
@@ -264,7 +274,7 @@ class Run:
     def set_tag(self, key: str, value: Any) -> None:
         """Set a tag (a string label; setting it again replaces the value)."""
         if type(key) is not str or not key:
-            raise _bad_key("tag", key)
+            raise bad_key("tag", key)
         check_text("tag name", key)
         self._check_open(f"set tag {key!r}")
         text = value if isinstance(value, str) else str(value)
@@ -482,11 +492,11 @@ class Run:
 
         Used by the notebook integration, which captures the slow parts in the background.
         """
-        self._writer.ops.append(("context", self.run_id, _clean_values(context)))
+        self._writer.ops.append(("context", self.run_id, clean_values(context)))
 
     def record_environment(self, env: Mapping[str, Any]) -> None:
         """Store an environment row (packages etc., see ``context.environment``) once per hash."""
-        self._writer.ops.append(("environment", {**_clean_values(env), "created_at": now_ms()}))
+        self._writer.ops.append(("environment", {**clean_values(env), "created_at": now_ms()}))
 
     def _check_open(self, what: str) -> None:
         if self._ended:
@@ -502,117 +512,6 @@ class Run:
             self.end("killed", "KeyboardInterrupt")
         else:
             self.end("failed", "".join(traceback.format_exception(exc_type, exc, tb)))
-
-
-def _bad_key(what: str, key: Any) -> InvalidInputError:
-    return InvalidInputError(f"{what} names must be non-empty strings, got {key!r} ({type(key).__name__})")
-
-
-def check_text(what: str, text: str) -> None:
-    """Refuse ``text`` unless it is valid Unicode that UTF-8 can encode: a lone surrogate
-    (bytes decoded with ``errors="surrogateescape"``, a bad ``\\udcxx`` escape) would be
-    accepted here and then fail every later write of the process."""
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise InvalidInputError(
-                f"{what} {text[:200]!r} is not valid text: {text[e.start]!r} at position {e.start} is a "
-                "lone surrogate, which UTF-8 cannot encode (often bytes decoded with "
-                "errors='surrogateescape'); pass valid Unicode text"
-            ) from None
-
-
-def check_key_values(what: str, mapping: Any) -> dict[str, str]:
-    """Every key and value of a dict of params or tags checked, values as the text to
-    store (so that a bad one records none)."""
-    if not isinstance(mapping, Mapping):
-        raise InvalidInputError(f"{what}s must be a dict of name -> value, got {type(mapping).__name__}")
-    out: dict[str, str] = {}
-    for k, v in mapping.items():
-        if type(k) is not str or not k:
-            raise _bad_key(what, k)
-        text = v if isinstance(v, str) else str(v)
-        if not k.isascii():
-            check_text(f"{what} name", k)
-        if not text.isascii():
-            check_text(f"the value of {what} {k!r}", text)
-        out[k] = text
-    return out
-
-
-def clean_text(text: str) -> str:
-    """``text`` with what UTF-8 cannot encode escaped (``\\udcff``), for text Workbench
-    records by itself (file paths, tracebacks, notebook context), which must never fail."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
-def _clean_values(d: Mapping[str, Any]) -> dict[str, Any]:
-    # Context Workbench captured by itself: stored as it can be, never refused.
-    return {clean_text(str(k)): _clean_value(v) for k, v in d.items()}
-
-
-def _clean_value(v: Any) -> Any:
-    if v is None or type(v) is bool:
-        return v
-    if type(v) is int:
-        return v if -(2**63) <= v < 2**63 else str(v)
-    if type(v) is float:
-        return v if v - v == 0.0 else None
-    return clean_text(v if isinstance(v, str) else str(v))
-
-
-def _too_big(key: str, value: Any) -> InvalidInputError:
-    return InvalidInputError(
-        f"metric {key!r} got a number too large for a 64-bit float ({str(value)[:40]}...): "
-        "metric values must be finite numbers"
-    )
-
-
-def _to_float(key: str, value: Any) -> float:
-    if type(value) is float:
-        return value
-    if isinstance(value, bool) or isinstance(value, (str, bytes)):
-        raise InvalidInputError(
-            f"metric {key!r} got {value!r} ({type(value).__name__}): metric values must be numbers"
-        )
-    try:
-        # NumPy and PyTorch scalars (and 0-d arrays) convert; a vector does not.
-        return float(value)
-    except OverflowError:
-        raise _too_big(key, value) from None
-    except (TypeError, ValueError):
-        raise InvalidInputError(
-            f"metric {key!r} got {value!r} ({type(value).__name__}): metric values must be numbers"
-        ) from None
-
-
-def _to_step(key: str, step: Any) -> int:
-    if isinstance(step, bool):
-        raise InvalidInputError(f"step for metric {key!r} must be an integer, got {step!r}")
-    try:
-        s = _as_index(step)
-    except TypeError:
-        if isinstance(step, float) and step.is_integer():
-            return int(step)
-        raise InvalidInputError(
-            f"step for metric {key!r} must be an integer, got {step!r} ({type(step).__name__})"
-        ) from None
-    return int(s)
-
-
-def check_status(status: str) -> str:
-    """``status`` lower-cased, if it is one of :data:`STATUSES`."""
-    s = str(status).lower() if isinstance(status, str) else None
-    if s not in STATUSES:
-        raise InvalidInputError(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
-    return s
 
 
 def create_run(
@@ -657,7 +556,7 @@ def create_run(
         "heartbeat": now,
     }
     if context:
-        row.update({k: v for k, v in _clean_values(context).items() if k not in row})
+        row.update({k: v for k, v in clean_values(context).items() if k not in row})
     writer.add_run(new, row, param_texts, tag_texts)
     if watch_files:
         new._watch = files.start([str(writer.store.directory)])

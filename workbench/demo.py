@@ -15,7 +15,7 @@ from typing import Any
 DEMO_EXPERIMENT = "diabetes-demo"
 DEMO_GRID = {"learning_rate": [0.05, 0.1], "max_depth": [2, 3], "subsample": [0.7, 1.0]}
 
-_TRAIN = """%%track --experiment {experiment} --metrics rmse,mae,r2 --tags dataset=sklearn.load_diabetes
+_TRAIN = """%%track --experiment {experiment} --metrics rmse,mae,r2 --tags dataset=sklearn.load_diabetes,objective=rmse
 import numpy as np
 import workbench as wb
 from sklearn.datasets import load_diabetes
@@ -127,3 +127,18 @@ def register_and_card(results: Any, directory: Path, model: str = "diabetes") ->
         model_card(f"{model}@champion", fmt, path=path)
         paths.append(path)
     return paths
+
+
+def summary_columns(df: Any) -> list[str]:
+    """The metric and parameter columns the demo prints: the metrics every run has (a
+    curve whose last value repeats a final metric, like ``val_rmse`` beside ``rmse``, is
+    left out) and the swept parameters."""
+    from .api import describe_columns
+
+    info = describe_columns(df)
+    metrics: list[str] = []
+    for name in info["default_metrics"]:
+        col = df[f"metrics.{name}"]
+        if not any(col.round(9).equals(df[f"metrics.{m}"].round(9)) for m in metrics):
+            metrics.append(name)
+    return [f"metrics.{m}" for m in metrics] + [f"params.{p}" for p in info["default_params"]]

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import math
+import re
 import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from .store.store import RunRecord
 
 
-def runs_table(df: Any, wide: bool = False) -> str:
+def runs_table(df: Any, wide: bool = False, columns: Sequence[str] | None = None) -> str:
     """A plain-text table of a ``runs()`` DataFrame for terminals and notebooks.
 
     Unless ``wide``, autologged estimator parameters (``Ridge.alpha``: names with a dot)
     are left out, since a single estimator brings dozens of them; ``show`` lists all.
+    ``columns`` (``metrics.rmse``, ``params.alpha``...) picks the metric and parameter
+    columns instead. Each metric column shows its values with the same decimals.
     """
     out = df.copy()
     out.insert(0, "id", out["run_id"].str[:8])
@@ -24,10 +29,30 @@ def runs_table(df: Any, wide: bool = False) -> str:
 
     out["origin"] = origin_column(out)
     cols = ["id", "run_name", "experiment", "status", "origin", "start", "duration"]
-    cols += [c for c in out.columns if c.startswith("metrics.")]
-    cols += [c for c in out.columns if c.startswith("params.") and (wide or "." not in c[7:])]
+    if columns is not None:
+        cols += [c for c in columns if c in out.columns]
+    else:
+        cols += [c for c in out.columns if c.startswith("metrics.")]
+        cols += [c for c in out.columns if c.startswith("params.") and (wide or "." not in c[7:])]
+    for c in cols:
+        if c.startswith("metrics."):
+            out[c] = _aligned(out[c])
     table = out[cols].rename(columns=lambda c: c.split(".", 1)[1] if "." in c else c)
-    return table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
+    return table.to_string(index=False, na_rep="")
+
+
+def _aligned(values: Any) -> list[str]:
+    """A column of numbers with one number of decimals: four significant digits for its
+    largest value (``58.87``, ``62.00``; ``0.3228``), blank where missing."""
+    nums = [float(v) for v in values if v is not None and v == v]
+    if not nums:
+        return ["" for _ in values]
+    top = max(abs(v) for v in nums) or 1.0
+    digits = math.floor(math.log10(top)) + 1 if top >= 1 else 0
+    decimals = max(0, min(6, 4 - digits))
+    if top >= 1e7 or top < 1e-3:
+        return ["" if v is None or v != v else f"{float(v):.4g}" for v in values]
+    return ["" if v is None or v != v else f"{float(v):.{decimals}f}" for v in values]
 
 
 def format_run(rec: RunRecord) -> str:
@@ -90,6 +115,8 @@ def compare_table(result: dict[str, Any], show_all: bool = False) -> str:
     rows: list[list[str]] = []
     for name, values in result["params"].items():
         differs = name in result["differing_params"]
+        if not show_all and _repeats_plain_param(name, result["params"]):
+            continue  # GradientBoostingRegressor.max_depth beside max_depth
         if differs or show_all:
             rows.append([("* " if differs else "  ") + f"params.{name}", *[_cell(v) for v in values]])
     if not rows:
@@ -97,7 +124,10 @@ def compare_table(result: dict[str, Any], show_all: bool = False) -> str:
     for name, values in result["metrics"].items():
         best = result["best"].get(name)
         rows.append(
-            [f"  metrics.{name}", *[_cell(v) + (" <" if i == best else "") for i, v in enumerate(values)]]
+            [
+                f"  metrics.{name}",
+                *[(t or "-") + (" (best)" if i == best else "") for i, t in enumerate(_aligned(values))],
+            ]
         )
     for d in (result.get("datasets") or {}).get("rows", []):
         mark = "  " if d["same"] else "* "
@@ -110,8 +140,33 @@ def compare_table(result: dict[str, Any], show_all: bool = False) -> str:
     out += [fmt_row(r) for r in rows]
     if (result.get("datasets") or {}).get("differ"):
         out.append("\nThese runs trained on different data (dataset hashes differ; profile drift listed).")
-    out.append("\n* differs between runs; < best value (lowest, or highest for r2/accuracy/auc-like names)")
+    out.append(
+        "\n* differs between runs; (best) marks the best value (lowest, or highest for "
+        "r2/accuracy/auc-like names)"
+    )
     return "\n".join(out)
+
+
+# Autologged estimator parameters are named ``ClassName.param`` (tracking/autolog.py).
+_AUTOLOGGED = re.compile(r"^[A-Z][A-Za-z0-9_]*\.(.+)$")
+
+
+def _repeats_plain_param(name: str, params: Mapping[str, Sequence[Any]]) -> bool:
+    """Whether an autologged ``Estimator.x`` has the same values as the plain param ``x``."""
+    m = _AUTOLOGGED.match(name)
+    plain = params.get(m.group(1)) if m else None
+    if plain is None:
+        return False
+    return all(a is None or (b is not None and _same(a, b)) for a, b in zip(params[name], plain))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if str(a) == str(b):
+        return True
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
 
 
 def _cell(v: Any) -> str:

@@ -12,19 +12,26 @@ import {
   ChartKind,
   ICardFile,
   IChartReply,
+  IColumnsReply,
   IExperimentsReply,
   IInfo,
   IJob,
   ILineageReply,
   IMetricsReply,
+  IModelComparison,
   IModelsReply,
+  IModelVersionReply,
+  INotebookCopyReply,
   IParametersReply,
   IRerunReply,
+  IRunChartsReply,
   IRunDetail,
   IRunIdReply,
   IRunsQuery,
   IRunsReply,
   ICompareReply,
+  ITagsReply,
+  NotebookCopy,
   ParameterValue
 } from './tokens';
 
@@ -214,6 +221,25 @@ export function listRuns(
 }
 
 /**
+ * The param and metric columns of every run a query finds: which differ, which were
+ * swept, which are autologged or constant, and the table's default choice.
+ *
+ * @param q - Filter, experiment and whether to include deleted runs (order is ignored).
+ * @returns GET `columns`.
+ * @throws {ServerConnection.ResponseError} 400 for a bad filter.
+ */
+export function getColumns(q: IRunsQuery): Promise<IColumnsReply> {
+  return requestAPI<IColumnsReply>(
+    'columns' +
+      query({
+        filter: q.filter || undefined,
+        experiment: q.experiment || undefined,
+        deleted: q.deleted ? 1 : undefined
+      })
+  );
+}
+
+/**
  * Everything recorded about one run.
  *
  * @param runId - A run id or unique prefix.
@@ -390,12 +416,72 @@ export function listModels(): Promise<IModelsReply> {
 }
 
 /**
+ * Register a run's model as the next version of a model.
+ *
+ * @param runId - The run that logged the model.
+ * @param name - The model's name (created on first registration).
+ * @param alias - Also point this alias at the new version.
+ * @returns The new version.
+ * @throws {ServerConnection.ResponseError} 400 when the run logged no model (or is deleted).
+ */
+export function registerModel(
+  runId: string,
+  name: string,
+  alias?: string
+): Promise<IModelVersionReply> {
+  return requestAPI<IModelVersionReply>('models', {
+    method: 'POST',
+    body: JSON.stringify({ run_id: runId, name, alias: alias || undefined })
+  });
+}
+
+/**
+ * Point a model's alias at a version (moving it from where it pointed).
+ *
+ * @param name - The model.
+ * @param alias - e.g. `champion`.
+ * @param version - The version number.
+ * @returns The version the alias now points at.
+ * @throws {ServerConnection.ResponseError} 404 for an unknown model or version.
+ */
+export function setModelAlias(
+  name: string,
+  alias: string,
+  version: number
+): Promise<IModelVersionReply> {
+  return requestAPI<IModelVersionReply>(
+    `models/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`,
+    { method: 'PUT', body: JSON.stringify({ version }) }
+  );
+}
+
+/**
+ * A challenger version against the champion, as `workbench models compare` prints it.
+ *
+ * @param name - The model.
+ * @param challenger - An alias or version number.
+ * @param champion - An alias or version number.
+ * @returns Metrics side by side, the better per metric and the verdict.
+ * @throws {ServerConnection.ResponseError} 404 when an alias points nowhere.
+ */
+export function compareModels(
+  name: string,
+  challenger = 'challenger',
+  champion = 'champion'
+): Promise<IModelComparison> {
+  return requestAPI<IModelComparison>(
+    `models/${encodeURIComponent(name)}/compare` + query({ challenger, champion })
+  );
+}
+
+/**
  * One metric's curves for several runs, as a chart the server built.
  *
  * @param runIds - The runs, in legend order.
  * @param key - The metric name.
  * @param path - A notebook directory (relative to the server root) whose store to read;
  *   the server's own store when omitted.
+ * @param options - Smoothing, log scale and the x axis.
  * @returns GET `charts?kind=curves`: a Vega-Lite v5 spec.
  * @throws {StoreBusyError} While another process holds the store.
  * @throws {ServerConnection.ResponseError} 404 for an unknown run, 400 for a bad argument.
@@ -403,9 +489,44 @@ export function listModels(): Promise<IModelsReply> {
 export function getCurvesChart(
   runIds: ReadonlyArray<string>,
   key: string,
-  path?: string
+  path?: string,
+  options: ICurveOptions = {}
 ): Promise<IChartReply> {
-  return chart('curves', { ids: runIds.join(','), key, path: path || undefined });
+  return chart('curves', {
+    ids: runIds.join(','),
+    key,
+    path: path || undefined,
+    smoothing: options.smoothing ? String(options.smoothing) : undefined,
+    log: options.log ? '1' : undefined,
+    x: options.x && options.x !== 'step' ? options.x : undefined
+  });
+}
+
+/** How the curves are drawn: smoothing, y scale and what the x axis measures. */
+export interface ICurveOptions {
+  /** An exponential moving average's weight, 0 (none) to 0.99. */
+  smoothing?: number;
+  /** A logarithmic y scale. */
+  log?: boolean;
+  /** `step`, `wall` (clock time) or `relative` (seconds since each run's start). */
+  x?: 'step' | 'wall' | 'relative';
+}
+
+/**
+ * One parameter against one metric, a point per run in its colour.
+ *
+ * @param runIds - The runs, in legend order.
+ * @param param - The parameter (x axis).
+ * @param metric - The metric (y axis).
+ * @returns GET `charts?kind=scatter`: a Vega-Lite v5 spec.
+ * @throws {ServerConnection.ResponseError} 400 for an unknown parameter or metric.
+ */
+export function getScatterChart(
+  runIds: ReadonlyArray<string>,
+  param: string,
+  metric: string
+): Promise<IChartReply> {
+  return chart('scatter', { ids: runIds.join(','), param, metric });
 }
 
 /**
@@ -417,6 +538,9 @@ export function getCurvesChart(
  *   omitted or empty.
  * @param path - A notebook directory (relative to the server root) whose store to read;
  *   the server's own store when omitted.
+ * @param width - The plot's width in px: the server fits the labels to it (rotating
+ *   them when axes are close), leaves out autologged copies of parameters and draws a
+ *   "missing" tick for runs without a value.
  * @returns GET `charts?kind=parallel`: a Vega-Lite v5 spec.
  * @throws {StoreBusyError} While another process holds the store.
  * @throws {ServerConnection.ResponseError} 404 for an unknown run, 400 for an unknown
@@ -426,18 +550,123 @@ export function getParallelChart(
   runIds: ReadonlyArray<string>,
   metric: string,
   params?: ReadonlyArray<string>,
-  path?: string
+  path?: string,
+  width?: number
 ): Promise<IChartReply> {
   return chart('parallel', {
     ids: runIds.join(','),
     metric,
     params: params && params.length > 0 ? params.join(',') : undefined,
-    path: path || undefined
+    path: path || undefined,
+    width: width ? String(Math.round(width)) : undefined
   });
 }
 
 function chart(kind: ChartKind, args: { [key: string]: string | undefined }): Promise<IChartReply> {
   return requestAPI<IChartReply>('charts' + query({ kind, ...args }));
+}
+
+/**
+ * Add, change and delete tags of a run.
+ *
+ * @param runId - The run.
+ * @param set - Tags to add or change.
+ * @param remove - Tag keys to delete.
+ * @returns The run's tags after the edit.
+ * @throws {ServerConnection.ResponseError} 400 for a tag Workbench writes itself or a
+ *   bad key, 404 for an unknown run.
+ */
+export function editTags(
+  runId: string,
+  set: { [key: string]: string },
+  remove: ReadonlyArray<string> = []
+): Promise<ITagsReply> {
+  return requestAPI<ITagsReply>(`runs/${encodeURIComponent(runId)}/tags`, {
+    method: 'PATCH',
+    body: JSON.stringify({ set, delete: remove })
+  });
+}
+
+/**
+ * Set a run's Markdown description (empty removes it).
+ *
+ * @param runId - The run.
+ * @param text - The description.
+ * @returns The run's tags after the edit (the description is `mlflow.note.content`).
+ * @throws {ServerConnection.ResponseError} 404 for an unknown run.
+ */
+export function setDescription(runId: string, text: string): Promise<ITagsReply> {
+  return requestAPI<ITagsReply>(`runs/${encodeURIComponent(runId)}/description`, {
+    method: 'PUT',
+    body: JSON.stringify({ text })
+  });
+}
+
+/**
+ * The URL of a run's stored artifact (for links, images and downloads: the browser
+ * sends Jupyter's cookie with them).
+ *
+ * @param runId - The run.
+ * @param sha256 - The artifact's hash.
+ * @param download - Ask the browser to save it rather than show it.
+ * @returns An absolute URL under the server's base URL.
+ */
+export function artifactUrl(runId: string, sha256: string, download = false): string {
+  const s = serverSettings();
+  return (
+    URLExt.join(
+      s.baseUrl,
+      API_NAMESPACE,
+      'runs',
+      encodeURIComponent(runId),
+      'artifacts',
+      encodeURIComponent(sha256)
+    ) + (download ? '?download=1' : '')
+  );
+}
+
+/**
+ * The text of a run's stored artifact (for previews).
+ *
+ * @param runId - The run.
+ * @param sha256 - The artifact's hash.
+ * @returns The body as text.
+ * @throws {ServerConnection.ResponseError} 404 when the content was not stored.
+ */
+export async function fetchArtifactText(runId: string, sha256: string): Promise<string> {
+  const response = await send(
+    `runs/${encodeURIComponent(runId)}/artifacts/${encodeURIComponent(sha256)}`
+  );
+  return response.text();
+}
+
+/**
+ * Copy a run's notebook snapshot or executed output under the server root, to open it.
+ *
+ * @param runId - The run.
+ * @param which - `snapshot` or `output`.
+ * @returns The copy's path and the tracked cell's index.
+ * @throws {ServerConnection.ResponseError} 404 when the run has no such notebook.
+ */
+export function copyNotebook(runId: string, which: NotebookCopy): Promise<INotebookCopyReply> {
+  return requestAPI<INotebookCopyReply>(`runs/${encodeURIComponent(runId)}/notebook`, {
+    method: 'POST',
+    body: JSON.stringify({ which })
+  });
+}
+
+/**
+ * Every metric of one run as curves (system metrics apart), for its detail.
+ *
+ * @param runId - The run.
+ * @param width - The plot width in px.
+ * @returns GET `runs/<run_id>/charts`.
+ * @throws {ServerConnection.ResponseError} 404 for an unknown run.
+ */
+export function getRunCharts(runId: string, width: number): Promise<IRunChartsReply> {
+  return requestAPI<IRunChartsReply>(
+    `runs/${encodeURIComponent(runId)}/charts` + query({ width: Math.round(width) })
+  );
 }
 
 /**

@@ -111,3 +111,103 @@ export function formatMetric(value: number | null | undefined): string {
 export function searchKey(kind: 'params' | 'metrics', name: string): string {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `${kind}.${name}` : `${kind}.\`${name}\``;
 }
+
+/** Comparison and set operators of the search grammar; text without one is a name search. */
+const FILTER_OPERATOR = /[=<>]|!=|\s(?:not\s+)?(?:i?like|in|is)\s/i;
+
+/**
+ * Whether search-box text is plain words (a run-name search) rather than a filter.
+ *
+ * @param text - What the user typed.
+ * @returns True when it holds no comparison (`=`, `<`, `LIKE`, `IN`, ...).
+ */
+export function isNameSearch(text: string): boolean {
+  const t = text.trim();
+  return t !== '' && !FILTER_OPERATOR.test(` ${t} `);
+}
+
+/**
+ * The filter the server gets for search-box text: plain words search run names
+ * (`attributes.run_name ILIKE '%text%'`); anything with an operator is sent as typed.
+ *
+ * @param text - What the user typed.
+ * @returns An MLflow search filter (empty for empty text).
+ */
+export function toSearchFilter(text: string): string {
+  const t = text.trim();
+  if (!isNameSearch(t)) {
+    return t;
+  }
+  const quoted = t.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+  return `attributes.run_name ILIKE '%${quoted}%'`;
+}
+
+/**
+ * Shorten text in the middle, keeping its start and its end (where parameter names
+ * differ: `GradientBoostingRegressor.learning_rate` -> `Gradient…learning_rate`).
+ *
+ * @param text - The full text.
+ * @param maxChars - The most characters to keep, the ellipsis included.
+ * @returns The text itself when short enough, else its start, `…` and its end (the end
+ *   gets the larger half).
+ */
+export function middleEllipsis(text: string, maxChars: number): string {
+  if (text.length <= maxChars) {
+    return text;
+  }
+  if (maxChars <= 1) {
+    return '…';
+  }
+  const keep = maxChars - 1;
+  const head = Math.floor(keep / 2);
+  return text.slice(0, head) + '…' + text.slice(text.length - (keep - head));
+}
+
+/**
+ * The run colours, in order: Vega's `tableau10` scheme, which the server's charts use
+ * (`RUN_COLOURS` in `workbench/render/charts.py`). The n-th compared run has the n-th
+ * colour in the tables, the legends and every chart.
+ */
+export const RUN_COLOURS: ReadonlyArray<string> = [
+  '#4c78a8',
+  '#f58518',
+  '#e45756',
+  '#72b7b2',
+  '#54a24b',
+  '#eeca3b',
+  '#b279a2',
+  '#ff9da6',
+  '#9d755d',
+  '#bab0ac'
+];
+
+/**
+ * The colour of the run at a position among the compared (or selected) runs.
+ *
+ * @param index - Its position, from 0.
+ * @returns A CSS colour; past 10 runs the charts use `tableau20`, so none is given.
+ */
+export function runColour(index: number): string | null {
+  return index >= 0 && index < RUN_COLOURS.length ? RUN_COLOURS[index] : null;
+}
+
+/**
+ * The parameters worth showing side by side: an autologged `Estimator.x` that repeats
+ * the plain parameter `x` in every run is left out.
+ *
+ * @param params - Name to one value per run.
+ * @param names - The candidates, in order.
+ * @returns The names without autologged copies.
+ */
+export function distinctParams(
+  params: { [name: string]: (string | null)[] },
+  names: ReadonlyArray<string>
+): string[] {
+  const same = (a: string | null, b: string | null): boolean =>
+    a === b || (a !== null && b !== null && a.trim() !== '' && Number(a) === Number(b));
+  return names.filter(name => {
+    const match = /^[A-Z][A-Za-z0-9_]*\.(.+)$/.exec(name);
+    const plain = match ? params[match[1]] : undefined;
+    return !(plain && params[name].every((v, i) => v === null || same(v, plain[i])));
+  });
+}

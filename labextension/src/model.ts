@@ -8,13 +8,24 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import {
   errorMessage,
+  getColumns,
   listExperiments,
+  listModels,
   listRuns,
   retryWhileBusy,
   RUNS_PAGE_SIZE,
   StoreBusyError
 } from './api';
-import { IExperiment, IRun, IRunColumns, IRunsQuery, IRunsReply } from './tokens';
+import { toSearchFilter } from './format';
+import {
+  IColumnsReply,
+  IExperiment,
+  IRun,
+  IRunColumns,
+  IRunsQuery,
+  IRunsReply,
+  IViewState
+} from './tokens';
 
 /** A sort direction of the order_by clause. */
 export type SortDirection = 'ASC' | 'DESC';
@@ -34,8 +45,14 @@ export interface ISelectModifiers {
   range: boolean;
 }
 
-/** How many param and metric columns are shown before the user chooses. */
-const DEFAULT_VISIBLE_COLUMNS = 3;
+/** How many param and metric columns are shown before the column summary arrives. */
+const FALLBACK_VISIBLE_COLUMNS = 3;
+
+/** The narrowest a resized column gets, in px. */
+export const MIN_COLUMN_WIDTH = 40;
+
+/** Autologged estimator parameters are named `ClassName.param`. */
+const AUTOLOGGED = /^[A-Z][A-Za-z0-9_]*\./;
 
 /**
  * The runs shown in the side panel.
@@ -70,6 +87,14 @@ export class RunsModel {
     return this._changed;
   }
 
+  /**
+   * Emitted when something the panel remembers per store changed: the columns chosen,
+   * their widths, the sort, the filter, the experiment (see {@link viewState}).
+   */
+  get stateChanged(): ISignal<this, void> {
+    return this._stateChanged;
+  }
+
   /** Whether {@link dispose} has been called. */
   get isDisposed(): boolean {
     return this._isDisposed;
@@ -98,6 +123,14 @@ export class RunsModel {
     return this._sort;
   }
 
+  /**
+   * The search box's text of the current query: what the user typed, which may be plain
+   * words standing for a run-name search (see {@link toSearchFilter}).
+   */
+  get filterText(): string {
+    return this._filterText;
+  }
+
   /** The server's message for the last filter that was refused, else null. */
   get filterError(): string | null {
     return this._filterError;
@@ -123,9 +156,62 @@ export class RunsModel {
     return this._total;
   }
 
-  /** Param and metric names occurring in the query's runs. */
+  /** Param and metric names occurring in the query's runs (all of them, not one page). */
   get columns(): IRunColumns {
+    const summary = this._summary;
+    if (summary) {
+      return {
+        params: summary.params.map(p => p.name),
+        metrics: summary.metrics.map(m => m.name)
+      };
+    }
     return this._columns;
+  }
+
+  /**
+   * What the server found out about the query's columns (which differ, which were
+   * swept, which are autologged, the default choice), or null until it answers.
+   */
+  get columnSummary(): IColumnsReply | null {
+    return this._summary;
+  }
+
+  /** Whether the user has chosen columns (else the defaults are shown). */
+  get columnsChosen(): boolean {
+    return this._chosenParams !== null || this._chosenMetrics !== null;
+  }
+
+  /** What the table groups by: '' (nothing), `experiment`, `sweep` or `param:<name>`. */
+  get groupBy(): string {
+    return this._groupBy;
+  }
+
+  /**
+   * Group the table's runs.
+   *
+   * @param by - '' for no groups, `experiment`, `sweep`, or `param:<name>`.
+   */
+  setGroupBy(by: string): void {
+    if (by === this._groupBy) {
+      return;
+    }
+    this._groupBy = by;
+    this._changed.emit();
+    this._stateChanged.emit();
+  }
+
+  /** Whether the parameters with one value in every run are shown. */
+  get showConstant(): boolean {
+    if (this._chosenParams !== null && this.constantParams.length > 0) {
+      const chosen = this._chosenParams;
+      return this.constantParams.every(name => chosen.includes(name));
+    }
+    return this._showConstant;
+  }
+
+  /** The plain parameters with the same value in every run (hidden by default). */
+  get constantParams(): ReadonlyArray<string> {
+    return this._summary?.constant_params ?? [];
   }
 
   /** The experiments of the store, for the selector. */
@@ -133,14 +219,127 @@ export class RunsModel {
     return this._experiments;
   }
 
-  /** The param columns shown, in the server's column order. */
+  /**
+   * The param columns shown: the user's choice, else those that differ between the
+   * runs (swept and tuned first, autologged estimator params left out), plus the
+   * constant ones when {@link showConstant}.
+   */
   get visibleParams(): ReadonlyArray<string> {
-    return this._columns.params.filter(name => this._shownParams.has(name));
+    const known = new Set(this.columns.params);
+    if (this._chosenParams !== null) {
+      return this._chosenParams.filter(name => known.has(name));
+    }
+    const summary = this._summary;
+    if (!summary) {
+      return this._columns.params
+        .filter(name => !AUTOLOGGED.test(name))
+        .slice(0, FALLBACK_VISIBLE_COLUMNS);
+    }
+    const shown = [...summary.default_params];
+    if (this._showConstant) {
+      shown.push(...summary.constant_params.filter(name => !shown.includes(name)));
+    }
+    return shown.filter(name => known.has(name));
   }
 
-  /** The metric columns shown, in the server's column order. */
+  /**
+   * The metric columns shown: the user's choice, else the metrics most runs have, with
+   * the sort metric (or the objective) first.
+   */
   get visibleMetrics(): ReadonlyArray<string> {
-    return this._columns.metrics.filter(name => this._shownMetrics.has(name));
+    const known = new Set(this.columns.metrics);
+    const summary = this._summary;
+    let shown: string[];
+    if (this._chosenMetrics !== null) {
+      shown = this._chosenMetrics;
+    } else {
+      shown = summary
+        ? [...summary.default_metrics]
+        : this._columns.metrics.slice(0, FALLBACK_VISIBLE_COLUMNS);
+      // The metric sorted by is shown first, whether or not most runs have it.
+      const sorted = this.sortMetric;
+      if (sorted !== null && known.has(sorted) && !shown.includes(sorted)) {
+        shown.unshift(sorted);
+      }
+    }
+    const sorted = this.sortMetric;
+    if (sorted !== null && shown.includes(sorted)) {
+      shown = [sorted, ...shown.filter(name => name !== sorted)];
+    }
+    return shown.filter(name => known.has(name));
+  }
+
+  /**
+   * The registry aliases a run's model holds, as `name@alias` (the table's badges).
+   *
+   * @param runId - The run id.
+   * @returns The aliases, empty when none.
+   */
+  aliasesOf(runId: string): ReadonlyArray<string> {
+    return this._aliases.get(runId) ?? [];
+  }
+
+  /**
+   * Fetch the registered models again (after an alias moved or a model was registered),
+   * so the table's alias badges follow.
+   *
+   * @returns Resolves when the badges are up to date.
+   */
+  async refreshAliases(): Promise<void> {
+    let reply;
+    try {
+      reply = await listModels();
+    } catch {
+      return; // Badges are a convenience: the last ones stay.
+    }
+    const aliases = new Map<string, string[]>();
+    for (const model of reply.models) {
+      for (const v of model.versions) {
+        for (const alias of v.aliases) {
+          aliases.set(v.run_id, [...(aliases.get(v.run_id) ?? []), `${model.name}@${alias}`]);
+        }
+      }
+    }
+    const before = JSON.stringify([...this._aliases]);
+    this._aliases = aliases;
+    if (JSON.stringify([...aliases]) !== before && !this._isDisposed) {
+      this._changed.emit();
+    }
+  }
+
+  /** The metric the table is sorted by, or null. */
+  get sortMetric(): string | null {
+    const key = this._sort?.key ?? '';
+    const match = /^metrics\.(?:`(.+)`|(.+))$/.exec(key);
+    return match ? (match[1] ?? match[2]) : null;
+  }
+
+  /**
+   * A column's width set by the user, if any.
+   *
+   * @param id - The column id (`status`, `name`, `metrics.rmse`, `params.alpha`, ...).
+   * @returns The width in px, or undefined for the column's default.
+   */
+  columnWidth(id: string): number | undefined {
+    return this._widths[id];
+  }
+
+  /**
+   * What the panel remembers for this store: the query, the sort, the columns chosen and
+   * their widths. JSON, for JupyterLab's state database.
+   */
+  get viewState(): IViewState {
+    return {
+      filter: this._filterText,
+      experiment: this._query.experiment,
+      deleted: this._query.deleted,
+      sort: this._sort ? { key: this._sort.key, direction: this._sort.direction } : null,
+      params: this._chosenParams ? [...this._chosenParams] : null,
+      metrics: this._chosenMetrics ? [...this._chosenMetrics] : null,
+      widths: { ...this._widths },
+      show_constant: this._showConstant,
+      group_by: this._groupBy
+    };
   }
 
   /** Selected run ids, in the order they were selected. */
@@ -222,7 +421,8 @@ export class RunsModel {
    * @returns Resolves when the first page of the new query is shown or refused.
    */
   setFilter(filter: string): Promise<void> {
-    return this._setQuery({ filter: filter.trim() });
+    const text = filter.trim();
+    return this._setQuery({ filter: toSearchFilter(text) }, text);
   }
 
   /**
@@ -263,8 +463,73 @@ export class RunsModel {
       if (this._query.order_by === order_by) {
         this._sort = sort;
         this._changed.emit();
+        this._stateChanged.emit();
       }
     });
+  }
+
+  /**
+   * Take back what {@link viewState} saved (from JupyterLab's state database): the
+   * columns and widths at once, then the query in one request.
+   *
+   * @param state - A saved view state; missing or malformed parts are ignored.
+   * @returns Resolves when the restored query is shown (or refused).
+   */
+  restoreViewState(state: Partial<IViewState> | null | undefined): Promise<void> {
+    if (!state || typeof state !== 'object') {
+      return Promise.resolve();
+    }
+    const strings = (v: unknown): string[] | null =>
+      Array.isArray(v) && v.every(x => typeof x === 'string') ? [...v] : null;
+    this._chosenParams = strings(state.params);
+    this._chosenMetrics = strings(state.metrics);
+    this._showConstant = state.show_constant === true;
+    const group = state.group_by;
+    this._groupBy =
+      group === 'experiment' ||
+      group === 'sweep' ||
+      (typeof group === 'string' && group.startsWith('param:'))
+        ? group
+        : '';
+    this._widths = {};
+    for (const [id, w] of Object.entries(state.widths ?? {})) {
+      if (typeof w === 'number' && isFinite(w)) {
+        this._widths[id] = Math.max(MIN_COLUMN_WIDTH, Math.round(w));
+      }
+    }
+    const sort = state.sort;
+    const validSort =
+      sort &&
+      typeof sort.key === 'string' &&
+      (sort.direction === 'ASC' || sort.direction === 'DESC');
+    this._sort = validSort ? { key: sort.key, direction: sort.direction } : null;
+    const text = typeof state.filter === 'string' ? state.filter.trim() : '';
+    this._changed.emit();
+    return this._setQuery(
+      {
+        filter: toSearchFilter(text),
+        experiment: typeof state.experiment === 'string' ? state.experiment : '',
+        deleted: state.deleted === true,
+        order_by: this._sort ? `${this._sort.key} ${this._sort.direction}` : ''
+      },
+      text
+    ).then(() => {
+      // A saved sort the server refuses now (a column gone) is dropped. (The request may
+      // also have been replaced by an equal one, e.g. the first poll: still asked for.)
+      if (this._sort && !this._requested.order_by) {
+        this._sort = null;
+        this._changed.emit();
+      }
+    });
+  }
+
+  /**
+   * Start polling (for a model made with `auto: false`, e.g. after restoring its state).
+   *
+   * @returns Resolves once the poll has started.
+   */
+  start(): Promise<void> {
+    return this._poll.start();
   }
 
   /**
@@ -275,14 +540,64 @@ export class RunsModel {
    * @param visible - Whether to show it.
    */
   setColumnVisible(kind: keyof IRunColumns, name: string, visible: boolean): void {
-    const set = kind === 'params' ? this._shownParams : this._shownMetrics;
-    if (visible) {
-      set.add(name);
+    // The first choice starts from what is shown, so the other columns stay.
+    const current = [...(kind === 'params' ? this.visibleParams : this.visibleMetrics)];
+    const next = visible
+      ? current.includes(name)
+        ? current
+        : [...current, name]
+      : current.filter(n => n !== name);
+    if (kind === 'params') {
+      this._chosenParams = next;
+      this._chosenMetrics ??= [...this.visibleMetrics];
     } else {
-      set.delete(name);
+      this._chosenMetrics = next;
+      this._chosenParams ??= [...this.visibleParams];
     }
-    this._columnsChosen = true;
     this._changed.emit();
+    this._stateChanged.emit();
+  }
+
+  /** Forget the chosen columns: show the defaults again (widths are kept). */
+  resetColumns(): void {
+    this._chosenParams = null;
+    this._chosenMetrics = null;
+    this._showConstant = false;
+    this._changed.emit();
+    this._stateChanged.emit();
+  }
+
+  /**
+   * Show or hide the parameters that have one value in every run.
+   *
+   * @param show - Whether to show them.
+   */
+  setShowConstant(show: boolean): void {
+    if (this._chosenParams !== null) {
+      // Chosen columns: add or remove the constant ones from the choice.
+      const constant = new Set(this.constantParams);
+      const rest = this._chosenParams.filter(name => !constant.has(name));
+      this._chosenParams = show ? [...rest, ...constant] : rest;
+    }
+    this._showConstant = show;
+    this._changed.emit();
+    this._stateChanged.emit();
+  }
+
+  /**
+   * Set a column's width (a drag of its header's edge).
+   *
+   * @param id - The column id.
+   * @param width - The width in px; at least {@link MIN_COLUMN_WIDTH}.
+   */
+  setColumnWidth(id: string, width: number): void {
+    const w = Math.max(MIN_COLUMN_WIDTH, Math.round(width));
+    if (this._widths[id] === w) {
+      return;
+    }
+    this._widths = { ...this._widths, [id]: w };
+    this._changed.emit();
+    this._stateChanged.emit();
   }
 
   /**
@@ -408,12 +723,17 @@ export class RunsModel {
   }
 
   /** Fetch the first page of a changed query; commit the query only if it is accepted. */
-  private async _setQuery(change: Partial<IRunsQuery>): Promise<void> {
+  private async _setQuery(change: Partial<IRunsQuery>, filterText?: string): Promise<void> {
     const candidate: IRunsQuery = { ...this._query, ...change };
+    const text =
+      filterText ?? (change.filter !== undefined ? candidate.filter : this._requestedText);
     const ticket = ++this._queryTicket;
     const isStale = (): boolean => ticket !== this._queryTicket || this._isDisposed;
     this._requested = candidate;
+    this._requestedText = text;
     this._changed.emit();
+    // Asked for alongside the first page; a failure only leaves the fallback columns.
+    const summary = this._fetchSummary(candidate);
     let reply: IRunsReply;
     try {
       reply = await retryWhileBusy(
@@ -432,6 +752,7 @@ export class RunsModel {
       }
       this._busy = false;
       this._requested = this._query;
+      this._requestedText = this._filterText;
       if (error instanceof ServerConnection.ResponseError && error.response.status === 400) {
         // Shown under the filter box; the table keeps the last accepted query's rows.
         this._filterError = error.message;
@@ -444,7 +765,17 @@ export class RunsModel {
     if (isStale()) {
       return;
     }
+    const columns = await summary;
+    if (isStale()) {
+      return;
+    }
+    const stateChanged =
+      candidate.filter !== this._query.filter ||
+      candidate.experiment !== this._query.experiment ||
+      candidate.deleted !== this._query.deleted;
     this._query = candidate;
+    this._filterText = text;
+    this._summary = columns;
     this._generation++;
     this._pages = new Map([[0, reply.runs]]);
     this._signatures = new Map([[0, JSON.stringify(reply.runs)]]);
@@ -460,7 +791,31 @@ export class RunsModel {
     const span = this._visible.end - this._visible.start;
     this._visible = { start: 0, end: span };
     this._changed.emit();
+    if (stateChanged) {
+      this._stateChanged.emit();
+    }
     this.setVisibleRange(0, span);
+  }
+
+  /** The column summary of a query, or null when it cannot be had (the table still works). */
+  private async _fetchSummary(q: IRunsQuery): Promise<IColumnsReply | null> {
+    try {
+      return await retryWhileBusy(() => getColumns(q));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Refresh the column summary after the runs changed (a run landed or was deleted). */
+  private async _refreshSummary(): Promise<void> {
+    const generation = this._generation;
+    const summary = await this._fetchSummary(this._query);
+    if (summary && generation === this._generation && !this._isDisposed) {
+      if (JSON.stringify(summary) !== JSON.stringify(this._summary)) {
+        this._summary = summary;
+        this._changed.emit();
+      }
+    }
   }
 
   private async _loadPage(page: number): Promise<void> {
@@ -498,8 +853,9 @@ export class RunsModel {
   /** One poll tick: re-fetch what is on screen (and the experiments when stale). */
   private async _tick(): Promise<void> {
     if (!this._loaded) {
-      // First tick, or every query so far failed: start from the current query.
-      await this._setQuery({});
+      // First tick, or every query so far failed: ask for the latest query asked for
+      // (e.g. a restored view still loading), not an older one that would replace it.
+      await this._setQuery({ ...this._requested }, this._requestedText);
       await this._refreshExperiments();
       if (this._error) {
         throw new Error(this._error);
@@ -535,6 +891,9 @@ export class RunsModel {
     if (this._total !== totalBefore || this._experimentsStale) {
       await this._refreshExperiments();
     }
+    if (this._total !== totalBefore) {
+      await this._refreshSummary();
+    }
   }
 
   /** Store fetched pages; emit only when something visible changed. */
@@ -554,6 +913,7 @@ export class RunsModel {
         this._total = reply.total;
         changed = true;
       }
+      this._forgetSettledDeletions(reply.runs);
       const signature = JSON.stringify(reply.runs);
       if (this._signatures.get(page) !== signature) {
         this._pages.set(page, reply.runs);
@@ -564,6 +924,18 @@ export class RunsModel {
     }
     if (changed) {
       this._changed.emit();
+    }
+  }
+
+  /**
+   * Drop the local deleted/restored marks the server's rows now agree with, so a later
+   * change made elsewhere (the CLI restoring a run) shows.
+   */
+  private _forgetSettledDeletions(runs: ReadonlyArray<IRun>): void {
+    for (const run of runs) {
+      if (run.deleted !== undefined && this._deleted.get(run.run_id) === run.deleted) {
+        this._deleted.delete(run.run_id);
+      }
     }
   }
 
@@ -585,14 +957,11 @@ export class RunsModel {
       return false;
     }
     this._columns = columns;
-    if (!this._columnsChosen) {
-      this._shownParams = new Set(columns.params.slice(0, DEFAULT_VISIBLE_COLUMNS));
-      this._shownMetrics = new Set(columns.metrics.slice(0, DEFAULT_VISIBLE_COLUMNS));
-    }
     return true;
   }
 
   private async _refreshExperiments(): Promise<void> {
+    void this.refreshAliases();
     try {
       const reply = await listExperiments();
       this._experimentsStale = false;
@@ -609,17 +978,21 @@ export class RunsModel {
     }
   }
 
+  private _aliases = new Map<string, string[]>();
   private _anchor: number | null = null;
   private _busy = false;
   private _changed = new Signal<this, void>(this);
+  private _chosenMetrics: string[] | null = null;
+  private _chosenParams: string[] | null = null;
   private _columns: IRunColumns = { params: [], metrics: [] };
-  private _columnsChosen = false;
   private _deleted = new Map<string, boolean>();
   private _error: string | null = null;
   private _experiments: IExperiment[] = [];
   private _experimentsStale = true;
   private _filterError: string | null = null;
+  private _filterText = '';
   private _generation = 0;
+  private _groupBy = '';
   private _inflight = new Map<number, Promise<void>>();
   private _isDisposed = false;
   private _loaded = false;
@@ -628,14 +1001,17 @@ export class RunsModel {
   private _query: IRunsQuery = { filter: '', order_by: '', experiment: '', deleted: false };
   private _queryTicket = 0;
   private _requested: IRunsQuery = this._query;
+  private _requestedText = '';
   private _selected = new Set<string>();
   private _selection: string[] = [];
-  private _shownMetrics = new Set<string>();
-  private _shownParams = new Set<string>();
+  private _showConstant = false;
   private _signatures = new Map<number, string>();
   private _sort: ISort | null = null;
+  private _stateChanged = new Signal<this, void>(this);
+  private _summary: IColumnsReply | null = null;
   private _total = 0;
   private _visible = { start: 0, end: RUNS_PAGE_SIZE };
+  private _widths: { [id: string]: number } = {};
 }
 
 /**

@@ -5,6 +5,7 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
+import { Widget } from '@lumino/widgets';
 
 import { CardView, createCardWidget } from './card';
 import { shortId } from './format';
@@ -17,8 +18,11 @@ import { ICardFile } from './tokens';
  * The openers handed to the panel and the comparison.
  */
 export interface IOpeners {
-  /** Opens a notebook by contents path; absent without a document manager. */
-  openNotebook?: (path: string) => void;
+  /**
+   * Opens a notebook by contents path, scrolled to a cell when given its index; absent
+   * without a document manager.
+   */
+  openNotebook?: (path: string, cellIndex?: number | null) => void;
   /** Shows a run's detail: the panel shows the detail of its one selected run. */
   openRun: (runId: string) => void;
   /** Opens an HTML model card in a main-area tab (one per run). */
@@ -74,8 +78,11 @@ export function createOpeners(
   };
   return {
     openNotebook: docManager
-      ? (path: string): void => {
-          docManager.openOrReveal(path);
+      ? (path: string, cellIndex?: number | null): void => {
+          const widget = docManager.openOrReveal(path);
+          if (widget && typeof cellIndex === 'number') {
+            void widget.context.ready.then(() => scrollToCell(widget, cellIndex));
+          }
         }
       : undefined,
     openRun: (runId: string): void => {
@@ -85,4 +92,23 @@ export function createOpeners(
     openCard,
     openLineage
   };
+}
+
+/** The part of a notebook panel used to show a cell (no dependency on the notebook package). */
+interface INotebookLike {
+  activeCellIndex: number;
+  scrollToItem?: (
+    index: number,
+    behavior?: 'auto' | 'smart' | 'center' | 'start' | 'end'
+  ) => Promise<void>;
+}
+
+/** Make a cell of an opened notebook the active one and scroll it to the top. */
+function scrollToCell(widget: Widget, index: number): void {
+  const content = (widget as unknown as { content?: INotebookLike }).content;
+  if (!content || typeof content.activeCellIndex !== 'number') {
+    return;
+  }
+  content.activeCellIndex = index;
+  void content.scrollToItem?.(index, 'start');
 }

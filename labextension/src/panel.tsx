@@ -24,6 +24,7 @@ import { RunDetail, RunDetailTab, useRunDetail } from './components/RunDetail';
 import { RunsTable } from './components/runs';
 import { useSignal } from './hooks';
 import { workbenchIcon } from './icons';
+import { isNameSearch } from './format';
 import { RunsModel } from './model';
 import { CommandIDs, ICardFile, IInfo } from './tokens';
 
@@ -39,8 +40,10 @@ export interface IRunsViewProps {
   model: RunsModel;
   info: IInfo;
   commands: CommandRegistry;
-  /** Opens a notebook by contents path; without it no "Open notebook" button shows. */
-  openNotebook?: (path: string) => void;
+  /** Opens a notebook by contents path (scrolled to a cell); no "Open notebook" without it. */
+  openNotebook?: (path: string, cellIndex?: number | null) => void;
+  /** Renders a run's Markdown description. */
+  renderMarkdown?: (text: string, host: HTMLElement) => Promise<void>;
   /** Opens an HTML model card in a main-area tab; cards are only downloaded without it. */
   openCard?: (card: ICardFile, runId: string) => void;
   /** Opens a run's lineage in a main-area tab. */
@@ -49,17 +52,29 @@ export interface IRunsViewProps {
 
 function FilterBox(props: { model: RunsModel }): JSX.Element {
   const { model } = props;
-  const [draft, setDraft] = React.useState(model.query.filter);
+  const applied = model.filterText;
+  const [draft, setDraft] = React.useState(applied);
+  // A filter set from elsewhere (restored state) shows in the box.
+  const [shown, setShown] = React.useState(applied);
+  if (shown !== applied) {
+    setShown(applied);
+    setDraft(applied);
+  }
   const error = model.filterError;
-  const pending = draft.trim() !== model.query.filter;
+  const pending = draft.trim() !== applied;
+  const nameSearch = !pending && !error && isNameSearch(applied);
   return (
     <div className={`${RUNS_PANEL_CLASS}-filterBox`}>
       <InputGroup
         className={`${RUNS_PANEL_CLASS}-filter`}
         type="text"
         rightIcon={filterIcon}
-        placeholder="metrics.rmse < 50 and params.model = 'ridge'"
-        title="MLflow search syntax; Enter applies, Escape reverts"
+        placeholder="Run name, or metrics.rmse < 50 and params.model = 'ridge'"
+        title={
+          "Plain words search run names (attributes.run_name ILIKE '%words%'); " +
+          'anything with an operator is a filter in MLflow search syntax. ' +
+          'Enter applies, Escape reverts.'
+        }
         aria-label="Filter runs"
         aria-invalid={error !== null}
         spellCheck={false}
@@ -69,7 +84,7 @@ function FilterBox(props: { model: RunsModel }): JSX.Element {
           if (event.key === 'Enter') {
             void model.setFilter(draft);
           } else if (event.key === 'Escape') {
-            setDraft(model.query.filter);
+            setDraft(applied);
           }
         }}
       />
@@ -77,8 +92,18 @@ function FilterBox(props: { model: RunsModel }): JSX.Element {
         <div className={`${RUNS_PANEL_CLASS}-filterError`} role="alert">
           {error}
         </div>
+      ) : pending ? (
+        <div className={`${RUNS_PANEL_CLASS}-hint`}>
+          {isNameSearch(draft)
+            ? 'Enter searches run names for this text'
+            : 'Press Enter to apply the filter'}
+        </div>
       ) : (
-        pending && <div className={`${RUNS_PANEL_CLASS}-hint`}>Press Enter to apply</div>
+        nameSearch && (
+          <div className={`${RUNS_PANEL_CLASS}-hint`} data-filter={model.query.filter}>
+            Run names containing “{applied}” <code>{model.query.filter}</code>
+          </div>
+        )
       )}
     </div>
   );
@@ -105,7 +130,44 @@ function ExperimentPicker(props: { model: RunsModel }): JSX.Element {
   );
 }
 
-function Actions(props: IRunsViewProps & { onColumns: () => void }): JSX.Element {
+/** CSS class around the Columns button: presses there toggle the chooser. */
+const COLUMNS_TOGGLE_CLASS = `${RUNS_PANEL_CLASS}-columnsToggle`;
+
+/** "Group by": nothing, the experiment, the sweep, or a parameter that differs. */
+function GroupPicker(props: { model: RunsModel }): JSX.Element {
+  const { model } = props;
+  const summary = model.columnSummary;
+  const params = summary
+    ? summary.params.filter(p => !p.constant && !p.duplicate_of).map(p => p.name)
+    : model.visibleParams;
+  const options = [
+    { label: 'No groups', value: '' },
+    { label: 'Group: experiment', value: 'experiment' },
+    { label: 'Group: sweep', value: 'sweep' },
+    ...params.map(name => ({ label: `Group: ${name}`, value: `param:${name}` }))
+  ];
+  const current = model.groupBy;
+  if (current && !options.some(o => o.value === current)) {
+    options.push({ label: `Group: ${current.replace(/^param:/, '')}`, value: current });
+  }
+  return (
+    <HTMLSelect
+      className={`${RUNS_PANEL_CLASS}-groupBy`}
+      aria-label="Group runs by"
+      title="Group the runs by experiment, sweep or a parameter; each group shows its count and best value"
+      value={current}
+      options={options}
+      onChange={event => model.setGroupBy(event.currentTarget.value)}
+    />
+  );
+}
+
+function Actions(
+  props: IRunsViewProps & {
+    onColumns: () => void;
+    choosing: boolean;
+  }
+): JSX.Element {
   const { model, commands } = props;
   const n = model.selection.length;
   const run = (id: string) => () => void commands.execute(id);
@@ -150,28 +212,38 @@ function Actions(props: IRunsViewProps & { onColumns: () => void }): JSX.Element
       >
         Restore
       </Button>
-      <Button
-        small
-        minimal
-        className={`${RUNS_PANEL_CLASS}-columns`}
-        title="Choose the parameter and metric columns"
-        onClick={props.onColumns}
-      >
-        <tableRowsIcon.react tag="span" className={`${RUNS_PANEL_CLASS}-buttonIcon`} />
-        Columns
-      </Button>
+      {/* A wrapper the chooser knows: a press on the button toggles, not "click outside". */}
+      <div className={COLUMNS_TOGGLE_CLASS}>
+        <Button
+          small
+          minimal
+          className={`${RUNS_PANEL_CLASS}-columns`}
+          aria-expanded={props.choosing}
+          title="Choose the parameter and metric columns"
+          onClick={props.onColumns}
+        >
+          <tableRowsIcon.react tag="span" className={`${RUNS_PANEL_CLASS}-buttonIcon`} />
+          Columns
+        </Button>
+      </div>
     </div>
   );
 }
 
-function SelectedRun(props: IRunsViewProps & { runId: string }): JSX.Element {
+function SelectedRun(
+  props: IRunsViewProps & { runId: string; onRegistered: () => void }
+): JSX.Element {
   const { model, runId } = props;
   const row = model.runById(runId);
   // Kept here, not in RunDetail: following the lineage to another run stays on Lineage.
   const [tab, setTab] = React.useState<RunDetailTab>('details');
   const openRun = React.useCallback((id: string) => model.setSelection([id]), [model]);
-  // Refetch when the row shows the run changed (e.g. it finished).
-  const { detail, error, busy } = useRunDetail(runId, row ? `${row.status}:${row.end_time}` : '');
+  // Refetch when the row shows the run changed (it finished, it was deleted or restored).
+  const deleted = model.isDeleted(runId);
+  const { detail, error, busy } = useRunDetail(
+    runId,
+    `${row ? `${row.status}:${row.end_time}` : ''}:${deleted}`
+  );
   React.useEffect(() => {
     if (detail) {
       model.markDeleted([detail.run_id], detail.deleted);
@@ -183,8 +255,10 @@ function SelectedRun(props: IRunsViewProps & { runId: string }): JSX.Element {
       {error && <div className="jp-workbench-error">{error}</div>}
       {detail && (
         <RunDetail
-          detail={detail}
+          detail={{ ...detail, deleted }}
           openNotebook={props.openNotebook}
+          renderMarkdown={props.renderMarkdown}
+          onRegistered={props.onRegistered}
           openCard={props.openCard}
           openLineage={props.openLineage}
           openRun={openRun}
@@ -195,6 +269,29 @@ function SelectedRun(props: IRunsViewProps & { runId: string }): JSX.Element {
       )}
       {!detail && !error && !busy && <div className="jp-workbench-note">Loading…</div>}
     </div>
+  );
+}
+
+/** "3 constant hidden · show": one click shows the params with one value everywhere. */
+function ConstantToggle(props: { model: RunsModel }): JSX.Element | null {
+  const { model } = props;
+  const n = model.constantParams.length;
+  if (n === 0) {
+    return null;
+  }
+  const names = model.constantParams.join(', ');
+  return (
+    <span className={`${RUNS_PANEL_CLASS}-constant`}>
+      {' · '}
+      <button
+        className={`${RUNS_PANEL_CLASS}-showConstant`}
+        aria-pressed={model.showConstant}
+        title={`${model.showConstant ? 'Hide' : 'Show'} the parameters with the same value in every run: ${names}`}
+        onClick={() => model.setShowConstant(!model.showConstant)}
+      >
+        {model.showConstant ? `hide ${n} constant` : `${n} constant hidden`}
+      </button>
+    </span>
   );
 }
 
@@ -211,6 +308,12 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
   const closeChooser = React.useCallback(() => setChoosing(false), []);
   const selection = model.selection;
   const openRun = React.useCallback((id: string) => model.setSelection([id]), [model]);
+  const refreshAliases = React.useCallback(() => void model.refreshAliases(), [model]);
+  const [modelsVersion, setModelsVersion] = React.useState(0);
+  const registered = React.useCallback(() => {
+    setModelsVersion(v => v + 1);
+    void model.refreshAliases();
+  }, [model]);
 
   return (
     <div className={`${RUNS_PANEL_CLASS}-view`}>
@@ -223,6 +326,7 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
       </div>
       <div className={`${RUNS_PANEL_CLASS}-row`}>
         <ExperimentPicker model={model} />
+        <GroupPicker model={model} />
         <label className={`${RUNS_PANEL_CLASS}-showDeleted`} title="Include deleted runs">
           <input
             type="checkbox"
@@ -233,12 +337,15 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
         </label>
       </div>
       <FilterBox model={model} />
-      <Actions {...props} onColumns={() => setChoosing(c => !c)} />
-      {choosing && <ColumnChooser model={model} onClose={closeChooser} />}
+      <Actions {...props} choosing={choosing} onColumns={() => setChoosing(c => !c)} />
+      {choosing && (
+        <ColumnChooser model={model} onClose={closeChooser} ignore={`.${COLUMNS_TOGGLE_CLASS}`} />
+      )}
       <div className={`${RUNS_PANEL_CLASS}-status`}>
         <span className={`${RUNS_PANEL_CLASS}-count`}>
           {model.total.toLocaleString()} run{model.total === 1 ? '' : 's'}
         </span>
+        <ConstantToggle model={model} />
         {selection.length > 0 && (
           <>
             <span> · {selection.length} selected </span>
@@ -258,8 +365,10 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
         model={model}
         onActivate={() => void props.commands.execute(CommandIDs.compareSelected)}
       />
-      {selection.length === 1 && <SelectedRun {...props} runId={selection[0]} />}
-      <Models openRun={openRun} />
+      {selection.length === 1 && (
+        <SelectedRun {...props} runId={selection[0]} onRegistered={registered} />
+      )}
+      <Models openRun={openRun} onChanged={refreshAliases} version={modelsVersion} />
     </div>
   );
 }

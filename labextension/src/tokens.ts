@@ -137,6 +137,8 @@ export interface IViewState {
   /** Column id to width in px. */
   widths: { [id: string]: number };
   show_constant: boolean;
+  /** What the table groups by: '' , `experiment`, `sweep` or `param:<name>`. */
+  group_by?: string;
   [key: string]: unknown;
 }
 
@@ -167,6 +169,38 @@ export interface IArtifact {
   size: number;
   /** `input` or `output` */
   direction: string;
+  /** Where the store keeps its content; null when recorded by hash only. */
+  stored_path?: string | null;
+  /** The name given when logged (a model's or dataset's name). */
+  name?: string | null;
+}
+
+/** PATCH runs/<id>/tags, PUT runs/<id>/description */
+export interface ITagsReply {
+  run_id: string;
+  tags: { [key: string]: string };
+}
+
+/** Which copy of a run's notebook to open. */
+export type NotebookCopy = 'snapshot' | 'output';
+
+/** POST runs/<id>/notebook */
+export interface INotebookCopyReply {
+  /** The copy's contents path (under `workbench-runs/`). */
+  path: string;
+  /** The tracked cell's index in it, or null. */
+  cell_index: number | null;
+  which: NotebookCopy;
+}
+
+/** GET runs/<id>/charts */
+export interface IRunChartsReply {
+  /** The run's metric curves, one row per metric; null when it logged none. */
+  metrics: VisualizationSpec | null;
+  /** Its `system/*` curves; null when there are none. */
+  system: VisualizationSpec | null;
+  /** Metrics logged once (final values): name to value. */
+  finals: { [name: string]: number };
 }
 
 /** Where and how a run was recorded. Keys beyond these may be present. */
@@ -219,6 +253,8 @@ export interface ICompareReply {
   notebooks_differ: boolean;
   /** The datasets the runs used, aligned with `runs`; absent from older servers. */
   datasets?: IDatasetsComparison;
+  /** The metric the runs name as their objective (an `objective` tag), if any. */
+  objective?: string | null;
 }
 
 /** A summary statistic of one dataset column that differs between the runs. */
@@ -387,8 +423,34 @@ export interface IModelsReply {
   models: IRegisteredModel[];
 }
 
+/** POST models, PUT models/<name>/aliases/<alias>: the version concerned. */
+export interface IModelVersionReply {
+  name: string;
+  version: number;
+  run_id: string;
+  aliases: string[];
+}
+
+/** One metric of GET models/<name>/compare. */
+export interface IModelMetricRow {
+  metric: string;
+  champion: number | null;
+  challenger: number | null;
+  /** `champion`, `challenger`, or null when equal or missing. */
+  better: 'champion' | 'challenger' | null;
+}
+
+/** GET models/<name>/compare: a challenger against the champion. */
+export interface IModelComparison {
+  champion: IModelVersionReply;
+  challenger: IModelVersionReply;
+  metrics: IModelMetricRow[];
+  data_differs: boolean;
+  challenger_wins: boolean;
+}
+
 /** The charts GET charts can draw. */
-export type ChartKind = 'curves' | 'parallel';
+export type ChartKind = 'curves' | 'parallel' | 'scatter';
 
 /** GET charts: a Vega-Lite v5 spec built by the server (the one place specs are built). */
 export interface IChartReply {

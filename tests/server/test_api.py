@@ -154,7 +154,7 @@ async def test_rerun_through_the_api_starts_a_job_and_links_the_new_run(jp_fetch
     execute(path)
     (rid,) = list(wb.runs()["run_id"])
     params = await _get(jp_fetch, "runs", rid, "parameters")
-    assert params == {"parameters": {"alpha": 1.0}}
+    assert params["parameters"] == {"alpha": 1.0} and params["defaults"] == {"alpha": 1.0}
     code, msg = await _error(
         jp_fetch, "runs", rid, "rerun", method="POST", body=json.dumps({"params": {"beta": 2}})
     )

@@ -52,6 +52,10 @@ def running_lab(root: Path, store_dir: Path) -> Iterator[str]:
     stops it afterwards. Its log goes to ``root/lab.log``."""
     port = _free_port()
     jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable))
+    # No "Would you like to get notified about Jupyter news?" toast over the screenshots.
+    settings = root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     proc = subprocess.Popen(
         [
             jupyter,
@@ -60,6 +64,11 @@ def running_lab(root: Path, store_dir: Path) -> Iterator[str]:
             f"--port={port}",
             f"--IdentityProvider.token={TOKEN}",
             f"--ServerApp.root_dir={root}",
+            # Saved workspaces (and the panel's saved view in them) stay with this test.
+            f"--LabApp.workspaces_dir={root / '.lab-workspaces'}",
+            f"--LabApp.user_settings_dir={root / '.lab-settings'}",
+            # window.jupyterapp: tests run notebook commands (run all cells) through it.
+            "--LabApp.expose_app_in_browser=True",
             "--allow-root",
         ],
         env={**os.environ, "WORKBENCH_STORE": str(store_dir)},

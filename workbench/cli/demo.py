@@ -46,7 +46,7 @@ def demo_cmd(
 
     from .. import tracking
     from ..comparison import compare_records
-    from ..demo import register_and_card, run_demo_sweep
+    from ..demo import register_and_card, run_demo_sweep, summary_columns
 
     if ctx.obj.get("store"):
         tracking.set_store(ctx.obj["store"])
@@ -56,7 +56,7 @@ def demo_cmd(
     click.echo(f"recording a gradient-boosting sweep on the diabetes data into {store.directory}", err=True)
     result = run_demo_sweep(Path(directory), experiment, n_estimators, jobs)
     df = result.results
-    click.echo(runs_table(df))
+    click.echo(runs_table(df, columns=summary_columns(df)))
     if len(df) >= 2:
         best, worst = df["run_id"].iloc[0], df["run_id"].iloc[-1]
         click.echo(
@@ -69,8 +69,10 @@ def demo_cmd(
             f"model card: {', '.join(map(str, cards))}",
             err=True,
         )
-    click.echo(f"\nnext: workbench runs -e {experiment} --order-by 'metrics.rmse ASC'", err=True)
     click.echo(
+        "\nnext: the panel: `workbench demo --lab` records the sweep and opens JupyterLab on it;\n"
+        "      in your own `jupyter lab`, click the Workbench tab in the left sidebar (or open /lab?workbench)\n"
+        f"      workbench runs -e {experiment} --order-by 'metrics.rmse ASC'\n"
         "      workbench models compare diabetes; workbench lineage RUN; workbench card diabetes@champion",
         err=True,
     )

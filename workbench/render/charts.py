@@ -34,9 +34,13 @@ __all__ = [
     "curves_spec",
     "downsample_minmax",
     "metric_curves_spec",
+    "RUN_COLOURS",
+    "distinct_params",
+    "ema",
     "parallel_spec",
     "parallel_width",
     "run_label",
+    "scatter_spec",
     "unique_labels",
 ]
 
@@ -70,6 +74,18 @@ VALUE_FORMAT = ".5~g"
 RUN_LEGEND = {"orient": "bottom", "columns": 2, "labelLimit": 260}
 
 Width = int | Literal["container"]
+#: What a curve's x axis measures: the step, the clock, or seconds since the run's first point.
+XAxis = Literal["step", "wall", "relative"]
+#: The run colours, in order: Vega's ``tableau10`` and ``tableau20`` schemes, which the
+#: charts name. The panel colours its tables with the same list (``RUN_COLOURS`` in
+#: ``labextension/src/format.ts``), so a run has one colour in the table, the legend
+#: and every chart.
+RUN_COLOURS = (
+    "#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b",
+    "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac",
+)  # fmt: skip
+#: Where a parallel-coordinates axis draws the runs that lack its value (below 0).
+MISSING_POS = -0.12
 
 
 # -- labels ------------------------------------------------------------------------------
@@ -141,20 +157,27 @@ def downsample_minmax(steps: Any, values: Any, max_points: int) -> tuple[np.ndar
     InvalidInputError
         ``max_points`` is less than 1.
     """
+    keep = _minmax_indices(steps, values, max_points)
+    return np.asarray(steps)[keep], np.asarray(values, dtype=float)[keep]
+
+
+def _minmax_indices(steps: Any, values: Any, max_points: int) -> np.ndarray:
+    """The indices (into the given arrays, in step order) :func:`downsample_minmax` keeps."""
     if max_points < 1:
         raise InvalidInputError(f"max_points must be at least 1, got {max_points!r}")
     s = np.asarray(steps)
     v = np.asarray(values, dtype=float)
+    base = np.arange(len(s))
     if len(s) > 1 and np.any(s[1:] < s[:-1]):
-        order = np.argsort(s, kind="stable")
-        s, v = s[order], v[order]
+        base = np.argsort(s, kind="stable")
+        s, v = s[base], v[base]
     n = len(s)
     if n <= max_points:
-        return s, v
+        return base
     if max_points < 4:
         # Too few points for min/max pairs plus both ends: spread them evenly instead.
         idx = np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
-        return s[idx], v[idx]
+        return base[idx]
     n_buckets = (max_points - 2) // 2
     span = float(s[-1] - s[0])
     if span > 0:
@@ -169,26 +192,69 @@ def downsample_minmax(steps: Any, values: Any, max_points: int) -> tuple[np.ndar
     starts = np.flatnonzero(np.r_[True, sorted_buckets[1:] != sorted_buckets[:-1]])
     ends = np.r_[starts[1:], n] - 1
     keep = np.unique(np.concatenate([order[starts], order[ends], [0, n - 1]]))
-    return s[keep], v[keep]
+    return base[keep]
+
+
+def ema(values: Sequence[float], smoothing: float) -> list[float]:
+    """An exponential moving average, debiased at the start as TensorBoard does.
+
+    Parameters
+    ----------
+    values
+        One series, in step order.
+    smoothing
+        The weight of the past, from 0 (none: the values themselves) to below 1.
+
+    Returns
+    -------
+    list of float
+        ``s_t = smoothing * s_(t-1) + (1 - smoothing) * v_t``, divided by
+        ``1 - smoothing ** t`` so the first points are not pulled towards zero.
+    """
+    if not 0 <= smoothing < 1:
+        raise InvalidInputError(f"smoothing must be from 0 to below 1, got {smoothing!r}")
+    out: list[float] = []
+    last = 0.0
+    for i, v in enumerate(values, start=1):
+        last = smoothing * last + (1 - smoothing) * float(v)
+        out.append(last / (1 - smoothing**i) if smoothing else float(v))
+    return out
 
 
 def _curve_rows(
-    series: Iterable[Mapping[str, Any]], max_points: int | None
+    series: Iterable[Mapping[str, Any]],
+    max_points: int | None,
+    smoothing: float = 0.0,
+    x: XAxis = "step",
 ) -> tuple[list[dict[str, Any]], int]:
-    """The rows of every series (``run, key, step, value``) and the longest series' length."""
+    """The rows of every series (``run, key, step, value``, plus ``raw`` when smoothed
+    and ``time`` for a time axis) and the longest series' length."""
     rows: list[dict[str, Any]] = []
     longest = 0
     for s in series:
         steps, values = s["steps"], s["values"]
+        times = s.get("timestamps")
+        # Smoothed over every point, before downsampling, so the average sees them all.
+        smooth = ema(list(np.asarray(values, dtype=float)), smoothing) if smoothing else None
         if max_points is not None:
-            steps, values = downsample_minmax(steps, values, max_points)
+            keep = _minmax_indices(steps, values, max_points)
+            steps = np.asarray(steps)[keep]
+            values = np.asarray(values, dtype=float)[keep]
+            times = None if times is None else np.asarray(times)[keep]
+            smooth = None if smooth is None else [smooth[i] for i in keep.tolist()]
         steps = steps.tolist() if isinstance(steps, np.ndarray) else list(steps)
         values = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        times_list = None if times is None else [int(t) for t in np.asarray(times).tolist()]
         longest = max(longest, len(steps))
         label, key = str(s["label"]), str(s["key"])
-        rows.extend(
-            {"run": label, "key": key, "step": int(st), "value": float(v)} for st, v in zip(steps, values)
-        )
+        start = min(times_list) if times_list else 0
+        for i, (st, v) in enumerate(zip(steps, values)):
+            row: dict[str, Any] = {"run": label, "key": key, "step": int(st), "value": float(v)}
+            if smooth is not None:
+                row["raw"], row["value"] = float(v), float(smooth[i])
+            if x != "step" and times_list is not None:
+                row["time"] = times_list[i] if x == "wall" else (times_list[i] - start) / 1000
+            rows.append(row)
     return rows, longest
 
 
@@ -235,6 +301,9 @@ def curves_spec(
     width: Width = "container",
     height: int = CURVE_HEIGHT,
     max_points: int | None = None,
+    smoothing: float = 0.0,
+    log: bool = False,
+    x: XAxis = "step",
 ) -> dict[str, Any]:
     """One metric's curves, one line per run: a chart of the panel's comparison.
 
@@ -254,22 +323,50 @@ def curves_spec(
     max_points
         Downsample each series to this many points (:func:`downsample_minmax`); None
         keeps them as given.
+    smoothing
+        Draw an exponential moving average (:func:`ema`) with this weight, over the raw
+        curve drawn faintly; 0 draws the values.
+    log
+        A logarithmic y scale (symmetric log when a value is 0 or below).
+    x
+        ``step``, ``wall`` (the clock) or ``relative`` (seconds since each run's first
+        point); the time axes need ``timestamps`` (ms) in each series.
 
     Returns
     -------
     dict
         A Vega-Lite v5 line chart, its data inline.
     """
-    rows, longest = _curve_rows(series, max_points)
-    return {
-        "$schema": SCHEMA,
-        "title": key,
-        "width": width,
-        "height": height,
-        "data": {"values": rows},
-        "mark": _curve_mark(longest),
-        "encoding": _curve_encoding(_domain(domain, rows)),
-    }
+    if x not in ("step", "wall", "relative"):
+        raise InvalidInputError(f"x must be step, wall or relative, got {x!r}")
+    rows, longest = _curve_rows(series, max_points, smoothing, x)
+    encoding = _curve_encoding(_domain(domain, rows))
+    if x != "step":
+        encoding["x"] = (
+            {"field": "time", "type": "temporal", "title": "time"}
+            if x == "wall"
+            else {"field": "time", "type": "quantitative", "title": "seconds since the run's first point"}
+        )
+    if log:
+        positive = all(r["value"] > 0 and r.get("raw", 1) > 0 for r in rows)
+        encoding["y"]["scale"] = {"type": "log" if positive else "symlog", "zero": False}
+    spec: dict[str, Any] = {"$schema": SCHEMA, "title": key, "width": width, "height": height}
+    spec["data"] = {"values": rows}
+    if not smoothing:
+        return {**spec, "mark": _curve_mark(longest), "encoding": encoding}
+    # The smoothed line over the raw one, drawn faintly in the same colour.
+    raw = {**encoding, "y": {**encoding["y"], "field": "raw"}}
+    raw["color"] = {**encoding["color"], "legend": None}
+    raw.pop("tooltip")
+    spec["layer"] = [
+        {"mark": {"type": "line", "strokeWidth": 1, "opacity": 0.25, "clip": True}, "encoding": raw},
+        {"mark": _curve_mark(longest), "encoding": encoding},
+    ]
+    encoding["tooltip"] = [
+        *encoding["tooltip"],
+        {"field": "raw", "type": "quantitative", "format": VALUE_FORMAT},
+    ]
+    return spec
 
 
 def metric_curves_spec(
@@ -361,13 +458,25 @@ def _short(text: str, limit: int = AXIS_LABEL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _scale_axis(name: str, values: Sequence[Any]) -> tuple[str, list[float | None], list[str | None]]:
+def _scale_axis(
+    name: str, values: Sequence[Any], missing_tick: bool = False
+) -> tuple[str, list[float | None], list[str | None]]:
     """Place one dimension's values on [0, 1]: the axis label, positions and value texts.
 
     Values that all parse as numbers are scaled linearly between their min and max, and
     the label shows that range; anything else is treated as categories, spread evenly
-    in sorted order, and the label lists them. Missing values get no position.
+    in sorted order, and the label lists them. Missing values get no position, or with
+    ``missing_tick`` the position :data:`MISSING_POS` (below the axis) and the text
+    ``missing``.
     """
+    label, pos, raw = _scale_present(name, values)
+    if missing_tick:
+        pos = [MISSING_POS if p is None else p for p in pos]
+        raw = ["missing" if p is None else r for p, r in zip(_scale_present(name, values)[1], raw)]
+    return label, pos, raw
+
+
+def _scale_present(name: str, values: Sequence[Any]) -> tuple[str, list[float | None], list[str | None]]:
     present = [not _is_missing(v) for v in values]
     nums = [_as_number(v) if ok else None for v, ok in zip(values, present)]
     if any(present) and all(n is not None for n, ok in zip(nums, present) if ok):
@@ -407,13 +516,17 @@ def parallel_width(n_axes: int) -> int:
 
 
 def _parallel_rows(
-    labels: Sequence[str], dims: Sequence[tuple[str, str, Sequence[Any]]], metric_values: Sequence[float]
+    labels: Sequence[str],
+    dims: Sequence[tuple[str, str, Sequence[Any]]],
+    metric_values: Sequence[float],
+    missing_tick: bool = False,
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """The axis labels in order, and one row per (run, axis) where the run has a value."""
+    """The axis labels in order, and one row per (run, axis) where the run has a value
+    (or, with ``missing_tick``, a "missing" point below the axis where it has none)."""
     axes: list[str] = []
     rows: list[dict[str, Any]] = []
     for order, (name, column, values) in enumerate(dims):
-        label, pos, raw = _scale_axis(name, values)
+        label, pos, raw = _scale_axis(name, values, missing_tick)
         if label in axes:  # a param named like the metric: keep both axes apart
             label = f"{label} ({column})"
         axes.append(label)
@@ -425,8 +538,23 @@ def _parallel_rows(
     return axes, rows
 
 
+def _axis_labels(step: float | None, label_limit: int) -> dict[str, Any]:
+    """Axis label settings that never overlap: two horizontal lines where an axis has
+    room (or the width is unknown), else rotated, upright when axes are very close."""
+    if step is None or step >= 100:
+        return {"labelAngle": 0, "labelLimit": label_limit, "labelExpr": _TWO_LINE_LABEL}
+    # A rotated label needs about its line height / sin(angle) of horizontal room.
+    angle = -40 if step >= 24 else -90
+    return {"labelAngle": angle, "labelAlign": "right", "labelBaseline": "middle", "labelLimit": label_limit}
+
+
 def _parallel_encoding(
-    axes: list[str], metric: str, label_limit: int, higher_is_better: bool
+    axes: list[str],
+    metric: str,
+    label_limit: int,
+    higher_is_better: bool,
+    step: float | None = None,
+    y_domain: Sequence[float] = (0, 1),
 ) -> dict[str, Any]:
     return {
         "x": {
@@ -434,16 +562,9 @@ def _parallel_encoding(
             "type": "nominal",
             "sort": axes,
             "title": None,
-            "axis": {
-                "grid": True,
-                "domain": False,
-                "ticks": False,
-                "labelAngle": 0,
-                "labelLimit": label_limit,
-                "labelExpr": _TWO_LINE_LABEL,
-            },
+            "axis": {"grid": True, "domain": False, "ticks": False, **_axis_labels(step, label_limit)},
         },
-        "y": {"field": "pos", "type": "quantitative", "axis": None, "scale": {"domain": [0, 1]}},
+        "y": {"field": "pos", "type": "quantitative", "axis": None, "scale": {"domain": list(y_domain)}},
         "color": {
             "field": "metric",
             "type": "quantitative",
@@ -472,6 +593,7 @@ def parallel_spec(
     higher_is_better: bool,
     width: Width = "container",
     height: int = PARALLEL_HEIGHT,
+    missing_tick: bool = False,
 ) -> dict[str, Any]:
     """Parallel coordinates of parameters and one metric: one line per run, coloured by
     the metric.
@@ -500,11 +622,15 @@ def parallel_spec(
         :func:`parallel_width`).
     height
         Plot height in pixels.
+    missing_tick
+        Draw a run that lacks a parameter through a "missing" point below that axis,
+        so its line is whole, instead of skipping the axis.
 
     Returns
     -------
     dict
-        A Vega-Lite v5 line chart over one x position per axis, its data inline.
+        A Vega-Lite v5 line chart over one x position per axis, its data inline. Axis
+        labels never overlap: with a pixel width, crowded axes get rotated labels.
 
     Raises
     ------
@@ -519,21 +645,148 @@ def parallel_spec(
     dims = [(name, f"params.{name}", [values[i] for i in keep]) for name, values in params.items()]
     kept_metric = [float(metric_values[i]) for i in keep]
     dims.append((metric, f"metrics.{metric}", kept_metric))
-    axes, rows = _parallel_rows([labels[i] for i in keep], dims, kept_metric)
+    axes, rows = _parallel_rows([labels[i] for i in keep], dims, kept_metric, missing_tick)
     dropped = n - len(keep)
     title = f"{metric} vs parameters" + (f" ({dropped} runs without {metric} left out)" if dropped else "")
-    label_limit = AXIS_LABEL_LIMIT if width == "container" else max(60, min(220, int(width) // len(axes) - 8))
+    step = None if width == "container" else int(width) / len(axes)
+    label_limit = AXIS_LABEL_LIMIT if step is None else max(60, min(220, int(step) - 8))
+    has_missing = any(r["pos"] == MISSING_POS for r in rows)
+    y_domain = (MISSING_POS - 0.05, 1) if has_missing else (0, 1)
+    line = {
+        "mark": {"type": "line", "strokeWidth": 2, "opacity": 0.85, "point": {"filled": True, "size": 36}},
+        "encoding": _parallel_encoding(axes, metric, label_limit, higher_is_better, step, y_domain),
+    }
+    spec: dict[str, Any] = {"$schema": SCHEMA, "title": title, "width": width, "height": height}
+    spec["data"] = {"values": rows}
+    if not has_missing:
+        return {**spec, **line}
+    # A "missing" tick below each axis that has runs without a value.
+    ticks = {
+        "transform": [{"filter": f"datum.pos == {MISSING_POS}"}],
+        "mark": {"type": "text", "text": "missing", "dy": 10, "fontSize": 9, "color": "#888"},
+        "encoding": {
+            "x": {"field": "axis", "type": "nominal", "sort": axes},
+            "y": {"field": "pos", "type": "quantitative", "scale": {"domain": list(y_domain)}},
+        },
+    }
+    return {**spec, "layer": [line, ticks]}
+
+
+def distinct_params(params: Mapping[str, Sequence[Any]]) -> list[str]:
+    """The parameters worth an axis: those that differ between the runs, without an
+    autologged ``Estimator.x`` that repeats the plain parameter ``x``.
+
+    Parameters
+    ----------
+    params
+        Parameter name -> one value per run (None where a run lacks it).
+
+    Returns
+    -------
+    list of str
+        Names in the given order; all non-duplicates when none differs.
+    """
+
+    def same(a: Any, b: Any) -> bool:
+        if _is_missing(a) or _is_missing(b):
+            return _is_missing(a) and _is_missing(b)
+        x, y = _as_number(a), _as_number(b)
+        return x == y if x is not None and y is not None else str(a) == str(b)
+
+    names = list(params)
+    keep = []
+    for name in names:
+        head, _, plain = name.partition(".")
+        if plain and head[:1].isupper() and plain in params:
+            if all(same(a, b) for a, b in zip(params[name], params[plain])):
+                continue  # GradientBoostingRegressor.max_depth beside max_depth
+        keep.append(name)
+    differing = [k for k in keep if len({str(v) for v in params[k]}) > 1]
+    return differing or keep
+
+
+def scatter_spec(
+    labels: Sequence[str],
+    x_name: str,
+    x_values: Sequence[Any],
+    metric: str,
+    metric_values: Sequence[Any],
+    domain: Sequence[str] | None = None,
+    *,
+    width: Width = "container",
+    height: int = PARALLEL_HEIGHT,
+) -> dict[str, Any]:
+    """One parameter against one metric: a point per run, in the run's colour.
+
+    Parameters
+    ----------
+    labels
+        One unique label per run.
+    x_name, x_values
+        The parameter and its value per run (numbers when every present value parses,
+        else categories).
+    metric, metric_values
+        The metric and its value per run.
+    domain
+        Every compared run's label, in order, so colours match the other charts.
+    width, height
+        The plot's size (``"container"`` fills its element).
+
+    Returns
+    -------
+    dict
+        A Vega-Lite v5 point chart; runs missing either value are left out (the title
+        says how many).
+    """
+    n = len(labels)
+    if len(x_values) != n or len(metric_values) != n:
+        raise InvalidInputError(f"give one {x_name!r} and one {metric!r} value per run ({n} runs)")
+    present = [
+        i for i in range(n) if not _is_missing(x_values[i]) and _as_number(metric_values[i]) is not None
+    ]
+    numeric = all(_as_number(x_values[i]) is not None for i in present)
+    rows = [
+        {
+            "run": labels[i],
+            "x": _as_number(x_values[i]) if numeric else str(x_values[i]),
+            "value": float(metric_values[i]),
+        }
+        for i in present
+    ]
+    dropped = n - len(present)
+    title = f"{metric} by {x_name}" + (f" ({dropped} runs without both left out)" if dropped else "")
+    colour_domain = list(domain) if domain is not None else list(labels)
     return {
         "$schema": SCHEMA,
         "title": title,
         "width": width,
         "height": height,
         "data": {"values": rows},
-        "mark": {
-            "type": "line",
-            "strokeWidth": 2,
-            "opacity": 0.85,
-            "point": {"filled": True, "size": 36},
+        "mark": {"type": "point", "filled": True, "size": 80, "opacity": 0.9},
+        "encoding": {
+            "x": {
+                "field": "x",
+                "type": "quantitative" if numeric else "nominal",
+                "title": x_name,
+                # Padding keeps the smallest and largest values off the plot's edges.
+                "scale": {"zero": False, "padding": 24} if numeric else {},
+                "axis": {"labelAngle": 0, "labelLimit": 120} if not numeric else {},
+            },
+            "y": {"field": "value", "type": "quantitative", "title": metric, "scale": {"zero": False}},
+            "color": {
+                "field": "run",
+                "type": "nominal",
+                "title": "run",
+                "scale": {
+                    "domain": colour_domain,
+                    "scheme": "tableau20" if len(colour_domain) > 10 else "tableau10",
+                },
+                "legend": dict(RUN_LEGEND),
+            },
+            "tooltip": [
+                {"field": "run", "type": "nominal"},
+                {"field": "x", "title": x_name},
+                {"field": "value", "type": "quantitative", "title": metric, "format": VALUE_FORMAT},
+            ],
         },
-        "encoding": _parallel_encoding(axes, metric, label_limit, higher_is_better),
     }

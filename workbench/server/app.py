@@ -9,7 +9,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Unicode, default
 
 from ..env import WORKBENCH_STORE
-from .handlers import route_handlers
+from .routes import route_handlers
 
 
 class WorkbenchApp(ExtensionApp):

@@ -24,9 +24,15 @@ from jupyter_server.base.handlers import APIHandler
 from tornado.ioloop import IOLoop
 
 from .. import __version__
-from ..api import delete_run, limit_store_wait, open_store, restore_run
+from ..api import (
+    delete_run,
+    deleted_run_ids,
+    limit_store_wait,
+    open_store,
+    restore_run,
+)
 from ..comparison import compare_records, dataset_diff, origin
-from ..errors import InvalidInputError, NotFoundError, StoreBusyError, StoreError
+from ..errors import InvalidInputError, NotFoundError, StoreBusyError, StoreError, WorkbenchError
 from ..paths import resolve_store
 from .jobs import JobTable
 
@@ -107,11 +113,22 @@ class WorkbenchHandler(APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message}))
 
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Bad input, an unknown run or a busy store is the client's or another process's
+        doing, answered with its status: one warning line, not an "Uncaught exception"
+        traceback. Anything else is logged in full, as tornado does."""
+        expected = isinstance(value, WorkbenchError) and not isinstance(value, StoreError)
+        if expected or isinstance(value, StoreBusyError):
+            one_line = " ".join(str(value).split())
+            self.log.warning("Workbench: %s %s: %s", self.request.method, self.request.path, one_line)
+            return
+        super().log_exception(typ, value, tb)
+
     def send_json(self, data: Any, status: int = 200) -> None:
         """Write ``data`` as JSON (NaN becomes null)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(_clean(data), default=str))
+        self.finish(json.dumps(clean(data), default=str))
 
     def int_arg(self, name: str, default: int, lo: int, hi: int) -> int:
         """An integer query argument within ``[lo, hi]``, or a 400 naming the range."""
@@ -134,17 +151,18 @@ class WorkbenchHandler(APIHandler):
         return ids
 
 
-def _clean(value: Any) -> Any:
+def clean(value: Any) -> Any:
+    """``value`` with every non-finite float as None (JSON has no NaN)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [clean(v) for v in value]
     return value
 
 
-def _run_rows(df: Any) -> list[dict[str, Any]]:
+def run_rows(df: Any) -> list[dict[str, Any]]:
     """Rows of a ``search_runs`` DataFrame as nested JSON objects."""
     import pandas as pd
 
@@ -170,7 +188,7 @@ def _run_rows(df: Any) -> list[dict[str, Any]]:
                 "end_time": ms(row["end_time"]),
                 "source": row["source"],
                 "parent_run_id": parent,
-                "origin": origin(row["source"], parent, tag_map.get("sweep_id")),
+                "origin": origin(row["source"], parent, tag_map.get("sweep_id") or tag_map.get("tune_id")),
                 "params": {c[7:]: row[c] for c in params if isinstance(row[c], str)},
                 "metrics": {c[8:]: row[c] for c in metrics if row[c] is not None and not pd.isna(row[c])},
                 "tags": tag_map,
@@ -223,7 +241,13 @@ class RunsHandler(WorkbenchHandler):
                 "params": [c[7:] for c in df.columns if c.startswith("params.")],
                 "metrics": [c[8:] for c in df.columns if c.startswith("metrics.")],
             }
-            return {"runs": _run_rows(df), "total": total, "offset": offset, "columns": columns}
+            rows = run_rows(df)
+            if deleted:
+                # Rows of soft-deleted runs are marked so the table can show them as deleted.
+                gone = deleted_run_ids([r["run_id"] for r in rows], store=store)
+                for r in rows:
+                    r["deleted"] = r["run_id"] in gone
+            return {"runs": rows, "total": total, "offset": offset, "columns": columns}
 
         self.send_json(await self.call(work))
 
@@ -237,7 +261,9 @@ class RunHandler(WorkbenchHandler):
             rec = self.store.get_run(run_id)
             return {
                 **rec.to_dict(),
-                "origin": origin(rec.source, rec.parent_run_id, rec.tags.get("sweep_id")),
+                "origin": origin(
+                    rec.source, rec.parent_run_id, rec.tags.get("sweep_id") or rec.tags.get("tune_id")
+                ),
             }
 
         self.send_json(await self.call(work))
@@ -273,6 +299,11 @@ class CompareHandler(WorkbenchHandler):
             shas = {r.context.get("notebook_sha") for r in records if r.context.get("notebook_sha")}
             data["notebooks_differ"] = len(shas) > 1
             data["datasets"] = dataset_diff(store, [r.run_id for r in records])
+            # The metric the runs name as their objective (an `objective` tag), if any:
+            # the panel's charts start with it.
+            objective = [r.tags.get("objective", "").split() for r in records]
+            names = [w[0].removeprefix("metrics.") for w in objective if w]
+            data["objective"] = next((n for n in names if n in data["metrics"]), None)
             return data
 
         self.send_json(await self.call(work))
@@ -287,9 +318,14 @@ class MetricsHandler(WorkbenchHandler):
         max_points = self.int_arg("max_points", 1000, 2, 100_000)
         ids = self.ids_arg()
         series = await self.call(lambda: self.store.metric_series(ids, keys, max_points))
-        # Metric values are finite by construction (NaN/inf are refused when logged).
+        # Workbench refuses NaN/inf when logged, but runs logged through the MLflow bridge
+        # may hold them: those (rare) series go through the slower NaN-to-null cleaning.
+        try:
+            body = json.dumps({"series": series}, allow_nan=False)
+        except ValueError:
+            body = json.dumps({"series": clean(series)})
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"series": series}))
+        self.finish(body)
 
 
 class ChartsHandler(WorkbenchHandler):
@@ -305,32 +341,90 @@ class ChartsHandler(WorkbenchHandler):
             key = self.get_query_argument("key", "")
             if not key:
                 raise InvalidInputError("give the metric as ?key=NAME for kind=curves")
-            spec = await self.call(lambda: _render().curves_chart(ids, key, store=self.store))
+            options = self._curve_options()
+            if options:
+                spec = await self.call(
+                    lambda: explore_charts().curves_chart(ids, key, **options, store=self.store)
+                )
+            else:
+                spec = await self.call(lambda: comparison_charts().curves_chart(ids, key, store=self.store))
         elif kind == "parallel":
             metric = self.get_query_argument("metric", "") or None
             params = [p for p in self.get_query_argument("params", "").split(",") if p] or None
-            spec = await self.call(lambda: _render().parallel_chart(ids, metric, params, store=self.store))
+            if self.get_query_argument("width", None) is not None:
+                # The panel's chart: fitted to its width, objective last, missing ticks.
+                width = self.int_arg("width", 600, 200, 10_000)
+                spec = await self.call(
+                    lambda: explore_charts().parallel_chart(
+                        ids, metric, params, width=width, store=self.store
+                    )
+                )
+            else:
+                spec = await self.call(
+                    lambda: comparison_charts().parallel_chart(ids, metric, params, store=self.store)
+                )
+        elif kind == "scatter":
+            param = self.get_query_argument("param", "")
+            metric = self.get_query_argument("metric", "")
+            if not param or not metric:
+                raise InvalidInputError("give ?param=NAME&metric=NAME for kind=scatter")
+            spec = await self.call(
+                lambda: explore_charts().scatter_chart(ids, param, metric, store=self.store)
+            )
         else:
-            raise InvalidInputError(f"kind must be curves or parallel, got {kind!r}")
+            raise InvalidInputError(
+                f"kind must be curves or parallel, or scatter (with ?param=&metric=), got {kind!r}"
+            )
         self.send_json({"spec": spec})
+
+    def _curve_options(self) -> dict[str, Any]:
+        """smoothing= (0 to 0.99), log=1, x=step|wall|relative: only those given."""
+        options: dict[str, Any] = {}
+        raw = self.get_query_argument("smoothing", "")
+        if raw not in ("", "0"):
+            try:
+                options["smoothing"] = float(raw)
+            except ValueError:
+                raise InvalidInputError(f"smoothing must be a number from 0 to 0.99, got {raw!r}") from None
+        if self.get_query_argument("log", "") in ("1", "true"):
+            options["log"] = True
+        x = self.get_query_argument("x", "step")
+        if x != "step":
+            options["x"] = x
+        return options
 
 
 class ParametersHandler(WorkbenchHandler):
-    """GET runs/<id>/parameters: the notebook's parameters and defaults (rerun form)."""
+    """GET runs/<id>/parameters: the run's parameters for the rerun form.
+
+    ``parameters`` maps each name of the notebook's parameters cell to the run's own
+    value (what a rerun keeps unless it is changed), ``defaults`` to the notebook's
+    default, and ``items`` lists them in the cell's order with both values, the default
+    as written, its type and whether the run recorded the value.
+    """
 
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
         def work() -> Any:
-            from ..rerun import notebook_parameters
+            from ..rerun import run_parameters
 
-            return notebook_parameters(run_id, store=self.store)
+            return run_parameters(run_id, store=self.store)
 
-        params = await self.call(work)
-        self.send_json({"parameters": params})
+        items = await self.call(work)
+        self.send_json(
+            {
+                "parameters": {p["name"]: p["value"] for p in items},
+                "defaults": {p["name"]: p["default"] for p in items},
+                "items": items,
+            }
+        )
 
 
 class RerunHandler(WorkbenchHandler):
-    """POST runs/<id>/rerun {"params": {...}}: start a rerun; 202 with its job id."""
+    """POST runs/<id>/rerun {"params": {...}}: start a rerun; 202 with its job id.
+
+    ``params`` holds the changed values only: the others keep the run's own values.
+    """
 
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
@@ -429,29 +523,17 @@ class ModelsHandler(WorkbenchHandler):
         self.send_json({"models": list(models.values())})
 
 
-def _render() -> Any:
+def explore_charts() -> Any:
+    """The explore-chart builders (render.explore), imported in the worker on first use."""
+    # Loaded in the worker, like _render.
+    from ..render import explore
+
+    return explore
+
+
+def comparison_charts() -> Any:
+    """The comparison chart builders (render.comparison), imported in the worker on first use."""
     # The chart builders import altair/numpy: loaded in the worker, on first use.
     from ..render import comparison
 
     return comparison
-
-
-def route_handlers() -> list[tuple[str, type]]:
-    """The URL patterns, relative to the server's base URL."""
-    run = r"(?P<run_id>[^/]+)"
-    return [
-        (r"/workbench/api/info", InfoHandler),
-        (r"/workbench/api/experiments", ExperimentsHandler),
-        (r"/workbench/api/runs", RunsHandler),
-        (rf"/workbench/api/runs/{run}", RunHandler),
-        (rf"/workbench/api/runs/{run}/restore", RestoreHandler),
-        (rf"/workbench/api/runs/{run}/rerun", RerunHandler),
-        (rf"/workbench/api/runs/{run}/parameters", ParametersHandler),
-        (rf"/workbench/api/runs/{run}/lineage", LineageHandler),
-        (rf"/workbench/api/runs/{run}/card", CardHandler),
-        (r"/workbench/api/models", ModelsHandler),
-        (r"/workbench/api/compare", CompareHandler),
-        (r"/workbench/api/metrics", MetricsHandler),
-        (r"/workbench/api/charts", ChartsHandler),
-        (r"/workbench/api/jobs/(?P<job_id>[0-9a-f]+)", JobHandler),
-    ]

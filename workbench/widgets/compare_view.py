@@ -17,11 +17,12 @@ import ipywidgets as widgets
 import pandas as pd
 
 from .. import api
-from ..comparison import compare_records, dataset_diff, default_metric, higher_is_better, varying_params
+from ..comparison import compare_records, dataset_diff, default_metric, higher_is_better
 from ..errors import InvalidInputError
-from ..render.charts import SAVED_CURVE_POINTS
+from ..render.charts import SAVED_CURVE_POINTS, distinct_params, parallel_spec, parallel_width, unique_labels
+from ..render.explore import objective_metric
 from ._base import MISSING_HTML, close_tree, show_bundle
-from .charts import chart_bundle, chart_html, metric_curves_spec, parallel_coordinates_spec, to_altair
+from .charts import chart_bundle, chart_html, metric_curves_spec, to_altair
 
 if TYPE_CHECKING:
     from ..store.store import RunRecord, Store
@@ -278,7 +279,11 @@ class CompareView(widgets.VBox):
         metric_names = list(self.comparison["metrics"])
         self.metric_dropdown = widgets.Dropdown(
             options=metric_names,
-            value=default_metric(self.comparison["metrics"], self._curve_keys),
+            # The metric the runs name as their objective (a tag), else the one most have.
+            value=(
+                objective_metric([r.tags for r in self.records], metric_names)
+                or default_metric(self.comparison["metrics"], self._curve_keys)
+            ),
             description="metric",
             disabled=not metric_names,
         )
@@ -322,16 +327,27 @@ class CompareView(widgets.VBox):
 
     def _render_parallel(self) -> None:
         metric = self.metric_dropdown.value
-        # Constant parameters only add flat lines; show the ones that vary when some do.
-        params = varying_params(self.comparison["params"])
+        # Constant parameters only add flat lines, autologged copies (Ridge.alpha beside
+        # alpha) double the axes: the ones that vary, once each.
+        params = distinct_params(self.comparison["params"])
         self.parallel_spec = self.parallel_chart = None
         if metric is None:
             note = "These runs have no metrics."
         elif not params:
             note = "These runs have no parameters."
         else:
-            self.parallel_spec = parallel_coordinates_spec(
-                self.runs_df, metric, params, run_labels=self.labels
+            ids = [r.run_id for r in self.records]
+            labels = unique_labels(ids, self.labels)
+            # Fitted to a notebook's output area (about 800 px), with a "missing" tick
+            # for a run that lacks a parameter rather than a line cut short.
+            self.parallel_spec = parallel_spec(
+                [labels[i] for i in ids],
+                {p: self.comparison["params"][p] for p in params},
+                metric,
+                self.comparison["metrics"][metric],
+                higher_is_better=higher_is_better(metric),
+                width=parallel_width(len(params) + 1),
+                missing_tick=True,
             )
             self.parallel_chart = to_altair(self.parallel_spec)
             note = ""

@@ -220,13 +220,16 @@ class LiveChart:
     def _chart(self, points: dict[str, tuple[list[int], list[float]]]) -> dict[str, Any]:
         # The Vega-Lite spec is written directly: building it through altair (import,
         # schema validation) costs tens of milliseconds a redraw, this well under one.
+        # Only curves get a plot: a metric logged once (the --metrics values read after
+        # the cell) would be an empty row with a lone point; its value goes in the title.
+        curves = {key: p for key, p in points.items() if len(p[0]) >= 2} or points
         latest = ", ".join(f"{key} {values[-1]:.4g}" for key, (_s, values) in points.items() if values)
         title = f"{self.title} — {latest}" if latest else self.title
         if len(title) > 120:
             title = title[:119] + "…"
         rows = [
             {"key": key, "step": st, "value": v}
-            for key, (steps, values) in points.items()
+            for key, (steps, values) in curves.items()
             for st, v in zip(steps, values)
         ]
         return {

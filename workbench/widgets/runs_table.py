@@ -68,7 +68,20 @@ def _fmt_time(ts: Any) -> str:
     return str(when)
 
 
-def cell_html(column: str, value: Any) -> str:
+def _decimals(values: pd.Series) -> int | None:
+    """Decimals that give a metric column's largest value four significant digits (None
+    for very large or small values, shown in scientific notation)."""
+    nums = pd.to_numeric(values, errors="coerce").dropna().abs()
+    if nums.empty:
+        return None
+    top = float(nums.max())
+    if top >= 1e7 or (0 < top < 1e-3):
+        return None
+    digits = math.floor(math.log10(top)) + 1 if top >= 1 else 0
+    return max(0, min(6, 4 - digits))
+
+
+def cell_html(column: str, value: Any, decimals: int | None = None) -> str:
     """One table cell's content as escaped HTML (shared by the widget and the static table).
 
     Parameters
@@ -77,6 +90,9 @@ def cell_html(column: str, value: Any) -> str:
         The column name (``run_id``, ``status``, ``metrics.rmse``...).
     value
         The raw value from :func:`table_frame`'s DataFrame.
+    decimals
+        For a metric: the number of decimals its column shows (default: six
+        significant digits).
     """
     if _is_missing(value):
         return MISSING_HTML
@@ -90,25 +106,34 @@ def cell_html(column: str, value: Any) -> str:
     if column == "duration_s":
         return html.escape(_fmt_duration(float(value)))
     if column.startswith("metrics.") and isinstance(value, (int, float)):
-        return f"{float(value):.6g}"
+        return f"{float(value):.{decimals}f}" if decimals is not None else f"{float(value):.6g}"
     return html.escape(str(value))
 
 
-def header_text(column: str) -> str:
+def header_text(column: str, columns: Sequence[str] = ()) -> str:
     """The label shown above a column.
 
     Parameters
     ----------
     column
         A column of :func:`table_frame`'s DataFrame.
+    columns
+        The other columns shown: a ``metrics.*``/``params.*`` column is labelled by its
+        bare name unless another shown column has the same one.
 
     Returns
     -------
     str
-        ``id``, ``name``, ``status``, ``start``, ``duration``, or the full name of a
-        ``metrics.*``/``params.*`` column (a param and a metric may share a name).
+        ``id``, ``name``, ``status``, ``start``, ``duration``, ``rmse``, or the full name
+        (``metrics.loss``, ``params.loss``) where a param and a metric share a name.
     """
-    return _HEADERS.get(column, column)
+    if column in _HEADERS:
+        return _HEADERS[column]
+    kind, _, name = column.partition(".")
+    if kind in ("metrics", "params") and name:
+        twins = [c for c in columns if c != column and c.partition(".")[2] == name]
+        return column if twins else name
+    return column
 
 
 def table_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -145,7 +170,7 @@ def table_frame(df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([out, df[metrics], df[params]], axis=1).reset_index(drop=True)
 
 
-def static_html(df: pd.DataFrame, max_rows: int = 500) -> str:
+def static_html(df: pd.DataFrame, max_rows: int = 500, columns: Sequence[str] | None = None) -> str:
     """A self-contained HTML table of runs, for viewers that cannot show live widgets.
 
     Parameters
@@ -154,6 +179,8 @@ def static_html(df: pd.DataFrame, max_rows: int = 500) -> str:
         Runs as returned by :func:`workbench.runs` or :attr:`RunsWidget.dataframe`.
     max_rows
         Rows beyond this are summarized in a note, keeping saved notebooks small.
+    columns
+        The columns of :func:`table_frame` to show, in order; all by default.
 
     Returns
     -------
@@ -162,13 +189,19 @@ def static_html(df: pd.DataFrame, max_rows: int = 500) -> str:
         drop ``<style>`` blocks) and the same cells as the widget.
     """
     frame = table_frame(df)
-    cols = list(frame.columns)
+    cols = [c for c in columns if c in frame.columns] if columns is not None else list(frame.columns)
+    frame = frame[cols]
     th = "padding:2px 8px;text-align:left;border-bottom:1px solid #bbb;white-space:nowrap"
     td = "padding:2px 8px;text-align:left;border-bottom:1px solid #eee;white-space:nowrap"
-    head = "".join(f'<th style="{th}">{html.escape(header_text(c))}</th>' for c in cols)
+    head = "".join(
+        f'<th style="{th}" title="{html.escape(c)}">{html.escape(header_text(c, cols))}</th>' for c in cols
+    )
+    decimals = {c: _decimals(frame[c]) for c in cols if c.startswith("metrics.")}
     body = []
     for row in frame.head(max_rows).itertuples(index=False, name=None):
-        cells = "".join(f'<td style="{td}">{cell_html(c, v)}</td>' for c, v in zip(cols, row))
+        cells = "".join(
+            f'<td style="{td}">{cell_html(c, v, decimals.get(c))}</td>' for c, v in zip(cols, row)
+        )
         body.append(f"<tr>{cells}</tr>")
     n = len(frame)
     more = f" (first {max_rows} shown)" if n > max_rows else ""
@@ -178,6 +211,20 @@ def static_html(df: pd.DataFrame, max_rows: int = 500) -> str:
         f"<tbody>{''.join(body)}</tbody></table>"
         f'<div style="color:#555;font-size:12px;margin-top:4px">{_count(n)}{more}</div></div>'
     )
+
+
+def _default_columns(df: pd.DataFrame, frame: pd.DataFrame) -> list[str] | None:
+    """The grid's columns: the run's own ones, the default metrics and the parameters
+    that differ (:func:`workbench.api.describe_columns`); None shows them all."""
+    if df.empty:
+        return None
+    info = api.describe_columns(df)
+    base = [c for c in frame.columns if not c.startswith(("metrics.", "params."))]
+    metrics = [f"metrics.{m}" for m in info["default_metrics"]]
+    params = [f"params.{p}" for p in info["default_params"]]
+    # What tells runs apart comes first, right after their names; when they ran after.
+    first = [c for c in ("run_id", "run_name") if c in base]
+    return first + metrics + params + [c for c in base if c not in first]
 
 
 def _count(n: int) -> str:
@@ -220,6 +267,10 @@ class RunsWidget(widgets.VBox):
         A store directory or :class:`~workbench.store.store.Store`; the current one by default.
     page_size
         Rows per page; every row is a handful of widgets, so pages keep big tables quick.
+    all_columns
+        Show every parameter column. By default the grid shows the parameters that differ
+        between the runs (swept ones first, autologged copies left out) and the metrics
+        most runs have, as the JupyterLab panel does; a checkbox shows the rest.
 
     Attributes
     ----------
@@ -245,6 +296,7 @@ class RunsWidget(widgets.VBox):
         *,
         store: str | os.PathLike[str] | Store | None = None,
         page_size: int = 50,
+        all_columns: bool = False,
         **kwargs: Any,
     ) -> None:
         if not isinstance(page_size, int) or page_size < 1:
@@ -291,6 +343,15 @@ class RunsWidget(widgets.VBox):
         self.compare_button.on_click(self._on_compare)
         self.hint_label = widgets.HTML()
         self.status_label = widgets.HTML()
+        self._shown: list[str] | None = None
+        self.all_columns_box = widgets.Checkbox(
+            value=all_columns,
+            indent=False,
+            description="all columns",
+            tooltip="Show every parameter, constant and autologged ones included",
+            layout={"width": "auto"},
+        )
+        self.all_columns_box.observe(lambda _c: self._render(), names="value")
         self.output = widgets.Output()
         self.children = [
             widgets.HBox([self.filter_box, self.refresh_button]),
@@ -298,8 +359,8 @@ class RunsWidget(widgets.VBox):
             self.table,
             self.pager,
             widgets.HBox(
-                [self.compare_button, self.hint_label, self.status_label],
-                layout=widgets.Layout(align_items="center"),
+                [self.compare_button, self.status_label, self.hint_label, self.all_columns_box],
+                layout=widgets.Layout(align_items="center", grid_gap="0 12px"),
             ),
             self.output,
         ]
@@ -347,6 +408,7 @@ class RunsWidget(widgets.VBox):
         self.error_label.value = ""
         self._query_text = text
         frame = table_frame(df)
+        self._shown = _default_columns(df, frame)
         if self._sort is not None:
             if self._sort[0] in frame.columns:
                 frame = self._sorted(frame, *self._sort)
@@ -518,9 +580,20 @@ class RunsWidget(widgets.VBox):
 
     _page_box: widgets.Checkbox | None = None
 
+    @property
+    def shown_columns(self) -> list[str]:
+        """The columns of :attr:`dataframe` the grid shows (all with ``all columns`` ticked)."""
+        cols = list(self.dataframe.columns)
+        if self.all_columns_box.value or self._shown is None:
+            return cols
+        shown = [c for c in self._shown if c in cols]
+        if self._sort is not None and self._sort[0] not in shown:
+            shown.append(self._sort[0])  # the column sorted by stays in view
+        return shown
+
     def _render(self) -> None:
         frame = self.dataframe
-        cols = list(frame.columns)
+        cols = self.shown_columns
         start = self._page * self._page_size
         page = frame.iloc[start : start + self._page_size]
         old = list(self.table.children)
@@ -535,14 +608,19 @@ class RunsWidget(widgets.VBox):
             if self._sort is not None and self._sort[0] == col:
                 arrow = " ▲" if self._sort[1] else " ▼"
             button = widgets.Button(
-                description=header_text(col) + arrow,
-                tooltip=f"Sort by {col}",
-                layout=widgets.Layout(width="auto"),
+                description=header_text(col, cols) + arrow,
+                tooltip=f"{col}: click to sort",
+                # max-content: a button's text is clipped, not wrapped, and the grid would
+                # shrink it to "n…" next to wide cells.
+                layout=widgets.Layout(width="max-content", min_width="max-content", padding="0 4px"),
                 style=widgets.ButtonStyle(button_color="transparent", font_weight="bold"),
             )
             button.on_click(lambda _b, c=col: self.sort_by(c))
             cells.append(button)
         self._row_boxes = {}
+        page = page[cols]
+        # One number of decimals per metric column, from all its rows, so values line up.
+        decimals = {c: _decimals(frame[c]) for c in cols if c.startswith("metrics.")}
         for row in page.itertuples(index=False, name=None):
             rid = str(row[0])
             box = widgets.Checkbox(value=False, indent=False, description="", layout={"width": "auto"})
@@ -550,7 +628,9 @@ class RunsWidget(widgets.VBox):
             self._row_boxes[rid] = box
             cells.append(box)
             cells.extend(
-                widgets.HTML(value=f'<span style="white-space:nowrap">{cell_html(c, v)}</span>')
+                widgets.HTML(
+                    value=f'<span style="white-space:nowrap">{cell_html(c, v, decimals.get(c))}</span>'
+                )
                 for c, v in zip(cols, row)
             )
         self.table.layout.grid_template_columns = f"min-content repeat({len(cols)}, auto)"
@@ -573,13 +653,15 @@ class RunsWidget(widgets.VBox):
             "Compare the selected runs" if n_selected >= 2 else "Select at least 2 runs to compare"
         )
         hint = f"{n_selected} selected" if n_selected >= 2 else "select at least 2 runs to compare"
-        self.hint_label.value = f'<span style="color:#666">{html.escape(hint)}</span>'
+        self.hint_label.value = f'<span style="color:#666">· {html.escape(hint)}</span>'
         n = len(self.dataframe)
         shown = ""
         if n > self._page_size:
             start = self._page * self._page_size
             shown = f" (showing {start + 1}–{min(n, start + self._page_size)})"
-        self.status_label.value = f"<span>{_count(n)}{shown}</span>"
+        hidden = len(self.dataframe.columns) - len(self.shown_columns)
+        cols = f", {hidden} columns hidden" if hidden else ""
+        self.status_label.value = f"<span>{_count(n)}{shown}{cols}</span>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """The widget view plus a static HTML table of the same rows.
@@ -589,7 +671,7 @@ class RunsWidget(widgets.VBox):
         """
         data = dict(super()._repr_mimebundle_(**kwargs) or {})
         data["text/plain"] = f"<RunsWidget: {_count(len(self.dataframe))}>"
-        data["text/html"] = static_html(self.dataframe)
+        data["text/html"] = static_html(self.dataframe, columns=self.shown_columns)
         return data
 
     def close(self) -> None:

@@ -12,7 +12,8 @@ jest.mock('../api', () => ({
   getRun: jest.fn(),
   getMetrics: jest.fn(),
   getCurvesChart: jest.fn(),
-  getParallelChart: jest.fn()
+  getParallelChart: jest.fn(),
+  getScatterChart: jest.fn()
 }));
 
 // vega-embed draws nothing in jsdom: record what it was asked to draw.
@@ -30,7 +31,8 @@ const mocked = {
   getRun: api.getRun as jest.Mock,
   getMetrics: api.getMetrics as jest.Mock,
   getCurvesChart: api.getCurvesChart as jest.Mock,
-  getParallelChart: api.getParallelChart as jest.Mock
+  getParallelChart: api.getParallelChart as jest.Mock,
+  getScatterChart: api.getScatterChart as jest.Mock
 };
 
 const IDS = ['aaaaaaaa1111', 'bbbbbbbb2222'];
@@ -96,6 +98,7 @@ beforeEach(() => {
     spec: { title: `curves of ${key}` }
   }));
   mocked.getParallelChart.mockResolvedValue({ spec: { title: 'parallel' } });
+  mocked.getScatterChart.mockResolvedValue({ spec: { title: 'scatter' } });
 });
 
 afterEach(() => {
@@ -111,6 +114,25 @@ function drawn(m: IMounted): unknown[] {
 }
 
 describe('CompareView charts', () => {
+  it('asks for smoothed curves when the slider moves', async () => {
+    jest.useFakeTimers();
+    mounted = await mount(<CompareView runIds={IDS} />);
+    await flush();
+    await flush();
+    const slider = mounted.container.querySelector(
+      '.jp-workbench-Compare-smoothing'
+    ) as HTMLInputElement;
+    expect(slider).not.toBeNull();
+    const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')?.set;
+    setValue?.call(slider, '0.6');
+    slider.dispatchEvent(new Event('input', { bubbles: true }));
+    jest.advanceTimersByTime(300);
+    await flush();
+    expect(mocked.getCurvesChart).toHaveBeenLastCalledWith(IDS, 'loss', undefined, {
+      smoothing: 0.6
+    });
+  });
+
   it('draws the specs the server builds: curves per stepped metric, parallel coordinates', async () => {
     mounted = await mount(<CompareView runIds={IDS} />);
     await flush();
@@ -119,10 +141,24 @@ describe('CompareView charts', () => {
     // Only a few points per curve are asked for: just enough to see which have steps.
     expect(mocked.getMetrics).toHaveBeenCalledWith(IDS, undefined, 4);
     expect(mocked.getCurvesChart).toHaveBeenCalledTimes(1);
-    expect(mocked.getCurvesChart).toHaveBeenCalledWith(IDS, 'loss');
-    // The best-known metric on the last axis, the differing params on the others.
-    expect(mocked.getParallelChart).toHaveBeenCalledWith(IDS, 'rmse', ['alpha']);
-    expect(drawn(mounted)).toEqual([{ title: 'curves of loss' }, { title: 'parallel' }]);
+    // Plain curves until the controls ask for smoothing, a log scale or a time axis.
+    expect(mocked.getCurvesChart).toHaveBeenCalledWith(IDS, 'loss', undefined, {});
+    // The best-known metric on the last axis, the differing params on the others (the
+    // width is unknown in jsdom: the chart fills its container).
+    expect(mocked.getParallelChart).toHaveBeenCalledWith(
+      IDS,
+      'rmse',
+      ['alpha'],
+      undefined,
+      undefined
+    );
+    // A parameter against the metric.
+    expect(mocked.getScatterChart).toHaveBeenCalledWith(IDS, 'alpha', 'rmse');
+    expect(drawn(mounted)).toEqual([
+      { title: 'curves of loss' },
+      { title: 'parallel' },
+      { title: 'scatter' }
+    ]);
     expect(mounted.container.querySelector('.jp-workbench-Compare-toolbar h2')?.textContent).toBe(
       'Comparing 2 runs'
     );

@@ -4,9 +4,12 @@ import {
   formatMetric,
   formatRelative,
   formatTimestamp,
+  isNameSearch,
+  middleEllipsis,
   runLabel,
   searchKey,
-  shortId
+  shortId,
+  toSearchFilter
 } from '../format';
 
 describe('format', () => {
@@ -86,5 +89,28 @@ describe('format', () => {
     it('format a recent time relative to now', () => {
       expect(formatRelative(Date.now() - 5 * 60 * 1000)).toMatch(/5 minutes ago/);
     });
+  });
+});
+
+describe('search box text', () => {
+  it('sends plain words as a run-name search and filters as typed', () => {
+    expect(toSearchFilter('')).toBe('');
+    expect(toSearchFilter(' sunny ')).toBe("attributes.run_name ILIKE '%sunny%'");
+    expect(toSearchFilter("o'k")).toBe("attributes.run_name ILIKE '%o\\'k%'");
+    expect(toSearchFilter('metrics.rmse < 50')).toBe('metrics.rmse < 50');
+    expect(toSearchFilter("params.model = 'ridge'")).toBe("params.model = 'ridge'");
+    expect(toSearchFilter("attributes.run_name like '%a%'")).toBe("attributes.run_name like '%a%'");
+    expect(isNameSearch('dapper osprey')).toBe(true);
+    expect(isNameSearch('tags.team IN (1)')).toBe(false);
+  });
+});
+
+describe('middleEllipsis', () => {
+  it('keeps the start and the end of long names', () => {
+    expect(middleEllipsis('learning_rate', 20)).toBe('learning_rate');
+    const short = middleEllipsis('GradientBoostingRegressor.learning_rate', 16);
+    expect(short).toHaveLength(16);
+    expect(short).toBe('Gradien…ing_rate');
+    expect(middleEllipsis('abc', 1)).toBe('…');
   });
 });

@@ -7,11 +7,15 @@ import { IRun, IRunsQuery, IRunsReply } from '../tokens';
 jest.mock('../api', () => ({
   ...jest.requireActual('../api'),
   listRuns: jest.fn(),
-  listExperiments: jest.fn()
+  listExperiments: jest.fn(),
+  listModels: jest.fn(),
+  getColumns: jest.fn()
 }));
 
 const listRuns = api.listRuns as jest.MockedFunction<typeof api.listRuns>;
 const listExperiments = api.listExperiments as jest.MockedFunction<typeof api.listExperiments>;
+const getColumns = api.getColumns as jest.MockedFunction<typeof api.getColumns>;
+const listModels = api.listModels as jest.MockedFunction<typeof api.listModels>;
 const PAGE = api.RUNS_PAGE_SIZE;
 
 function run(i: number, extra: Partial<IRun> = {}): IRun {
@@ -66,6 +70,11 @@ beforeEach(() => {
   listRuns.mockReset();
   listExperiments.mockReset();
   listExperiments.mockResolvedValue({ experiments: [] });
+  getColumns.mockReset();
+  listModels.mockReset();
+  listModels.mockResolvedValue({ models: [] });
+  // No summary: the model falls back to the page's first columns.
+  getColumns.mockRejectedValue(new Error('no summary'));
 });
 
 afterEach(() => {
@@ -90,7 +99,7 @@ describe('RunsModel without polling', () => {
     expect(model.query.filter).toBe('metrics.rmse < 1');
     expect(model.runAt(2)?.run_id).toBe('run00002');
     expect(model.runAt(3)).toBeUndefined();
-    // The first three params are shown until the user chooses.
+    // Without the server's column summary the first three params are shown.
     expect(model.visibleParams).toEqual(['alpha', 'beta', 'gamma']);
     expect(model.visibleMetrics).toEqual(['rmse']);
     expect(model.generation).toBe(1);
@@ -139,12 +148,12 @@ describe('RunsModel without polling', () => {
   it('drops the answer to a query that a newer one replaced', async () => {
     let release: (reply: IRunsReply) => void = () => undefined;
     listRuns.mockImplementationOnce(() => new Promise<IRunsReply>(resolve => (release = resolve)));
-    const slow = model.setFilter('old');
+    const slow = model.setFilter('metrics.a = 1');
     serve(1);
-    await model.setFilter('new');
+    await model.setFilter('metrics.a = 2');
     release({ runs: [run(7), run(8)], total: 2, columns: COLUMNS });
     await slow;
-    expect(model.query.filter).toBe('new');
+    expect(model.query.filter).toBe('metrics.a = 2');
     expect(model.total).toBe(1);
   });
 
@@ -194,6 +203,127 @@ describe('RunsModel without polling', () => {
     model.setColumnVisible('params', 'delta', true);
     model.setColumnVisible('params', 'alpha', false);
     expect(model.visibleParams).toEqual(['beta', 'gamma', 'delta']);
+  });
+
+  it('shows the summary default columns, the sort metric first, constants on request', async () => {
+    serve(3, { params: ['alpha', 'beta', 'gamma', 'delta'], metrics: ['mae', 'rmse', 'r2'] });
+    getColumns.mockResolvedValue({
+      total: 3,
+      params: ['alpha', 'beta', 'gamma', 'delta', 'Ridge.alpha'].map(name => ({
+        name,
+        runs: 3,
+        values: name === 'gamma' ? 1 : 3,
+        constant: name === 'gamma',
+        swept: name === 'beta',
+        autologged: name === 'Ridge.alpha',
+        duplicate_of: name === 'Ridge.alpha' ? 'alpha' : null
+      })),
+      metrics: ['mae', 'rmse', 'r2'].map(name => ({ name, runs: 3, system: false })),
+      objective: null,
+      default_params: ['beta', 'alpha', 'delta'],
+      default_metrics: ['rmse', 'mae', 'r2'],
+      constant_params: ['gamma']
+    });
+    await model.setFilter('');
+    expect(getColumns).toHaveBeenCalledWith({ ...EMPTY });
+    expect(model.columns.params).toContain('Ridge.alpha');
+    expect(model.visibleParams).toEqual(['beta', 'alpha', 'delta']);
+    expect(model.visibleMetrics).toEqual(['rmse', 'mae', 'r2']);
+    await model.toggleSort('metrics.r2');
+    expect(model.visibleMetrics).toEqual(['r2', 'rmse', 'mae']);
+    model.setShowConstant(true);
+    expect(model.visibleParams).toEqual(['beta', 'alpha', 'delta', 'gamma']);
+    model.setShowConstant(false);
+    model.setColumnVisible('metrics', 'mae', false);
+    expect(model.columnsChosen).toBe(true);
+    expect(model.visibleMetrics).toEqual(['r2', 'rmse']);
+    expect(model.visibleParams).toEqual(['beta', 'alpha', 'delta']);
+    model.resetColumns();
+    expect(model.visibleMetrics).toEqual(['r2', 'rmse', 'mae']);
+  });
+
+  it('saves and restores its view state', async () => {
+    serve(2);
+    const saved = jest.fn();
+    model.stateChanged.connect(saved);
+    await model.setFilter('sunny');
+    expect(model.query.filter).toBe("attributes.run_name ILIKE '%sunny%'");
+    expect(model.filterText).toBe('sunny');
+    model.setColumnVisible('params', 'delta', true);
+    model.setColumnWidth('params.delta', 12);
+    await model.toggleSort('metrics.rmse');
+    expect(saved).toHaveBeenCalled();
+    const state = model.viewState;
+    expect(state).toEqual({
+      filter: 'sunny',
+      experiment: '',
+      deleted: false,
+      sort: { key: 'metrics.rmse', direction: 'ASC' },
+      params: ['alpha', 'beta', 'gamma', 'delta'],
+      metrics: ['rmse'],
+      widths: { 'params.delta': 40 },
+      show_constant: false,
+      group_by: ''
+    });
+
+    const other = new RunsModel({ auto: false });
+    listRuns.mockClear();
+    await other.restoreViewState(JSON.parse(JSON.stringify(state)));
+    expect(listRuns).toHaveBeenCalledTimes(1);
+    expect(listRuns).toHaveBeenCalledWith(
+      { ...EMPTY, filter: "attributes.run_name ILIKE '%sunny%'", order_by: 'metrics.rmse ASC' },
+      0,
+      PAGE
+    );
+    expect(other.viewState).toEqual(state);
+    expect(other.columnWidth('params.delta')).toBe(40);
+    other.dispose();
+  });
+
+  it('keeps a restored query when a refresh comes while it loads', async () => {
+    serve(3);
+    const restoring = model.restoreViewState({ filter: 'metrics.rmse < 1' });
+    await model.refresh();
+    await restoring;
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(model.query.filter).toBe('metrics.rmse < 1');
+    expect(model.filterText).toBe('metrics.rmse < 1');
+  });
+
+  it('ignores a malformed saved state', async () => {
+    serve(1);
+    await model.restoreViewState({
+      params: 'alpha' as unknown as string[],
+      sort: { key: 1, direction: 'UP' } as unknown as null
+    });
+    expect(model.sort).toBeNull();
+    expect(model.columnsChosen).toBe(false);
+  });
+
+  it('knows which runs hold a registry alias', async () => {
+    listModels.mockResolvedValue({
+      models: [
+        {
+          name: 'diabetes',
+          aliases: { champion: 1 },
+          versions: [
+            {
+              version: 1,
+              run_id: 'run00001',
+              run_name: 'r1',
+              sha256: 'x',
+              path: 'm.joblib',
+              created_at: 0,
+              aliases: ['champion'],
+              metrics: {}
+            }
+          ]
+        }
+      ]
+    });
+    await model.refreshAliases();
+    expect(model.aliasesOf('run00001')).toEqual(['diabetes@champion']);
+    expect(model.aliasesOf('run00002')).toEqual([]);
   });
 
   it('remembers deletions and emits only on a change', async () => {

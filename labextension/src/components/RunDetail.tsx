@@ -1,17 +1,23 @@
 /**
  * Everything recorded about one run: status, context (notebook, git, environment),
- * error, source cell, artifacts; its lineage in a second tab; buttons that open the
- * run's notebook and export its model card.
+ * description and tags (editable), error, values, source cell, artifacts (download,
+ * preview, open); its metric charts and its lineage in other tabs; buttons that open
+ * the run's notebook (today's file, its snapshot or its executed output) and export its
+ * model card.
  */
 import * as React from 'react';
-import { Button, notebookIcon } from '@jupyterlab/ui-components';
 
-import { getRun } from '../api';
+import { copyNotebook, errorMessage, getRun } from '../api';
 import { formatDuration, formatMetric, formatTimestamp, shortId } from '../format';
 import { useRequest } from '../hooks';
 import { contentsPath } from '../paths';
-import { IArtifact, ICardFile, IRunDetail } from '../tokens';
+import { ICardFile, IRunDetail } from '../tokens';
 import { OriginBadge, StatusBadge } from './Badges';
+import { Artifacts } from './detail/Artifacts';
+import { NotebookOpener, OpenNotebook } from './detail/OpenNotebook';
+import { RegisterModel } from './detail/RegisterModel';
+import { RunCharts } from './detail/RunCharts';
+import { MarkdownRenderer, RunTags } from './detail/RunTags';
 import { ExportCard } from './ExportCard';
 import { Lineage } from './Lineage';
 
@@ -23,8 +29,12 @@ export const RUN_DETAIL_CLASS = 'jp-workbench-RunDetail';
  */
 export interface IRunDetailProps {
   detail: IRunDetail;
-  /** Opens a notebook by contents path; the button is hidden without it. */
-  openNotebook?: (path: string) => void;
+  /** Opens a notebook by contents path (scrolled to a cell); no button without it. */
+  openNotebook?: NotebookOpener;
+  /** Renders the description's Markdown; it shows as plain text without one. */
+  renderMarkdown?: MarkdownRenderer;
+  /** Called after the run's model was registered (badges, the models list). */
+  onRegistered?: () => void;
   /** Also list params and metrics (the side panel; the comparison has tables for them). */
   showValues?: boolean;
   /** Shows another run's detail (from the lineage); lineage runs are inert without it. */
@@ -40,10 +50,11 @@ export interface IRunDetailProps {
 }
 
 /** The tabs of the run detail. */
-export type RunDetailTab = 'details' | 'lineage';
+export type RunDetailTab = 'details' | 'charts' | 'lineage';
 
 const TABS: { tab: RunDetailTab; label: string }[] = [
   { tab: 'details', label: 'Details' },
+  { tab: 'charts', label: 'Charts' },
   { tab: 'lineage', label: 'Lineage' }
 ];
 
@@ -126,36 +137,14 @@ function RunFields(props: { detail: IRunDetail; notebook: string | null }): JSX.
   );
 }
 
-/** The files recorded with a run, collapsed. */
-function Artifacts(props: { artifacts: IArtifact[] }): JSX.Element | null {
-  const { artifacts } = props;
-  if (artifacts.length === 0) {
-    return null;
-  }
-  return (
-    <details className={`${RUN_DETAIL_CLASS}-artifacts`}>
-      <summary>Artifacts ({artifacts.length})</summary>
-      <table>
-        <tbody>
-          {artifacts.map(a => (
-            <tr key={`${a.direction}:${a.path}`} title={`sha256 ${a.sha256}`}>
-              <td>{a.direction}</td>
-              <td>{a.kind}</td>
-              <td className={`${RUN_DETAIL_CLASS}-path`}>{a.path}</td>
-              <td className="jp-mod-numeric">{formatBytes(a.size)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </details>
-  );
-}
-
-/** The Details tab: facts, error, values (in the panel), source cell, artifacts. */
+/** The Details tab: facts, description and tags, error, values, source cell, artifacts. */
 function DetailsTab(props: {
   detail: IRunDetail;
   notebook: string | null;
   showValues?: boolean;
+  renderMarkdown?: MarkdownRenderer;
+  onTagsChanged: (tags: { [key: string]: string }) => void;
+  onOpenOutput?: () => void;
 }): JSX.Element {
   const { detail, showValues } = props;
   const source = detail.context?.cell_source;
@@ -166,6 +155,12 @@ function DetailsTab(props: {
   return (
     <div className={`${RUN_DETAIL_CLASS}-details`} role="tabpanel">
       <RunFields detail={detail} notebook={props.notebook} />
+      <RunTags
+        runId={detail.run_id}
+        tags={detail.tags}
+        onChanged={props.onTagsChanged}
+        renderMarkdown={props.renderMarkdown}
+      />
       {detail.error && <pre className={`${RUN_DETAIL_CLASS}-error`}>{detail.error}</pre>}
       {showValues && <KeyValues title="Parameters" values={detail.params} />}
       {showValues && <KeyValues title="Metrics" values={metrics} />}
@@ -175,7 +170,11 @@ function DetailsTab(props: {
           <pre>{source}</pre>
         </details>
       )}
-      <Artifacts artifacts={detail.artifacts} />
+      <Artifacts
+        runId={detail.run_id}
+        artifacts={detail.artifacts}
+        onOpenOutputNotebook={props.onOpenOutput}
+      />
     </div>
   );
 }
@@ -207,10 +206,31 @@ function TabBar(props: { tab: RunDetailTab; onChange: (tab: RunDetailTab) => voi
  * @returns The detail view.
  */
 export function RunDetail(props: IRunDetailProps): JSX.Element {
-  const { detail, openNotebook, openCard } = props;
+  const { openNotebook, openCard } = props;
+  // Tags edited here show at once, until the next fetch of the detail brings them.
+  const [edited, setEdited] = React.useState<{
+    runId: string;
+    tags: { [key: string]: string };
+  } | null>(null);
+  const detail =
+    edited && edited.runId === props.detail.run_id
+      ? { ...props.detail, tags: edited.tags }
+      : props.detail;
+  const onTagsChanged = React.useCallback(
+    (tags: { [key: string]: string }) => setEdited({ runId: props.detail.run_id, tags }),
+    [props.detail.run_id]
+  );
+  const [openError, setOpenError] = React.useState<string | null>(null);
   const notebook = contentsPath(detail.context?.notebook_path);
   const [ownTab, setOwnTab] = React.useState<RunDetailTab>('details');
   const tab = props.tab ?? ownTab;
+  const onOpenOutput = openNotebook
+    ? () => {
+        copyNotebook(detail.run_id, 'output')
+          .then(reply => openNotebook(reply.path, reply.cell_index))
+          .catch(reason => setOpenError(errorMessage(reason)));
+      }
+    : undefined;
 
   return (
     <div className={RUN_DETAIL_CLASS} data-run-id={detail.run_id}>
@@ -223,47 +243,47 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
         {detail.deleted && <span className="jp-workbench-DeletedBadge">deleted</span>}
       </div>
       <div className={`${RUN_DETAIL_CLASS}-actions`}>
-        {notebook && openNotebook && (
-          <Button
-            small
-            className={`${RUN_DETAIL_CLASS}-openNotebook`}
-            title={`Open ${notebook}`}
-            onClick={() => openNotebook(notebook)}
-          >
-            <notebookIcon.react tag="span" className={`${RUN_DETAIL_CLASS}-buttonIcon`} />
-            Open notebook
-          </Button>
+        {openNotebook && (
+          <OpenNotebook
+            key={detail.run_id}
+            detail={detail}
+            current={notebook}
+            openNotebook={openNotebook}
+          />
         )}
+        <RegisterModel
+          key={`register-${detail.run_id}`}
+          detail={detail}
+          onRegistered={props.onRegistered}
+        />
         <ExportCard
           key={detail.run_id}
           runId={detail.run_id}
           openCard={openCard ? card => openCard(card, detail.run_id) : undefined}
         />
       </div>
+      {openError && <div className="jp-workbench-error">{openError}</div>}
       <TabBar tab={tab} onChange={props.onTabChange ?? setOwnTab} />
-      {tab === 'lineage' ? (
+      {tab === 'lineage' && (
         <div className={`${RUN_DETAIL_CLASS}-lineage`} role="tabpanel">
           <Lineage runId={detail.run_id} openRun={props.openRun} openInTab={props.openLineage} />
         </div>
-      ) : (
-        <DetailsTab detail={detail} notebook={notebook} showValues={props.showValues} />
+      )}
+      {tab === 'charts' && (
+        <RunCharts runId={detail.run_id} version={`${detail.status}:${detail.end_time}`} />
+      )}
+      {tab === 'details' && (
+        <DetailsTab
+          detail={detail}
+          notebook={notebook}
+          showValues={props.showValues}
+          renderMarkdown={props.renderMarkdown}
+          onTagsChanged={onTagsChanged}
+          onOpenOutput={onOpenOutput}
+        />
       )}
     </div>
   );
-}
-
-function formatBytes(size: number): string {
-  if (size < 1024) {
-    return `${size} B`;
-  }
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = size / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /**

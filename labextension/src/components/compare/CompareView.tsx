@@ -14,7 +14,7 @@ import { Curves } from './Curves';
 import { DatasetsTable } from './DatasetsTable';
 import { Details } from './Details';
 import { MetricsTable } from './MetricsTable';
-import { ParallelCoordinates } from './ParallelCoordinates';
+import { ParallelCoordinates, Scatter } from './ParallelCoordinates';
 import { ParamsTable } from './ParamsTable';
 import { Section } from './Section';
 import { useComparison } from './useComparison';
@@ -25,7 +25,7 @@ import { useComparison } from './useComparison';
 export interface ICompareViewProps {
   runIds: ReadonlyArray<string>;
   /** Opens a notebook by contents path (from the document manager). */
-  openNotebook?: (path: string) => void;
+  openNotebook?: (path: string, cellIndex?: number | null) => void;
   /** Shows a run's detail in the side panel (from a run's lineage). */
   openRun?: (runId: string) => void;
   /** Opens an HTML model card in a main-area tab. */
@@ -106,6 +106,9 @@ export function CompareView(props: ICompareViewProps): JSX.Element {
       </Section>
       <Section title="Parallel coordinates" className={`${COMPARE_CLASS}-parallelSection`}>
         <ParallelCoordinates data={data} version={version} />
+      </Section>
+      <Section title="Parameter vs metric" className={`${COMPARE_CLASS}-scatterSection`}>
+        <Scatter data={data} version={version} />
       </Section>
       <Section title="Cell source" className={`${COMPARE_CLASS}-sourceSection`}>
         <SourceDiff sources={data.sources} labels={labels} />

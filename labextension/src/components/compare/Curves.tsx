@@ -1,9 +1,12 @@
 /**
- * The compared runs' metric curves: one chart per metric logged at several steps.
+ * The compared runs' metric curves, with the controls people expect: which metric,
+ * smoothing (an exponential moving average), a log scale, and x as step, wall time or
+ * relative time.
  */
 import * as React from 'react';
+import { HTMLSelect } from '@jupyterlab/ui-components';
 
-import { getCurvesChart } from '../../api';
+import { getCurvesChart, ICurveOptions } from '../../api';
 import { ServerChart } from '../ServerChart';
 import { COMPARE_CLASS } from './constants';
 
@@ -18,29 +21,116 @@ export interface ICurvesProps {
   version?: number;
 }
 
+const ALL = '';
+const X_OPTIONS = [
+  { label: 'step', value: 'step' },
+  { label: 'wall time', value: 'wall' },
+  { label: 'relative time', value: 'relative' }
+];
+
+/** The row of curve controls. */
+function CurveControls(props: {
+  keys: ReadonlyArray<string>;
+  metric: string;
+  options: ICurveOptions;
+  onMetric: (metric: string) => void;
+  onOptions: (options: ICurveOptions) => void;
+}): JSX.Element {
+  const { options, onOptions } = props;
+  const smoothing = options.smoothing ?? 0;
+  return (
+    <div className={`${COMPARE_CLASS}-curveControls`}>
+      <label>
+        Metric{' '}
+        <HTMLSelect
+          className={`${COMPARE_CLASS}-curveMetric`}
+          value={props.metric}
+          options={[{ label: 'all', value: ALL }, ...props.keys.map(k => ({ label: k, value: k }))]}
+          onChange={event => props.onMetric(event.currentTarget.value)}
+        />
+      </label>
+      <label title="An exponential moving average; the raw curve stays drawn faintly">
+        Smoothing{' '}
+        <input
+          className={`${COMPARE_CLASS}-smoothing`}
+          type="range"
+          min={0}
+          max={0.99}
+          step={0.01}
+          value={smoothing}
+          onChange={event =>
+            onOptions({ ...options, smoothing: Number(event.currentTarget.value) })
+          }
+        />
+        <output>{smoothing.toFixed(2)}</output>
+      </label>
+      <label>
+        <input
+          className={`${COMPARE_CLASS}-logScale`}
+          type="checkbox"
+          checked={options.log ?? false}
+          onChange={event => onOptions({ ...options, log: event.currentTarget.checked })}
+        />{' '}
+        log scale
+      </label>
+      <label>
+        x{' '}
+        <HTMLSelect
+          className={`${COMPARE_CLASS}-curveX`}
+          value={options.x ?? 'step'}
+          options={X_OPTIONS}
+          onChange={event =>
+            onOptions({ ...options, x: event.currentTarget.value as ICurveOptions['x'] })
+          }
+        />
+      </label>
+    </div>
+  );
+}
+
 /**
- * A grid of line charts, one per metric, one line per run; the server builds each spec.
+ * The controls and a line chart per chosen metric, one line per run; the server builds
+ * each spec.
  *
  * @param props - The runs and the metric names.
  * @returns The charts, or a note when no metric has a curve.
  */
 export function Curves(props: ICurvesProps): JSX.Element {
   const { runIds, keys } = props;
+  const [metric, setMetric] = React.useState(ALL);
+  const [options, setOptions] = React.useState<ICurveOptions>({});
+  // The smoothing slider asks the server once the hand rests, not at every pixel.
+  const [applied, setApplied] = React.useState<ICurveOptions>({});
+  React.useEffect(() => {
+    const timer = window.setTimeout(() => setApplied(options), 250);
+    return () => window.clearTimeout(timer);
+  }, [options]);
   if (keys.length === 0) {
     return <p className="jp-workbench-note">No metric was logged at more than one step.</p>;
   }
   const ids = runIds.join(',');
+  const shown = metric && keys.includes(metric) ? [metric] : keys;
+  const optionKey = JSON.stringify(applied);
   return (
-    <div className={`${COMPARE_CLASS}-charts`}>
-      {keys.map(key => (
-        <ServerChart
-          key={key}
-          chartKey={`curves:${ids}:${key}`}
-          request={() => getCurvesChart(runIds, key)}
-          label={`${key} by step`}
-          version={props.version}
-        />
-      ))}
-    </div>
+    <>
+      <CurveControls
+        keys={keys}
+        metric={metric}
+        options={options}
+        onMetric={setMetric}
+        onOptions={setOptions}
+      />
+      <div className={`${COMPARE_CLASS}-charts`}>
+        {shown.map(key => (
+          <ServerChart
+            key={key}
+            chartKey={`curves:${ids}:${key}:${optionKey}`}
+            request={() => getCurvesChart(runIds, key, undefined, applied)}
+            label={`${key} by ${applied.x ?? 'step'}`}
+            version={props.version}
+          />
+        ))}
+      </div>
+    </>
   );
 }

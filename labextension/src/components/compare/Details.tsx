@@ -15,7 +15,7 @@ export interface IDetailsProps {
   details: (IRunDetail | null)[];
   /** One tab label per run. */
   labels: string[];
-  openNotebook?: (path: string) => void;
+  openNotebook?: (path: string, cellIndex?: number | null) => void;
   openRun?: (runId: string) => void;
   openCard?: (card: ICardFile, runId: string) => void;
   openLineage?: (runId: string) => void;

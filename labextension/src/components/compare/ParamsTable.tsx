@@ -3,6 +3,7 @@
  */
 import * as React from 'react';
 
+import { distinctParams } from '../../format';
 import { ICompareReply } from '../../tokens';
 import { COMPARE_CLASS } from './constants';
 import { RunHeaders } from './RunHeaders';
@@ -18,7 +19,10 @@ export function ParamsTable(props: { data: ICompareReply }): JSX.Element {
   const { data } = props;
   const differing = new Set(data.differing_params);
   const [onlyDiffering, setOnlyDiffering] = React.useState(false);
-  const names = Object.keys(data.params).filter(n => !onlyDiffering || differing.has(n));
+  // Autologged copies (`Estimator.max_depth` beside `max_depth`) are left out.
+  const names = distinctParams(data.params, Object.keys(data.params)).filter(
+    n => !onlyDiffering || differing.has(n)
+  );
   return (
     <>
       <label className={`${COMPARE_CLASS}-toggle`}>
@@ -37,7 +41,7 @@ export function ParamsTable(props: { data: ICompareReply }): JSX.Element {
           <tbody>
             {names.map(name => (
               <tr key={name} className={differing.has(name) ? 'jp-mod-differs' : ''}>
-                <th title={name}>{name}</th>
+                <th title={name}>{breakable(name)}</th>
                 {data.params[name].map((value, i) => (
                   <td key={i} className={value === null ? 'jp-mod-missing' : ''}>
                     {value ?? '—'}
@@ -51,4 +55,19 @@ export function ParamsTable(props: { data: ICompareReply }): JSX.Element {
       {names.length === 0 && <p className="jp-workbench-note">No parameters recorded.</p>}
     </>
   );
+}
+
+/**
+ * A name that wraps only after its `.` and `_` separators, never mid-word.
+ *
+ * @param name - A parameter name.
+ * @returns The name with line-break opportunities.
+ */
+export function breakable(name: string): React.ReactNode {
+  return name.split(/(?<=[._])/).map((part, i) => (
+    <React.Fragment key={i}>
+      {i > 0 && <wbr />}
+      {part}
+    </React.Fragment>
+  ));
 }

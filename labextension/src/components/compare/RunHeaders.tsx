@@ -3,7 +3,7 @@
  */
 import * as React from 'react';
 
-import { runLabel } from '../../format';
+import { runColour, runLabel } from '../../format';
 import { ICompareReply } from '../../tokens';
 import { OriginBadge, StatusBadge } from '../Badges';
 import { COMPARE_CLASS } from './constants';
@@ -27,9 +27,12 @@ export function RunHeaders(props: IRunHeadersProps): JSX.Element {
   return (
     <tr>
       <th>{props.first}</th>
-      {props.data.runs.map(run => (
+      {props.data.runs.map((run, i) => (
         <th key={run.run_id} title={run.run_id}>
-          <div className={`${COMPARE_CLASS}-runName`}>{runLabel(run)}</div>
+          <div className={`${COMPARE_CLASS}-runName`}>
+            <RunSwatch index={i} />
+            {runLabel(run)}
+          </div>
           <div className={`${COMPARE_CLASS}-runBadges`}>
             <StatusBadge status={run.status} />
             <OriginBadge origin={run.origin} />
@@ -38,4 +41,22 @@ export function RunHeaders(props: IRunHeadersProps): JSX.Element {
       ))}
     </tr>
   );
+}
+
+/**
+ * A dot in the run's chart colour, so the tables match the legends.
+ *
+ * @param props - The run's position among the compared runs.
+ * @returns The dot, or null past the ten colours.
+ */
+export function RunSwatch(props: { index: number }): JSX.Element | null {
+  const colour = runColour(props.index);
+  return colour ? (
+    <span
+      className="jp-workbench-RunSwatch"
+      style={{ background: colour }}
+      aria-hidden="true"
+      data-colour={colour}
+    />
+  ) : null;
 }

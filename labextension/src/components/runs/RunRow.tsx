@@ -18,6 +18,8 @@ export interface IRunRowProps {
   /** The sum of the column widths, in px. */
   width: number;
   selected: boolean;
+  /** Whether the run is soft-deleted (struck through). */
+  deleted?: boolean;
   /** Whether the keyboard cursor is on this row. */
   cursor: boolean;
   onClick: (index: number, event: React.MouseEvent) => void;
@@ -47,7 +49,7 @@ export function RunRow(props: IRunRowProps): JSX.Element {
   if (props.cursor) {
     classes.push('jp-mod-cursor');
   }
-  if (run.deleted) {
+  if (props.deleted ?? run.deleted) {
     classes.push('jp-mod-deleted');
   }
   return (

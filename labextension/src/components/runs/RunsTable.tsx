@@ -4,10 +4,12 @@
  */
 import * as React from 'react';
 
+import { runColour } from '../../format';
 import { useSignal } from '../../hooks';
 import { RunsModel } from '../../model';
 import { IRun } from '../../tokens';
-import { buildColumns } from './columns';
+import { buildColumns, IColumn } from './columns';
+import { GroupedRows } from './GroupedTable';
 import { ROW_HEIGHT, RUNS_TABLE_CLASS } from './constants';
 import { RunRow } from './RunRow';
 import { RunsTableHeader } from './RunsTableHeader';
@@ -26,6 +28,37 @@ export interface IRunsTableProps {
 }
 
 /**
+ * The table's columns: the model's choice, widths and what the tooltips say.
+ *
+ * @param model - The runs model.
+ * @returns The columns, in order.
+ */
+function useColumns(model: RunsModel): IColumn[] {
+  const summary = model.columnSummary;
+  const swept = React.useMemo(
+    () => new Set(summary?.params.filter(p => p.swept).map(p => p.name) ?? []),
+    [summary]
+  );
+  const coverage = React.useMemo(
+    () =>
+      new Map(
+        (summary?.metrics ?? [])
+          .filter(m => m.runs < summary!.total)
+          .map(m => [m.name, `, logged by ${m.runs} of ${summary!.total} runs`])
+      ),
+    [summary]
+  );
+  return buildColumns(model.visibleParams, model.visibleMetrics, {
+    width: id => model.columnWidth(id),
+    swept,
+    coverage,
+    // The comparison colours runs in selection order, from the first selected.
+    colour: id => (model.selection.length > 1 ? runColour(model.selection.indexOf(id)) : null),
+    aliases: id => model.aliasesOf(id)
+  });
+}
+
+/**
  * The virtualized, sortable, multi-select runs table.
  *
  * @param props - The model and callbacks.
@@ -36,7 +69,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   useSignal(model.changed);
   const { scrollRef, first, last, cursor, onRowClick, onScroll, onKeyDown } = useVirtualRows(model);
   const total = model.total;
-  const columns = buildColumns(model.visibleParams, model.visibleMetrics);
+  const columns = useColumns(model);
   const width = columns.reduce((sum, c) => sum + c.width, 0);
 
   const rows: JSX.Element[] = [];
@@ -50,6 +83,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         columns={columns}
         width={width}
         selected={run ? model.isSelected(run.run_id) : false}
+        deleted={run ? model.isDeleted(run.run_id) : false}
         cursor={index === cursor}
         onClick={onRowClick}
         onActivate={props.onActivate}
@@ -73,10 +107,21 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         width={width}
         sort={model.sort}
         onSort={key => void model.toggleSort(key)}
+        onResize={(id, w) => model.setColumnWidth(id, w)}
       />
-      <div className={BODY_CLASS} style={{ height: total * ROW_HEIGHT, width }}>
-        {rows}
-      </div>
+      {model.groupBy ? (
+        <GroupedRows
+          model={model}
+          columns={columns}
+          width={width}
+          metric={model.sortMetric ?? model.visibleMetrics[0] ?? null}
+          onActivate={props.onActivate}
+        />
+      ) : (
+        <div className={BODY_CLASS} style={{ height: total * ROW_HEIGHT, width }}>
+          {rows}
+        </div>
+      )}
       {model.isLoaded && total === 0 && (
         <div className={EMPTY_CLASS}>
           {model.query.filter || model.query.experiment

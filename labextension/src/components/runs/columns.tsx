@@ -25,9 +25,30 @@ export interface IColumn {
   /** The order_by key, or null when the server cannot sort by this column. */
   sortKey: string | null;
   numeric?: boolean;
+  /** What the header's tooltip says about the column, beyond its name. */
+  description?: string;
   render: (run: IRun) => React.ReactNode;
   title: (run: IRun) => string;
 }
+
+/** Options of {@link buildColumns}. */
+export interface IBuildColumnsOptions {
+  /** A width the user chose for a column id, else undefined. */
+  width?: (id: string) => number | undefined;
+  /** Param names that were swept or tuned (their tooltip says so). */
+  swept?: ReadonlySet<string>;
+  /** Metric names logged by fewer than all runs, with how many have them. */
+  coverage?: ReadonlyMap<string, string>;
+  /** A selected run's colour in the comparison (its position in the selection), if any. */
+  colour?: (runId: string) => string | null;
+  /** The registry aliases a run's model holds (`diabetes@champion`). */
+  aliases?: (runId: string) => ReadonlyArray<string>;
+}
+
+/** Default width of a metric column, in px: room for `12345.6` or a short name. */
+export const VALUE_COLUMN_WIDTH = 76;
+/** Default width of a parameter column: names like `learning_rate` fit whole. */
+export const PARAM_COLUMN_WIDTH = 104;
 
 /**
  * The columns for the chosen params and metrics. Metrics come right after the name:
@@ -35,17 +56,20 @@ export interface IColumn {
  *
  * @param params - The param columns shown.
  * @param metrics - The metric columns shown.
+ * @param options - Widths chosen by the user and what the tooltips say.
  * @returns Status, name, metrics, params, origin, start and duration.
  */
 export function buildColumns(
   params: ReadonlyArray<string>,
-  metrics: ReadonlyArray<string>
+  metrics: ReadonlyArray<string>,
+  options: IBuildColumnsOptions = {}
 ): IColumn[] {
-  return [
+  const widthOf = (id: string, fallback: number): number => options.width?.(id) ?? fallback;
+  const columns: IColumn[] = [
     {
       id: 'status',
       label: 'Status',
-      width: 74,
+      width: 72,
       sortKey: 'attributes.status',
       render: run => <StatusBadge status={run.status} />,
       title: run => run.status
@@ -53,30 +77,52 @@ export function buildColumns(
     {
       id: 'name',
       label: 'Run',
-      width: 140,
+      width: 132,
       sortKey: 'attributes.run_name',
-      render: run => run.run_name || run.run_id.slice(0, 8),
+      render: run => {
+        const colour = options.colour?.(run.run_id);
+        return (
+          <>
+            {colour && (
+              <span
+                className="jp-workbench-RunSwatch"
+                style={{ background: colour }}
+                title="Its colour in the comparison's charts"
+              />
+            )}
+            {run.run_name || run.run_id.slice(0, 8)}
+            {options.aliases?.(run.run_id).map(a => (
+              <span key={a} className="jp-workbench-AliasBadge" title={`registered as ${a}`}>
+                @{a.split('@')[1]}
+              </span>
+            ))}
+          </>
+        );
+      },
       title: run => `${run.run_name}\n${run.run_id}\nexperiment: ${run.experiment}`
     },
     ...metrics.map((name): IColumn => ({
       id: `metrics.${name}`,
       label: name,
-      width: 90,
+      width: VALUE_COLUMN_WIDTH,
       sortKey: searchKey('metrics', name),
       numeric: true,
+      description: `metric${options.coverage?.get(name) ?? ''}`,
       render: run => formatMetric(run.metrics[name]),
       title: run => `${name} = ${run.metrics[name] ?? '(not logged)'}`
     })),
     ...params.map((name): IColumn => ({
       id: `params.${name}`,
       label: name,
-      width: 90,
+      width: PARAM_COLUMN_WIDTH,
       sortKey: searchKey('params', name),
+      description: options.swept?.has(name) ? 'parameter, swept' : 'parameter',
       render: run => run.params[name] ?? '',
       title: run => `${name} = ${run.params[name] ?? '(not set)'}`
     })),
     ...TRAILING_COLUMNS
   ];
+  return columns.map(c => ({ ...c, width: widthOf(c.id, c.width) }));
 }
 
 const TRAILING_COLUMNS: IColumn[] = [

@@ -7,3 +7,6 @@ export { IRunRowProps, RunRow } from './RunRow';
 export { IRunsTableProps, RunsTable } from './RunsTable';
 export { IRunsTableHeaderProps, RunsTableHeader } from './RunsTableHeader';
 export { IVirtualRows, useVirtualRows } from './useVirtualRows';
+export { GROUP_CLASS, GroupedRows, MAX_GROUPED_RUNS } from './GroupedTable';
+export { GroupBy, groupRuns, higherIsBetter, IRunGroup } from './grouping';
+export { fitLabel, headerTextWidth } from './measure';

@@ -1,0 +1,487 @@
+"""The panel on the demo's runs (`workbench demo`), in a real JupyterLab driven by
+headless Chromium: default columns, a column choice that survives a reload, the search
+box, and what the issue on panel UX asks for. Screenshots land in the module's tmp
+directory; with WORKBENCH_DOCS_SHOTS=1 they are also written to docs/ (look at them)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.ui.conftest import CHROMIUM, LAUNCH_ARGS, PANEL, TOKEN, check_browser_setup, running_lab
+
+pytestmark = pytest.mark.slow
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+#: JupyterLab's window in the screenshots; the sidebar keeps its default width.
+VIEWPORT = {"width": 1400, "height": 900}
+HEADERS = f"{PANEL} .jp-workbench-RunsTable-header [role=columnheader]"
+MAIN_TAB = "#jp-main-dock-panel .lm-TabBar-tab"
+
+
+def workbench(store: Path, *args: str, cwd: Path | None = None) -> str:
+    """The `workbench` CLI on the demo's store; its stdout."""
+    exe = Path(sys.executable).with_name("workbench")
+    out = subprocess.run(
+        [str(exe), "--store", str(store), *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """`workbench demo` recorded once for the module (8 runs, shorter curves), and a
+    `jupyter lab` on its store."""
+    check_browser_setup()
+    root = tmp_path_factory.mktemp("demo")
+    store = root / ".workbench"
+    env_store = os.environ.get("WORKBENCH_STORE")
+    os.environ["WORKBENCH_STORE"] = str(store)
+    try:
+        workbench(store, "demo", "--n-estimators", "40", cwd=root)
+        with running_lab(root, store) as url:
+            yield {"url": url, "root": root, "store": store}
+    finally:
+        if env_store is None:
+            os.environ.pop("WORKBENCH_STORE", None)
+        else:
+            os.environ["WORKBENCH_STORE"] = env_store
+
+
+@pytest.fixture
+def page(demo):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        pg = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        yield pg
+        browser.close()
+        assert errors == [], errors
+
+
+def shot(page, demo, name: str, locator=None) -> Path:
+    """A screenshot into the module's folder, and into docs/ when asked."""
+    folder = demo["root"] / "screenshots"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.png"
+    (locator or page).screenshot(path=str(path))
+    if os.environ.get("WORKBENCH_DOCS_SHOTS"):
+        shutil.copy(path, DOCS / f"{name}.png")
+    return path
+
+
+def open_panel(page, demo, reset: bool = True):
+    from playwright.sync_api import expect
+
+    query = "reset&" if reset else ""
+    page.goto(f"{demo['url']}/lab?{query}workbench&token={TOKEN}")
+    rows = page.locator(f"{PANEL} .jp-workbench-RunsTable-row")
+    expect(rows).to_have_count(8, timeout=90_000)
+    return rows
+
+
+def click_row(row, **kwargs) -> None:
+    """Click a row near its left end: Playwright clicks an element's centre and would
+    scroll the wide table sideways to reach it."""
+    row.click(position={"x": 30, "y": 10}, **kwargs)
+
+
+def header_names(page) -> list[str]:
+    return [h.get_attribute("aria-label") for h in page.locator(HEADERS).all()]
+
+
+def test_default_columns_show_the_sweep_and_fit_the_sidebar(page, demo):
+    from playwright.sync_api import expect
+
+    open_panel(page, demo)
+    # The swept parameters and val_rmse, without the column chooser; no autologged copies.
+    expect(page.locator(f'{HEADERS}[data-column="params.learning_rate"]')).to_have_count(1, timeout=30_000)
+    names = header_names(page)
+    for name in ("rmse", "val_rmse", "learning_rate", "max_depth", "subsample"):
+        assert name in names, names
+    assert not [n for n in names if n.startswith("GradientBoostingRegressor.")], names
+    assert "n_estimators" not in names  # constant: hidden, one click away
+    # The objective-like metric comes first, right after the run name.
+    assert names[:3] == ["Status", "Run", "rmse"], names
+    # The sidebar opens wide enough for a metric column, entirely on screen.
+    panel = page.locator(PANEL).first.bounding_box()
+    table = page.locator(f"{PANEL} .jp-workbench-RunsTable").first.bounding_box()
+    rmse = page.locator(f'{HEADERS}[data-column="metrics.rmse"]').bounding_box()
+    assert rmse["x"] + rmse["width"] <= table["x"] + table["width"], (rmse, table)
+    # Full names on hover; long ones shortened in the middle.
+    learning = page.locator(f'{HEADERS}[data-column="params.learning_rate"]')
+    assert learning.get_attribute("title").startswith("learning_rate\nparameter, swept")
+    shot(page, demo, "panel-table", page.locator(PANEL).first)
+    assert panel["width"] >= 380
+
+    # One click shows the constant parameter, another hides it.
+    toggle = page.locator(f"{PANEL} .jp-workbench-RunsPanel-showConstant")
+    expect(toggle).to_have_text("1 constant hidden")
+    toggle.click()
+    expect(page.locator(f'{HEADERS}[data-column="params.n_estimators"]')).to_have_count(1)
+    toggle.click()
+    expect(page.locator(f'{HEADERS}[data-column="params.n_estimators"]')).to_have_count(0)
+
+    # The Columns button opens and closes its own popup.
+    columns = page.locator(f"{PANEL} .jp-workbench-RunsPanel-columns")
+    chooser = page.locator(f"{PANEL} .jp-workbench-ColumnChooser")
+    columns.click()
+    expect(chooser).to_be_visible()
+    expect(chooser.locator('[data-group="Autologged"]')).to_contain_text("same as learning_rate")
+    columns.click()
+    expect(chooser).to_have_count(0)
+
+
+def test_plain_text_searches_run_names(page, demo):
+    from playwright.sync_api import expect
+
+    rows = open_panel(page, demo)
+    name = rows.first.locator("[role=gridcell]").nth(1).inner_text()
+    word = name.split("-")[1]
+    box = page.locator(f"{PANEL} .jp-workbench-RunsPanel-filter input").first
+    box.fill(word)
+    expect(page.locator(f"{PANEL} .jp-workbench-RunsPanel-hint")).to_contain_text("searches run names")
+    box.press("Enter")
+    hint = page.locator(f"{PANEL} .jp-workbench-RunsPanel-hint")
+    expect(hint).to_contain_text(f"attributes.run_name ILIKE '%{word}%'", timeout=30_000)
+    expect(page.locator(f"{PANEL} .jp-workbench-RunsPanel-filterError")).to_have_count(0)
+    expect(rows.first).to_contain_text(word)
+    for i in range(rows.count()):
+        assert word in rows.nth(i).inner_text()
+    shot(page, demo, "panel-search", page.locator(PANEL).first)
+
+
+def test_column_choice_sort_width_and_filter_survive_a_reload(page, demo):
+    from playwright.sync_api import expect
+
+    open_panel(page, demo)
+    columns = page.locator(f"{PANEL} .jp-workbench-RunsPanel-columns")
+    columns.click()
+    chooser = page.locator(f"{PANEL} .jp-workbench-ColumnChooser")
+    chooser.locator('[data-column="metrics.mae"]').uncheck()
+    chooser.locator('[data-column="params.n_estimators"]').check()
+    columns.click()
+    expect(page.locator(f'{HEADERS}[data-column="params.n_estimators"]')).to_have_count(1)
+    expect(page.locator(f'{HEADERS}[data-column="metrics.mae"]')).to_have_count(0)
+    # Sort by r2 (it moves first among the metrics), then widen the Run column by dragging.
+    page.locator(f'{HEADERS}[data-column="metrics.r2"]').click()
+    expect(page.locator(f'{HEADERS}[data-column="metrics.r2"]')).to_have_attribute("aria-sort", "ascending")
+    run_header = page.locator(f'{HEADERS}[data-column="name"]')
+    before = run_header.bounding_box()["width"]
+    handle = run_header.locator(".jp-workbench-RunsTable-resizer").bounding_box()
+    page.mouse.move(handle["x"] + 2, handle["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(handle["x"] + 42, handle["y"] + 5, steps=5)
+    page.mouse.up()
+    after = run_header.bounding_box()["width"]
+    assert abs(after - before - 40) <= 3, (before, after)
+    box = page.locator(f"{PANEL} .jp-workbench-RunsPanel-filter input").first
+    box.fill("metrics.rmse < 60")
+    box.press("Enter")
+    rows = page.locator(f"{PANEL} .jp-workbench-RunsTable-row")
+    expect(rows).not_to_have_count(8, timeout=30_000)
+    n = rows.count()
+    page.wait_for_timeout(2500)  # JupyterLab saves its state database after a short delay
+
+    # Reloaded without ?reset, so JupyterLab keeps its workspace and state database.
+    page.goto(f"{demo['url']}/lab?token={TOKEN}")
+    expect(page.locator(PANEL).first).to_be_visible(timeout=90_000)
+    expect(rows).to_have_count(n, timeout=90_000)
+    expect(page.locator(f'{HEADERS}[data-column="params.n_estimators"]')).to_have_count(1)
+    expect(page.locator(f'{HEADERS}[data-column="metrics.mae"]')).to_have_count(0)
+    expect(page.locator(f'{HEADERS}[data-column="metrics.r2"]')).to_have_attribute("aria-sort", "ascending")
+    expect(box).to_have_value("metrics.rmse < 60")
+    assert abs(page.locator(f'{HEADERS}[data-column="name"]').bounding_box()["width"] - after) <= 1
+    shot(page, demo, "panel-columns-restored", page.locator(PANEL).first)
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def run_notebook(page, demo, name: str):
+    """Open a notebook of the demo folder in JupyterLab and run all its cells."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{demo['url']}/lab/tree/{name}?reset&token={TOKEN}")
+    expect(page.locator(".jp-NotebookPanel").first).to_be_visible(timeout=90_000)
+    # The kernel is started and idle (window.jupyterapp: see running_lab).
+    page.wait_for_function(
+        """() => {
+            const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+            const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+            return !!kernel && kernel.status === 'idle';
+        }""",
+        timeout=90_000,
+    )
+    # Not awaited: the command's promise ends only when every cell has run.
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+def test_wb_runs_in_a_notebook_has_readable_headers_and_footer(page, demo):
+    from playwright.sync_api import expect
+
+    write_notebook(
+        demo["root"] / "runs.ipynb",
+        ["%load_ext workbench", "%wb runs -e diabetes-demo --order-by 'metrics.rmse ASC'"],
+    )
+    run_notebook(page, demo, "runs.ipynb")
+    grid = page.locator(".jp-OutputArea-output .widget-gridbox").first
+    expect(grid).to_be_visible(timeout=90_000)
+    headers = grid.locator("button")
+    expect(headers.first).to_be_visible()
+    texts = headers.all_inner_texts()
+    assert texts[:5] == ["id", "name", "rmse", "mae", "r2"], texts
+    assert "learning_rate" in texts and "max_depth" in texts and "subsample" in texts, texts
+    assert not [t for t in texts if t.startswith("GradientBoostingRegressor")], texts
+    # No header is cut: each button is as wide as its text.
+    clipped = page.evaluate(
+        """() => [...document.querySelectorAll('.jp-OutputArea-output .widget-gridbox button')]
+                 .filter(b => b.scrollWidth > b.clientWidth + 1).map(b => b.textContent)"""
+    )
+    assert clipped == [], clipped
+    footer = page.locator(".jp-OutputArea-output .widget-hbox").filter(has_text="runs").last
+    expect(footer).to_contain_text("8 runs")
+    expect(footer).to_contain_text("· select at least 2 runs to compare")
+    area = page.locator(".jp-OutputArea-output").filter(has=page.locator(".widget-gridbox")).first
+    area.scroll_into_view_if_needed()
+    shot(page, demo, "notebook-wb-runs", area)
+
+
+def test_run_detail_edits_tags_downloads_artifacts_and_charts_metrics(page, demo):
+    from playwright.sync_api import expect
+
+    rows = open_panel(page, demo)
+    click_row(rows.first)
+    run_id = rows.first.get_attribute("data-run-id")
+    detail = page.locator(f'{PANEL} .jp-workbench-RunDetail[data-run-id="{run_id}"]')
+    expect(detail).to_be_visible(timeout=30_000)
+    tags = detail.locator(".jp-workbench-RunTags")
+    expect(tags.locator('[data-tag="sweep_id"]')).to_be_visible(timeout=30_000)
+    # Add a tag, change it, delete another; the sweep's own tag cannot be edited.
+    tags.locator(".jp-workbench-RunTags-newKey").fill("reviewed")
+    tags.locator(".jp-workbench-RunTags-newValue").fill("yes")
+    tags.locator(".jp-workbench-RunTags-addButton").click()
+    expect(tags.locator('[data-tag="reviewed"]')).to_contain_text("yes", timeout=30_000)
+    tags.locator('[data-tag="reviewed"] .jp-workbench-RunTags-edit').click()
+    field = tags.locator('[data-tag="reviewed"] .jp-workbench-RunTags-valueInput')
+    field.fill("twice")
+    field.press("Enter")
+    expect(tags.locator('[data-tag="reviewed"]')).to_contain_text("twice", timeout=30_000)
+    tags.locator('[data-tag="dataset"] .jp-workbench-RunTags-delete').click()
+    expect(tags.locator('[data-tag="dataset"]')).to_have_count(0, timeout=30_000)
+    expect(tags.locator('[data-tag="sweep_id"] .jp-workbench-RunTags-delete')).to_have_count(0)
+    # A description in Markdown, rendered.
+    tags.locator(".jp-workbench-RunTags-editDescription").click()
+    tags.locator(".jp-workbench-RunTags-descriptionInput").fill("**Best** so far; try `max_depth=4`.")
+    tags.locator(".jp-workbench-RunTags-saveDescription").click()
+    expect(tags.locator(".jp-workbench-RunTags-markdown strong")).to_have_text("Best", timeout=30_000)
+    shot(page, demo, "panel-run-detail", page.locator(PANEL).first)
+    # The edits are in the store: `workbench show` lists them.
+    shown = workbench(demo["store"], "show", run_id[:8])
+    assert "reviewed" in shown and "twice" in shown, shown
+    assert "mlflow.note.content  **Best** so far" in shown, shown
+    assert "sklearn.load_diabetes" not in shown.split("tags:")[1].split("artifacts:")[0], shown
+
+    # The model downloads, byte for byte.
+    model = detail.locator(".jp-workbench-Artifacts-item").filter(has_text="gbr")
+    with page.expect_download(timeout=30_000) as info:
+        model.locator(".jp-workbench-Artifacts-download").click()
+    download = info.value
+    assert download.suggested_filename == "gbr.joblib"
+    stored = [p for p in (demo["store"] / "artifacts").rglob("*") if p.is_file()]
+    assert Path(download.path()).read_bytes() in {p.read_bytes() for p in stored}
+
+    # The executed output notebook opens in JupyterLab, on the tracked cell.
+    output = detail.locator(".jp-workbench-Artifacts-item").filter(has_text=".output.ipynb")
+    output.locator(".jp-workbench-Artifacts-open").click()
+    notebook = page.locator(".jp-NotebookPanel:visible").first
+    expect(notebook.locator(".jp-Cell.jp-mod-active")).to_contain_text("%%track", timeout=60_000)
+    expect(page.locator(f"{MAIN_TAB}.lm-mod-current").first).to_contain_text("output")
+    # "Open notebook" offers the snapshot as well as today's file.
+    detail.locator(".jp-workbench-RunDetail-openNotebook-button").click()
+    menu = detail.locator(".jp-workbench-RunDetail-openNotebook-menu")
+    expect(menu.locator('[data-which="current"]')).to_be_visible()
+    menu.locator('[data-which="snapshot"]').click()
+    expect(page.locator(f"{MAIN_TAB}.lm-mod-current").filter(has_text="snapshot").first).to_be_visible(
+        timeout=60_000
+    )
+    assert (demo["root"] / "workbench-runs" / run_id[:8]).is_dir()
+
+    # Every metric of the run as a chart; the final values listed.
+    # (The panel stayed open beside the notebooks: clicking its tab now would close it.)
+    detail.locator('.jp-workbench-RunDetail-tab[data-tab="charts"]').click()
+    charts = detail.locator(".jp-workbench-RunCharts")
+    expect(charts.locator('[data-group="metrics"] svg').first).to_be_visible(timeout=30_000)
+    expect(charts.locator(".jp-workbench-RunCharts-finals")).to_contain_text("rmse")
+    shot(page, demo, "panel-run-charts", page.locator(PANEL).first)
+
+
+def test_compare_charts_smoothing_parallel_and_scatter(page, demo):
+    from playwright.sync_api import expect
+
+    rows = open_panel(page, demo)
+    # Best and worst by rmse, plus one more: three runs in three colours.
+    page.locator(f'{HEADERS}[data-column="metrics.rmse"]').click()
+    expect(page.locator(f'{HEADERS}[data-column="metrics.rmse"]')).to_have_attribute("aria-sort", "ascending")
+    click_row(rows.nth(0))
+    click_row(rows.nth(3), modifiers=["Control"])
+    click_row(rows.nth(7), modifiers=["Control"])
+    # Selected rows carry their chart colour.
+    expect(
+        page.locator(f"{PANEL} .jp-workbench-RunsTable-row.jp-mod-selected .jp-workbench-RunSwatch")
+    ).to_have_count(3)
+    page.locator(f"{PANEL} .jp-workbench-RunsPanel-compare").click()
+    compare = page.locator(".jp-workbench-Compare").first
+    expect(compare).to_be_visible(timeout=30_000)
+    curves = compare.locator(".jp-workbench-Compare-curvesSection")
+    line = curves.locator(".jp-workbench-Chart svg path[aria-roledescription='line mark']").first
+    expect(line).to_be_visible(timeout=60_000)
+    colours = [s.get_attribute("data-colour") for s in compare.locator("thead .jp-workbench-RunSwatch").all()]
+    assert colours[:3] == ["#4c78a8", "#f58518", "#e45756"], colours
+    before = line.get_attribute("d")
+    shot(page, demo, "compare-curves", curves)
+
+    # Smoothing redraws the curve (an exponential moving average over the raw one).
+    slider = curves.locator(".jp-workbench-Compare-smoothing")
+    slider.fill("0.9")
+    expect(curves.locator("output")).to_have_text("0.90")
+    smoothed = curves.locator(".jp-workbench-Chart svg path[aria-roledescription='line mark']")
+    expect(smoothed).to_have_count(6, timeout=60_000)  # three raw (faint) + three smoothed
+    after = [p.get_attribute("d") for p in smoothed.all()]
+    assert before not in after[3:], "the smoothed curve differs from the raw one"
+    curves.locator(".jp-workbench-Compare-logScale").check()
+    curves.locator(".jp-workbench-Compare-curveX").select_option("relative")
+    expect(curves.locator(".jp-workbench-Chart svg")).to_contain_text("seconds since", timeout=60_000)
+    shot(page, demo, "compare-curves-smoothed", curves)
+
+    # Parallel coordinates: the swept params once each, rmse last, labels apart.
+    parallel = compare.locator(".jp-workbench-Compare-parallelSection")
+    parallel.scroll_into_view_if_needed()
+    labels = parallel.locator(".jp-workbench-Chart svg .role-axis-label text")
+    expect(labels.first).to_be_visible(timeout=60_000)
+    texts = [t for t in (x.text_content() or "" for x in labels.all()) if t.strip()]
+    joined = " ".join(texts)
+    assert "GradientBoostingRegressor" not in joined, texts
+    assert joined.count("learning_rate") == 1 and "rmse" in texts[-2:][0] + texts[-1], texts
+    boxes = [b for b in (t.bounding_box() for t in labels.all()) if b]
+    for a, b in zip(boxes, boxes[1:]):
+        if abs(a["y"] - b["y"]) < 1:  # labels on one line never overlap
+            assert a["x"] + a["width"] <= b["x"] + 1 or b["x"] + b["width"] <= a["x"] + 1, (a, b)
+    chart = parallel.locator(".jp-workbench-Chart svg").first.bounding_box()
+    section = parallel.bounding_box()
+    assert chart["width"] <= section["width"] + 1, (chart, section)
+    shot(page, demo, "compare-parallel", parallel)
+
+    # A parameter against a metric.
+    scatter = compare.locator(".jp-workbench-Compare-scatterSection")
+    scatter.scroll_into_view_if_needed()
+    scatter.locator(".jp-workbench-Compare-scatterParam").select_option("max_depth")
+    expect(scatter.locator(".jp-workbench-Chart svg")).to_contain_text("max_depth", timeout=60_000)
+    expect(scatter.locator(".jp-workbench-Chart svg path[aria-roledescription='point']")).to_have_count(3)
+    shot(page, demo, "compare-scatter", scatter)
+
+
+def test_registry_alias_move_and_challenger_comparison(page, demo):
+    from playwright.sync_api import expect
+
+    rows = open_panel(page, demo)
+    # The demo registered its best two runs: their rows carry the alias badges.
+    badges = page.locator(f"{PANEL} .jp-workbench-RunsTable-row .jp-workbench-AliasBadge")
+    expect(badges).to_have_count(2, timeout=30_000)
+    models = page.locator(f"{PANEL} .jp-workbench-Models")
+    models.locator("summary").first.click()
+    model = models.locator('[data-model="diabetes"]')
+    expect(model).to_contain_text("@champion", timeout=30_000)
+    # Challenger against champion, as `workbench models compare` shows it.
+    model.locator(".jp-workbench-Models-compare").click()
+    expect(model.locator(".jp-workbench-Models-comparison")).to_contain_text("rmse", timeout=30_000)
+    expect(model.locator(".jp-workbench-Models-verdict")).to_have_text("Keep the champion.")
+    shot(page, demo, "panel-models", models)
+
+    # Promote the challenger (v2) to champion, behind a confirmation.
+    v2 = model.locator('[data-version="2"]')
+    v2.locator(".jp-workbench-Models-aliasInput").fill("champion")
+    v2.locator(".jp-workbench-Models-setAlias").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Move diabetes@champion from v1 to v2")
+    shot(page, demo, "panel-alias-confirm", dialog.locator(".jp-Dialog-content"))
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    expect(v2).to_contain_text("@champion", timeout=30_000)
+    listed = workbench(demo["store"], "models")
+    line = next(
+        ln for ln in listed.splitlines() if ln.startswith("diabetes") and " 2 " in f" {ln.split()[1]} "
+    )
+    assert "@champion" in line, listed
+
+    # Register another run's model as a new version, from its detail.
+    third = rows.nth(rows.count() - 1)
+    click_row(third)
+    detail = page.locator(f"{PANEL} .jp-workbench-RunDetail")
+    detail.locator(".jp-workbench-RunDetail-registerModel-button").click()
+    detail.locator(".jp-workbench-RunDetail-registerModel-name").fill("diabetes")
+    detail.locator(".jp-workbench-RunDetail-registerModel-submit").click()
+    expect(detail.locator(".jp-workbench-RunDetail-registerModel")).to_contain_text(
+        "Registered as diabetes v3", timeout=30_000
+    )
+    assert "diabetes  3" in workbench(demo["store"], "models")
+
+
+def test_grouping_by_sweep_and_by_parameter(page, demo):
+    from playwright.sync_api import expect
+
+    open_panel(page, demo)
+    page.locator(f'{HEADERS}[data-column="metrics.rmse"]').click()
+    group_by = page.locator(f"{PANEL} .jp-workbench-RunsPanel-groupBy select")
+    group_by.select_option("sweep")
+    groups = page.locator(f"{PANEL} .jp-workbench-RunsTable-group")
+    expect(groups).to_have_count(1, timeout=30_000)
+    expect(groups.first).to_contain_text("8 runs")
+    expect(groups.first).to_contain_text("best rmse")
+    group_by.select_option("param:max_depth")
+    expect(groups).to_have_count(2, timeout=30_000)
+    labels = sorted(g.text_content() for g in groups.all())
+    assert labels[0].startswith("max_depth = 2") and "4 runs" in labels[0], labels
+    shot(page, demo, "panel-grouped", page.locator(PANEL).first)
+    # Folding a group hides its runs.
+    groups.first.click()
+    expect(page.locator(f"{PANEL} .jp-workbench-RunsTable-row")).to_have_count(4)
+
+
+def test_wb_compare_in_a_notebook_fits_its_output(page, demo):
+    from playwright.sync_api import expect
+
+    write_notebook(
+        demo["root"] / "compare.ipynb",
+        [
+            "%load_ext workbench\nimport workbench as wb",
+            'ids = wb.runs(order_by="metrics.rmse ASC")["run_id"]\nbest, mid, worst = ids.iloc[0], ids.iloc[3], ids.iloc[7]',
+            "%wb compare {best} {mid} {worst}",
+        ],
+    )
+    run_notebook(page, demo, "compare.ipynb")
+    # JupyterLab draws the notebook's Vega-Lite outputs on a canvas: its size is checked
+    # here; the labels (distinct parameters, never overlapping) by the spec's unit tests.
+    charts = page.locator(".jp-OutputArea-output .vega-embed")
+    expect(charts).to_have_count(2, timeout=120_000)  # the curves and the parallel coordinates
+    parallel = charts.nth(1)
+    expect(parallel.locator("canvas, svg.marks").first).to_be_visible(timeout=60_000)
+    parallel.scroll_into_view_if_needed()
+    area = page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea").first.bounding_box()
+    box = parallel.locator("canvas, svg.marks").first.bounding_box()
+    assert box["width"] <= area["width"], (box, area)
+    shot(page, demo, "notebook-wb-compare-parallel", parallel)

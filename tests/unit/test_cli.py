@@ -68,7 +68,7 @@ def test_show_and_compare(two_runs):
     assert data["params"]["alpha"] == "0.1"
     out = invoke("compare", two_runs[0][:8], two_runs[1][:8]).output
     assert "* params.alpha" in out and "params.model" not in out
-    assert "50 (best)" in out  # the lower rmse is marked best
+    assert "50.00 (best)" in out  # the lower rmse is marked best (one number format per column)
     assert "params.model" in invoke("compare", "--all", *two_runs).output
     data = json.loads(invoke("compare", "--format", "json", *two_runs).output)
     assert data["differing_params"] == ["alpha"]

@@ -41,16 +41,17 @@ _HISTORY_COLUMNS = ("run_id", "key", "step", "value")
 VEGALITE_MIMETYPE = "application/vnd.vegalite.v5+json"
 
 
-def to_altair(vl_spec: dict[str, Any]) -> alt.Chart:
+def to_altair(vl_spec: dict[str, Any]) -> alt.Chart | alt.LayerChart:
     """An altair chart of a single-view Vega-Lite spec from :mod:`workbench.render.charts`.
 
     The data is assigned as ``alt.InlineData`` after the chart is built: building it
     from the rows would validate each one against the schema (0.7 s for 4,000 rows),
     and ``to_dict`` still validates the spec as a whole.
     """
-    chart = alt.Chart.from_dict(
-        {k: v for k, v in vl_spec.items() if k not in ("$schema", "data")}, validate=False
-    )
+    # A layered spec (parallel coordinates: lines, points and "missing" ticks) is a
+    # LayerChart; a single view is a Chart.
+    kind = alt.LayerChart if "layer" in vl_spec else alt.Chart
+    chart = kind.from_dict({k: v for k, v in vl_spec.items() if k not in ("$schema", "data")}, validate=False)
     data = alt.InlineData(values=[])
     data.values = vl_spec["data"]["values"]
     chart.data = data

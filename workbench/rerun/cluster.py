@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from ..store import Store
-from .pool import JobResult, Monitor, record_outcome
+from .pool import JobResult, Monitor, record_outcome, run_threads
 
 __all__ = ["DEFAULT_UPLOAD_LIMIT", "DaskExecutor", "connect", "pack_folder"]
 
@@ -299,18 +299,7 @@ class DaskExecutor:
                 if on_done is not None:
                     on_done(spec, reply, result)
 
-        threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(self.jobs, total)))]
-        for t in threads:
-            t.start()
-        try:
-            for t in threads:
-                while t.is_alive():
-                    t.join(0.2)
-        except KeyboardInterrupt:
-            self.stop()
-            for t in threads:
-                t.join()
-            raise
+        run_threads(work, max(1, min(self.jobs, total)), self.stop)
 
     def _follow(
         self,

@@ -218,21 +218,27 @@ class Executor:
                 if worker is not None:
                     worker.close()
 
-        threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(self.jobs, total)))]
-        for t in threads:
-            t.start()
-        try:
-            for t in threads:
-                while t.is_alive():
-                    t.join(0.2)
-        except KeyboardInterrupt:
-            self.stop()
-            for t in threads:
-                t.join()
-            raise
+        run_threads(work, max(1, min(self.jobs, total)), self.stop)
 
     def _finish(self, spec: dict[str, Any], reply: dict[str, Any], result: JobResult) -> None:
         record_outcome(self.store, spec, reply, result)
+
+
+def run_threads(work: Callable[[], None], n: int, stop: Callable[[], None]) -> None:
+    """Run ``work`` in ``n`` threads until all return. Ctrl-C calls ``stop`` (which makes
+    the workers end their jobs), waits for the threads, then re-raises."""
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(n)]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)  # short joins, so the main thread sees Ctrl-C
+    except KeyboardInterrupt:
+        stop()
+        for t in threads:
+            t.join()
+        raise
 
 
 def end_orphans(store: Store, spec: dict[str, Any], wait_s: float = 10.0) -> None:

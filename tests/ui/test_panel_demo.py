@@ -433,7 +433,11 @@ def test_registry_alias_move_and_challenger_comparison(page, demo):
     click_row(third)
     detail = page.locator(f"{PANEL} .jp-workbench-RunDetail")
     detail.locator(".jp-workbench-RunDetail-registerModel-button").click()
-    detail.locator(".jp-workbench-RunDetail-registerModel-name").fill("diabetes")
+    name = detail.locator(".jp-workbench-RunDetail-registerModel-name")
+    # The form suggests the first registered model once the list arrives; filling before
+    # that races the suggestion (the box read "diabetesdiabetes" in CI).
+    expect(name).to_have_value("diabetes", timeout=30_000)
+    name.fill("diabetes")
     detail.locator(".jp-workbench-RunDetail-registerModel-submit").click()
     expect(detail.locator(".jp-workbench-RunDetail-registerModel")).to_contain_text(
         "Registered as diabetes v3", timeout=30_000

@@ -564,7 +564,9 @@ def test_reliability_6_the_first_start_run_does_not_wait_for_a_held_store(tmp_pa
         proc = _run(FIRST_RUN, env=env, timeout=60)
         assert proc.returncode == 0, proc.stderr
         started, flushed = map(float, proc.stdout.split("timing")[1].split())
-        assert started < 2.0 and flushed < 2.0, proc.stdout  # not the 120 s lock timeout
+        # Far below the 120 s lock timeout it would otherwise wait (a loose bound: the
+        # machine may be loaded; the point is that it does not wait for the holder).
+        assert started < 30 and flushed < 30, proc.stdout
         assert list((store / "spool").glob("*.arrow"))
     finally:
         holder.stdin.write("\n")

@@ -248,6 +248,21 @@ def _source_error(uri: str, e: Exception) -> str:
     return f"cannot read the MLflow source {uri!r}: {msg}"
 
 
+@dataclass
+class _Source:
+    """What an import read from MLflow, before it writes anything."""
+
+    experiments: list[Any]
+    payload: list[tuple[Any, list, list, list, str]] = field(default_factory=list)
+    models: list[dict[str, Any]] = field(default_factory=list)
+    registered: Any = None
+    known: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exp_name(self) -> dict[str, str]:
+        return {e.experiment_id: e.name for e in self.experiments}
+
+
 def _import(
     uri: str,
     tracking_uri: str,
@@ -257,14 +272,32 @@ def _import(
     progress: bool | None,
 ) -> ImportReport:
     from mlflow import MlflowClient
-    from mlflow.entities import ViewType
-    from tqdm.auto import tqdm
-
-    from .mlflow_convert import dataset_row
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     report = ImportReport(source=uri)
-    exps = []
+    # Everything is read (and artifacts copied into the blob store) first, then written in
+    # one transaction: an import lands whole or not at all.
+    source = _Source(experiments=_read_experiments(client, wanted))
+    report.experiments = [e.name for e in source.experiments]
+    runs = _read_runs(client, source.experiments)
+    with tempfile.TemporaryDirectory(prefix="workbench-import-") as tmp:
+        _read_payload(client, runs, sqlite_copy, target, tmp, source, report, progress)
+        source.models = read_logged_models(client, [e.experiment_id for e in source.experiments], target, tmp)
+    source.registered = read_registry(client)
+    _write(uri, target, source, report)
+    for run, *_ in source.payload:
+        if run.info.run_id in source.known:
+            report.updated += 1
+        else:
+            report.added += 1
+    return report
+
+
+def _read_experiments(client: Any, wanted: list[str]) -> list[Any]:
+    """The source's experiments (deleted ones included), only the wanted ones if named."""
+    from mlflow.entities import ViewType
+
+    exps: list[Any] = []
     token = None
     while True:
         page = client.search_experiments(view_type=ViewType.ALL, max_results=1000, page_token=token)
@@ -272,19 +305,24 @@ def _import(
         token = page.token
         if not token:
             break
-    if wanted:
-        names = {e.name for e in exps}
-        missing = [w for w in wanted if w not in names]
-        if missing:
-            raise InvalidInputError(
-                f"the MLflow source has no experiment {', '.join(map(repr, missing))}; it has "
-                f"{', '.join(sorted(names)) or 'none'}"
-            )
-        exps = [e for e in exps if e.name in wanted]
-    report.experiments = [e.name for e in exps]
-    exp_name = {e.experiment_id: e.name for e in exps}
-    runs = []
-    for e in exps:
+    if not wanted:
+        return exps
+    names = {e.name for e in exps}
+    missing = [w for w in wanted if w not in names]
+    if missing:
+        raise InvalidInputError(
+            f"the MLflow source has no experiment {', '.join(map(repr, missing))}; it has "
+            f"{', '.join(sorted(names)) or 'none'}"
+        )
+    return [e for e in exps if e.name in wanted]
+
+
+def _read_runs(client: Any, experiments: list[Any]) -> list[Any]:
+    """Every run of these experiments, deleted ones included, page by page."""
+    from mlflow.entities import ViewType
+
+    runs: list[Any] = []
+    for e in experiments:
         token = None
         while True:
             page = client.search_runs(
@@ -294,89 +332,117 @@ def _import(
             token = page.token
             if not token:
                 break
+    return runs
+
+
+def _read_payload(
+    client: Any,
+    runs: list[Any],
+    sqlite_copy: str | None,
+    target: Store,
+    tmp: str,
+    source: _Source,
+    report: ImportReport,
+    progress: bool | None,
+) -> None:
+    """Read each run that is new or changed since the last import into ``source.payload``."""
+    from tqdm.auto import tqdm
+
     run_ids = [r.info.run_id for r in runs]
     exported_from = [r.data.tags["workbench.run_id"] for r in runs if r.data.tags.get("workbench.run_id")]
     with _common.session(target) as con:
-        known = imports.import_digests(con, run_ids)
+        source.known = imports.import_digests(con, run_ids)
         present = imports.existing_run_ids(con, run_ids)
         own = imports.existing_run_ids(con, exported_from)
     sqlite_points = _sqlite_points(sqlite_copy, run_ids) if sqlite_copy else None
-
-    payload = []
-    with tempfile.TemporaryDirectory(prefix="workbench-import-") as tmp:
-        for run in tqdm(
-            runs, desc="reading MLflow runs", unit="run", disable=None if progress is None else not progress
-        ):
-            info, data = run.info, run.data
-            if info.run_id in present and info.run_id not in known:
-                report.skipped.append(f"run {info.run_id[:8]} is already in the store (not from an import)")
-                continue
-            if data.tags.get("workbench.run_id") in own:
-                report.skipped.append(
-                    f"run {info.run_id[:8]} is an export of Workbench run {data.tags['workbench.run_id'][:8]}"
-                )
-                continue
-            if sqlite_points is not None:
-                points = sorted(sqlite_points.get(info.run_id, []))
-            else:
-                points = sorted(
-                    (m.key, int(m.step), float(m.value), int(m.timestamp))
-                    for key in data.metrics
-                    for m in client.get_metric_history(info.run_id, key)
-                )
-            files = _list_files(client, info.run_id)
-            datasets = [
-                dataset_row(info.run_id, di) for di in (run.inputs.dataset_inputs if run.inputs else [])
-            ]
-            digest = _digest(
-                info.to_proto().SerializeToString().hex(),
-                sorted(data.params.items()),
-                sorted(data.tags.items()),
-                points,
-                files,
-                [(d["name"], d["sha256"], d["meta"]) for d in datasets],
+    for run in tqdm(
+        runs, desc="reading MLflow runs", unit="run", disable=None if progress is None else not progress
+    ):
+        info, data = run.info, run.data
+        if info.run_id in present and info.run_id not in source.known:
+            report.skipped.append(f"run {info.run_id[:8]} is already in the store (not from an import)")
+            continue
+        if data.tags.get("workbench.run_id") in own:
+            report.skipped.append(
+                f"run {info.run_id[:8]} is an export of Workbench run {data.tags['workbench.run_id'][:8]}"
             )
-            if known.get(info.run_id) == digest:
-                report.unchanged += 1
-                continue
-            stored = []
-            for path, _size in files:
-                local = client.download_artifacts(info.run_id, path, tmp)
-                sha, size, dest = target.put_file(local)
-                os.remove(local)
-                stored.append(
-                    {
-                        "run_id": info.run_id,
-                        "path": path,
-                        "kind": "file",
-                        "sha256": sha,
-                        "size": size,
-                        "direction": "output",
-                        "stored_path": str(dest),
-                        "name": path,
-                        "meta": {"mlflow_artifact": True},
-                    }
-                )
-            payload.append((run, points, datasets, stored, digest))
-        models = read_logged_models(client, [e.experiment_id for e in exps], target, tmp)
-    registered = read_registry(client)
+            continue
+        read = _read_run(client, run, sqlite_points, target, tmp, source.known)
+        if read is None:
+            report.unchanged += 1
+        else:
+            source.payload.append(read)
 
-    new_ids = {p[0].info.run_id for p in payload}
+
+def _read_run(
+    client: Any,
+    run: Any,
+    sqlite_points: dict[str, list[tuple[str, int, float, int]]] | None,
+    target: Store,
+    tmp: str,
+    known: dict[str, str],
+) -> tuple[Any, list, list, list, str] | None:
+    """``(run, points, datasets, stored artifacts, digest)``, or None when the run is
+    unchanged since the last import (its artifacts are then not copied)."""
+    from .mlflow_convert import dataset_row
+
+    info, data = run.info, run.data
+    if sqlite_points is not None:
+        points = sorted(sqlite_points.get(info.run_id, []))
+    else:
+        points = sorted(
+            (m.key, int(m.step), float(m.value), int(m.timestamp))
+            for key in data.metrics
+            for m in client.get_metric_history(info.run_id, key)
+        )
+    files = _list_files(client, info.run_id)
+    datasets = [dataset_row(info.run_id, di) for di in (run.inputs.dataset_inputs if run.inputs else [])]
+    digest = _digest(
+        info.to_proto().SerializeToString().hex(),
+        sorted(data.params.items()),
+        sorted(data.tags.items()),
+        points,
+        files,
+        [(d["name"], d["sha256"], d["meta"]) for d in datasets],
+    )
+    if known.get(info.run_id) == digest:
+        return None
+    stored = []
+    for path, _size in files:
+        local = client.download_artifacts(info.run_id, path, tmp)
+        sha, size, dest = target.put_file(local)
+        os.remove(local)
+        stored.append(
+            {
+                "run_id": info.run_id,
+                "path": path,
+                "kind": "file",
+                "sha256": sha,
+                "size": size,
+                "direction": "output",
+                "stored_path": str(dest),
+                "name": path,
+                "meta": {"mlflow_artifact": True},
+            }
+        )
+    return run, points, datasets, stored, digest
+
+
+def _write(uri: str, target: Store, source: _Source, report: ImportReport) -> None:
+    """Write what was read, in one transaction."""
+    exp_name = source.exp_name
+    new_ids = {p[0].info.run_id for p in source.payload}
     with _common.session(target) as con, imports.transaction(con):
-        for e in exps:
+        for e in source.experiments:
             imports.set_experiment(
-                con,
-                e.name,
-                e.creation_time or now_ms(),
-                artifact_location=None,
-                tags={k: v for k, v in e.tags.items()},
+                con, e.name, e.creation_time or now_ms(), artifact_location=None, tags=dict(e.tags.items())
             )
             if e.lifecycle_stage == "deleted":
                 imports.set_experiment_deleted(con, e.name, True)
         imports.clear_runs(con, list(new_ids))
-        imports.upsert_runs(con, [_run_row(p[0], exp_name) for p in payload])
+        imports.upsert_runs(con, [_run_row(p[0], exp_name) for p in source.payload])
         tags, params, arts = [], [], []
-        for run, points, datasets, stored, _ in payload:
+        for run, points, datasets, stored, _ in source.payload:
             rid = run.info.run_id
             params += [(rid, k, v) for k, v in run.data.params.items()]
             rtags = dict(run.data.tags)
@@ -392,29 +458,31 @@ def _import(
         imports.upsert_key_values(con, "params", params)
         imports.upsert_key_values(con, "tags", tags)
         imports.add_artifacts(con, arts)
-        all_runs = imports.existing_run_ids(con, [m["source_run_id"] for m in models if m["source_run_id"]])
-        from .mlflow_store import record_model_artifact
+        _write_models(con, target, source, new_ids, report)
+        imports.record_imports(con, uri, {p[0].info.run_id: p[4] for p in source.payload})
 
-        for m in models:
-            m["experiment"] = exp_name.get(
-                m.pop("experiment_id"), m.get("experiment") or _common.DEFAULT_EXPERIMENT
-            )
-            imports.set_logged_model(con, m)
-            if (
-                m["status"] == "READY"
-                and m["files"]
-                and m["source_run_id"] in all_runs
-                and (m["source_run_id"] in new_ids)
-            ):
-                record_model_artifact(target, con, m)
-        report.model_versions = write_registry(con, target, registered, models)
-        imports.record_imports(con, uri, {p[0].info.run_id: p[4] for p in payload})
-    for run, *_ in payload:
-        if run.info.run_id in known:
-            report.updated += 1
-        else:
-            report.added += 1
-    return report
+
+def _write_models(con: Any, target: Store, source: _Source, new_ids: set[str], report: ImportReport) -> None:
+    """Logged models (their files recorded as the source run's model artifact) and the
+    registry's models, versions and aliases."""
+    from .mlflow_store import record_model_artifact
+
+    exp_name = source.exp_name
+    models = source.models
+    all_runs = imports.existing_run_ids(con, [m["source_run_id"] for m in models if m["source_run_id"]])
+    for m in models:
+        m["experiment"] = exp_name.get(
+            m.pop("experiment_id"), m.get("experiment") or _common.DEFAULT_EXPERIMENT
+        )
+        imports.set_logged_model(con, m)
+        if (
+            m["status"] == "READY"
+            and m["files"]
+            and m["source_run_id"] in all_runs
+            and m["source_run_id"] in new_ids
+        ):
+            record_model_artifact(target, con, m)
+    report.model_versions = write_registry(con, target, source.registered, models)
 
 
 def _run_row(run: Any, exp_name: dict[str, str]) -> dict[str, Any]:

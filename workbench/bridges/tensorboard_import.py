@@ -201,8 +201,24 @@ def import_tensorboard(
     InvalidInputError
         ``logdir`` is not a folder or holds no event files; nothing is imported.
     """
-    from tqdm.auto import tqdm
+    root, runs = _check_logdir(logdir)
+    experiment = experiment or root.name
+    if not isinstance(experiment, str) or not experiment.strip():
+        raise InvalidInputError(f"experiment must be a non-empty string, got {experiment!r}")
+    target = target_store(store)
+    report = TensorBoardReport(logdir=str(root))
+    payload = _read_runs(runs, target, report, progress)
+    _write(root, experiment, target, payload, report)
+    for p in payload:
+        if p[5]:
+            report.updated += 1
+        else:
+            report.added += 1
+    return report
 
+
+def _check_logdir(logdir: Any) -> tuple[Path, dict[Path, list[Path]]]:
+    """The absolute log folder and its runs' event files, or one line saying what is wrong."""
     if not isinstance(logdir, (str, os.PathLike)) or not str(logdir).strip():
         raise InvalidInputError(f"logdir must be a folder path, got {logdir!r}")
     root = Path(logdir).expanduser().absolute()
@@ -217,22 +233,28 @@ def import_tensorboard(
             f"no TensorBoard event files (events.out.tfevents.*) under {str(root)!r}; give the folder "
             "`tensorboard --logdir` would be given"
         )
-    experiment = experiment or root.name
-    if not isinstance(experiment, str) or not experiment.strip():
-        raise InvalidInputError(f"experiment must be a non-empty string, got {experiment!r}")
-    target = target_store(store)
-    report = TensorBoardReport(logdir=str(root))
+    return root, runs
+
+
+def _read_runs(
+    runs: dict[Path, list[Path]], target: Store, report: TensorBoardReport, progress: bool | None
+) -> list[tuple[Path, str, list, dict, str, bool]]:
+    """``(folder, run_id, points, hparams, digest, already_present)`` of each run whose
+    files changed since the last import; unreadable files are skipped with a warning."""
+    from tqdm.auto import tqdm
+
     ids = {d: uuid.uuid5(_NAMESPACE, str(d)).hex for d in runs}
     with _common.session(target) as con:
         known = imports.import_digests(con, list(ids.values()))
         present = imports.existing_run_ids(con, list(ids.values()))
     payload = []
-    for d, files in tqdm(
+    bar = tqdm(
         sorted(runs.items()),
         desc="reading event files",
         unit="run",
         disable=None if progress is None else not progress,
-    ):
+    )
+    for d, files in bar:
         run_id = ids[d]
         digest = hashlib.sha256(
             repr([(str(f.relative_to(d)), f.stat().st_size) for f in files]).encode()
@@ -247,19 +269,22 @@ def import_tensorboard(
             try:
                 p, h = read_event_file(f)
             except (CorruptEventFileError, OSError) as e:
-                warnings.warn(f"skipped unreadable event file {f}: {e}", RuntimeWarning, stacklevel=2)
+                warnings.warn(f"skipped unreadable event file {f}: {e}", RuntimeWarning, stacklevel=4)
                 report.skipped_files.append(str(f))
                 continue
             points.extend(p)
             hparams.update(h)
             read += 1
-        if not read:
-            continue
-        payload.append((d, run_id, points, hparams, digest, run_id in present))
+        if read:
+            payload.append((d, run_id, points, hparams, digest, run_id in present))
+    return payload
+
+
+def _write(root: Path, experiment: str, target: Store, payload: list, report: TensorBoardReport) -> None:
+    """Write the changed runs in one transaction (an import lands whole or not at all)."""
     with _common.session(target) as con, imports.transaction(con):
         imports.set_experiment(con, experiment, now_ms())
-        changed = [p[1] for p in payload]
-        imports.clear_runs(con, changed)
+        imports.clear_runs(con, [p[1] for p in payload])
         rows = []
         for d, run_id, points, _hparams, _digest, _ in payload:
             times = [p[3] for p in points]
@@ -282,12 +307,6 @@ def import_tensorboard(
             if points:
                 report.points += imports.insert_points(con, _table(run_id, points), dedupe=False)
         imports.record_imports(con, f"tensorboard:{root}", {p[1]: p[4] for p in payload})
-    for p in payload:
-        if p[5]:
-            report.updated += 1
-        else:
-            report.added += 1
-    return report
 
 
 def _table(run_id: str, points: Sequence[tuple[str, int, float, int]]) -> Any:

@@ -112,16 +112,12 @@ def _export(
     uri: str, target_uri: str, experiments: Any, filter: Any, store: Any, progress: Any
 ) -> ExportReport:
     from mlflow import MlflowClient
-    from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
     from mlflow.exceptions import MlflowException
     from tqdm.auto import tqdm
 
-    from .mlflow_artifacts import artifact_files
-    from .mlflow_convert import dataset_input, mlflow_tags
-
-    source = target_store(store)
     from ..tracking import flush
 
+    source = target_store(store)
     flush(source)
     exps = [experiments] if isinstance(experiments, str) else list(experiments) if experiments else None
     # Oldest first, and a parent always before its children (a nested run often starts in
@@ -136,94 +132,130 @@ def _export(
         for run_id in tqdm(
             run_ids, desc="exporting runs", unit="run", disable=None if progress is None else not progress
         ):
-            with _common.session(source) as con:
-                r = imports.run_rows(con, [run_id])[run_id]
-                points = imports.metric_points(con, run_id)
-                files = artifact_files(con, run_id)
-            digest = _digest(r, points, files)
-            name = r["experiment"]
-            if name not in exp_ids:
-                found = client.get_experiment_by_name(name)
-                exp_ids[name] = found.experiment_id if found else client.create_experiment(name)
-            found = client.search_runs(
-                [exp_ids[name]], f"tags.`workbench.run_id` = '{run_id}'", max_results=1
-            )
-            tags = {k: v for k, v in mlflow_tags(r).items() if not k.startswith("workbench.export")}
-            tags["workbench.run_id"] = run_id
-            if "mlflow.parentRunId" in tags:
-                parent = exported.get(tags["mlflow.parentRunId"])
-                if parent:
-                    tags["mlflow.parentRunId"] = parent
-                else:
-                    del tags["mlflow.parentRunId"]
-            if found:
-                target = found[0]
-                exported[run_id] = target.info.run_id
-                if target.data.tags.get("workbench.export_digest") == digest:
-                    report.unchanged += 1
-                    continue
-                report.updated += 1
-                have_points = {
-                    (m.key, m.step, m.value, m.timestamp)
-                    for key in target.data.metrics
-                    for m in client.get_metric_history(target.info.run_id, key)
-                }
-                have_params = target.data.params
-                have_files = {f for f in _listing(client, target.info.run_id)}
-                target_id = target.info.run_id
-            else:
-                report.added += 1
-                target_id = client.create_run(
-                    exp_ids[name], start_time=r["start_time"], tags={}, run_name=r["run_name"]
-                ).info.run_id
-                have_points, have_params, have_files = set(), {}, set()
-            exported[run_id] = target_id
-            metrics = [
-                Metric(k, v, ts, step) for k, step, v, ts in points if (k, step, v, ts) not in have_points
-            ]
-            params = [Param(k, v) for k, v in r["params"].items() if k not in have_params]
-            run_tags = [RunTag(k, v) for k, v in tags.items()]
-            for i in range(0, max(len(metrics), 1), 1000):
-                client.log_batch(
-                    target_id,
-                    metrics=metrics[i : i + 1000],
-                    params=params if i == 0 else [],
-                    tags=run_tags if i == 0 else [],
-                )
-            report.points += len(metrics)
-            if r["datasets"] and not found:
-                client.log_inputs(
-                    target_id,
-                    [
-                        DatasetInput(
-                            Dataset(
-                                di.dataset.name,
-                                di.dataset.digest[:36],
-                                di.dataset.source_type,
-                                di.dataset.source,
-                                di.dataset.schema,
-                                di.dataset.profile,
-                            ),
-                            [InputTag(t.key, t.value) for t in di.tags],
-                        )
-                        for di in map(dataset_input, r["datasets"])
-                    ],
-                )
-            with tempfile.TemporaryDirectory(prefix="workbench-export-") as tmp:
-                for rel, a in files.items():
-                    if rel in have_files or not os.path.exists(a["stored_path"]):
-                        continue
-                    local = Path(tmp) / rel
-                    local.parent.mkdir(parents=True, exist_ok=True)
-                    local.symlink_to(a["stored_path"])
-                    client.log_artifact(target_id, str(local), posixpath.dirname(rel) or None)
-                    report.artifacts += 1
-            if r["status"] != "running":
-                client.set_terminated(target_id, _common.TO_MLFLOW_STATUS[r["status"]], r["end_time"])
-            client.set_tag(target_id, "workbench.export_digest", digest)
+            _export_run(client, source, run_id, exp_ids, exported, report)
     except MlflowException as e:
         raise InvalidInputError(f"cannot export to {uri!r}: {str(e).strip().splitlines()[0]}") from None
     return report
+
+
+def _export_run(
+    client: Any,
+    source: Any,
+    run_id: str,
+    exp_ids: dict[str, str],
+    exported: dict[str, str],
+    report: ExportReport,
+) -> None:
+    """Create or update one run in MLflow; only what it lacks is sent again, and a run
+    whose content is unchanged since the last export is left alone."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    from .mlflow_artifacts import artifact_files
+
+    with _common.session(source) as con:
+        r = imports.run_rows(con, [run_id])[run_id]
+        points = imports.metric_points(con, run_id)
+        files = artifact_files(con, run_id)
+    digest = _digest(r, points, files)
+    name = r["experiment"]
+    if name not in exp_ids:
+        known = client.get_experiment_by_name(name)
+        exp_ids[name] = known.experiment_id if known else client.create_experiment(name)
+    found = client.search_runs([exp_ids[name]], f"tags.`workbench.run_id` = '{run_id}'", max_results=1)
+    tags = _export_tags(r, run_id, exported)
+    if found:
+        target = found[0]
+        exported[run_id] = target.info.run_id
+        if target.data.tags.get("workbench.export_digest") == digest:
+            report.unchanged += 1
+            return
+        report.updated += 1
+        have_points = {
+            (m.key, m.step, m.value, m.timestamp)
+            for key in target.data.metrics
+            for m in client.get_metric_history(target.info.run_id, key)
+        }
+        have_params = target.data.params
+        have_files = set(_listing(client, target.info.run_id))
+        target_id = target.info.run_id
+    else:
+        report.added += 1
+        target_id = client.create_run(
+            exp_ids[name], start_time=r["start_time"], tags={}, run_name=r["run_name"]
+        ).info.run_id
+        have_points, have_params, have_files = set(), {}, set()
+    exported[run_id] = target_id
+    metrics = [Metric(k, v, ts, step) for k, step, v, ts in points if (k, step, v, ts) not in have_points]
+    params = [Param(k, v) for k, v in r["params"].items() if k not in have_params]
+    run_tags = [RunTag(k, v) for k, v in tags.items()]
+    for i in range(0, max(len(metrics), 1), 1000):
+        client.log_batch(
+            target_id,
+            metrics=metrics[i : i + 1000],
+            params=params if i == 0 else [],
+            tags=run_tags if i == 0 else [],
+        )
+    report.points += len(metrics)
+    if r["datasets"] and not found:
+        _log_datasets(client, target_id, r["datasets"])
+    report.artifacts += _log_artifacts(client, target_id, files, have_files)
+    if r["status"] != "running":
+        client.set_terminated(target_id, _common.TO_MLFLOW_STATUS[r["status"]], r["end_time"])
+    client.set_tag(target_id, "workbench.export_digest", digest)
+
+
+def _export_tags(r: dict[str, Any], run_id: str, exported: dict[str, str]) -> dict[str, str]:
+    """The run's MLflow tags, its parent tag pointing at the parent's exported id."""
+    from .mlflow_convert import mlflow_tags
+
+    tags = {k: v for k, v in mlflow_tags(r).items() if not k.startswith("workbench.export")}
+    tags["workbench.run_id"] = run_id
+    if "mlflow.parentRunId" in tags:
+        parent = exported.get(tags["mlflow.parentRunId"])
+        if parent:
+            tags["mlflow.parentRunId"] = parent
+        else:
+            del tags["mlflow.parentRunId"]
+    return tags
+
+
+def _log_datasets(client: Any, target_id: str, datasets: list[Any]) -> None:
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    from .mlflow_convert import dataset_input
+
+    client.log_inputs(
+        target_id,
+        [
+            DatasetInput(
+                Dataset(
+                    di.dataset.name,
+                    di.dataset.digest[:36],
+                    di.dataset.source_type,
+                    di.dataset.source,
+                    di.dataset.schema,
+                    di.dataset.profile,
+                ),
+                [InputTag(t.key, t.value) for t in di.tags],
+            )
+            for di in map(dataset_input, datasets)
+        ],
+    )
+
+
+def _log_artifacts(client: Any, target_id: str, files: dict[str, Any], have_files: set[str]) -> int:
+    """Upload the artifacts MLflow lacks (symlinked, not copied, into a temporary folder)."""
+    sent = 0
+    with tempfile.TemporaryDirectory(prefix="workbench-export-") as tmp:
+        for rel, a in files.items():
+            if rel in have_files or not os.path.exists(a["stored_path"]):
+                continue
+            local = Path(tmp) / rel
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.symlink_to(a["stored_path"])
+            client.log_artifact(target_id, str(local), posixpath.dirname(rel) or None)
+            sent += 1
+    return sent
 
 
 def _listing(client: Any, run_id: str, path: str | None = None) -> list[str]:

@@ -310,14 +310,18 @@ class CompareHandler(WorkbenchHandler):
 
 
 class MetricsHandler(WorkbenchHandler):
-    """GET metrics?ids=a,b&keys=loss&max_points=N: curves, each downsampled to N points."""
+    """GET metrics?ids=a,b&keys=loss&max_points=N[&after_step=S]: curves, each downsampled
+    to N points. ``after_step`` keeps only the points past a step: one step for every run,
+    or one per id (``after_step=41,,7``; an empty entry means from the first point). A live
+    chart asks for what it has not drawn yet."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
         keys = [k for k in self.get_query_argument("keys", "").split(",") if k] or None
         max_points = self.int_arg("max_points", 1000, 2, 100_000)
         ids = self.ids_arg()
-        series = await self.call(lambda: self.store.metric_series(ids, keys, max_points))
+        after = self._after_steps(len(ids))
+        series = await self.call(lambda: self.store.metric_series(ids, keys, max_points, after))
         # Workbench refuses NaN/inf when logged, but runs logged through the MLflow bridge
         # may hold them: those (rare) series go through the slower NaN-to-null cleaning.
         try:
@@ -326,6 +330,24 @@ class MetricsHandler(WorkbenchHandler):
             body = json.dumps({"series": clean(series)})
         self.set_header("Content-Type", "application/json")
         self.finish(body)
+
+    def _after_steps(self, n: int) -> list[int | None] | None:
+        """The ``after_step`` cursors, one per id, or None when not given."""
+        raw = self.get_query_argument("after_step", None)
+        if raw is None:
+            return None
+        parts = [p.strip() for p in raw.split(",")]
+        if len(parts) == 1:
+            parts *= n
+        if len(parts) != n:
+            raise InvalidInputError(f"after_step must be one step or one per id ({n}), got {len(parts)}")
+        try:
+            steps = [int(p) if p else None for p in parts]
+        except ValueError:
+            steps = [2**63]  # reported below
+        if any(s is not None and not -(2**63) <= s < 2**63 for s in steps):
+            raise InvalidInputError(f"after_step must be whole numbers (steps), comma-separated, got {raw!r}")
+        return steps
 
 
 class ChartsHandler(WorkbenchHandler):

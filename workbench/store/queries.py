@@ -198,22 +198,40 @@ def metric_history(
 
 
 def metric_buckets(
-    con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], keys: Sequence[str] | None, max_points: int
+    con: duckdb.DuckDBPyConnection,
+    run_ids: Sequence[str],
+    keys: Sequence[str] | None,
+    max_points: int,
+    after: Sequence[int | None] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Per (run, key, bucket): ``(run_id, key, bucket, lo_step, lo, hi_step, hi)``.
 
     A series longer than ``max_points`` is cut into ``max_points // 2`` step ranges;
-    shorter ones keep every step as its own bucket.
+    shorter ones keep every step as its own bucket. With ``after`` (one cursor per run,
+    aligned with ``run_ids``; None for none), only the points past each run's cursor
+    count, bucketed the same way over that range: a live chart's next points.
     """
     buckets = max(1, int(max_points) // 2)
     key_filter, params = "", [list(run_ids)]
     if keys is not None:
         key_filter = " AND key = ANY(?::VARCHAR[])"
         params.append(list(keys))
-    spans = con.execute(
-        f"SELECT run_id, key, min_step, max_step, n FROM metric_spans WHERE run_id = ANY(?::VARCHAR[]){key_filter}",
-        params,
-    ).fetchall()
+    if after is None:
+        source = "metrics WHERE run_id = ANY(?::VARCHAR[])"
+        spans = con.execute(
+            f"SELECT run_id, key, min_step, max_step, n FROM metric_spans WHERE run_id = ANY(?::VARCHAR[]){key_filter}",
+            params,
+        ).fetchall()
+    else:
+        # The cursors as a table joined on run_id; a NULL cursor keeps every point.
+        source = (
+            "metrics JOIN (SELECT unnest(?::VARCHAR[]) AS c_run, unnest(?::BIGINT[]) AS c_after) "
+            "ON run_id = c_run WHERE (c_after IS NULL OR step > c_after)"
+        )
+        spans = con.execute(
+            f"SELECT run_id, key, min(step), max(step), count(*) FROM {source}{key_filter} GROUP BY ALL",
+            [list(run_ids), list(after), *params[1:]],
+        ).fetchall()
     # Series of the same span share one bucketing formula, so each group is one
     # scan with constants (a join or CASE per row costs twice as much).
     groups: dict[tuple[int, float], set[tuple[str, str]]] = {}
@@ -224,11 +242,19 @@ def metric_buckets(
     for (s0, width), pairs in groups.items():
         bucket = "step" if width == 0.0 else "floor((step - ?) / ?)"
         bparams = [] if width == 0.0 else [s0, width]
+        if after is None:
+            gparams = [sorted({p[0] for p in pairs})]
+        else:
+            wanted = {p[0] for p in pairs}
+            gparams = [
+                [r for r in run_ids if r in wanted],
+                [a for r, a in zip(run_ids, after) if r in wanted],
+            ]
         found = con.execute(
             f"SELECT run_id, key, {bucket} AS b, arg_min(step, value), min(value), "
-            "arg_max(step, value), max(value) FROM metrics "
-            "WHERE run_id = ANY(?::VARCHAR[]) AND key = ANY(?::VARCHAR[]) GROUP BY ALL ORDER BY b",
-            [*bparams, sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})],
+            f"arg_max(step, value), max(value) FROM {source} "
+            "AND key = ANY(?::VARCHAR[]) GROUP BY ALL ORDER BY b",
+            [*bparams, *gparams, sorted({p[1] for p in pairs})],
         ).fetchall()
         rows.extend(r for r in found if (r[0], r[1]) in pairs)
     return rows

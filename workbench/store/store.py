@@ -364,7 +364,11 @@ class Store:
         return df
 
     def metric_series(
-        self, run_ids: Sequence[str], keys: Sequence[str] | None = None, max_points: int = 1000
+        self,
+        run_ids: Sequence[str],
+        keys: Sequence[str] | None = None,
+        max_points: int = 1000,
+        after: Sequence[int | None] | None = None,
     ) -> list[dict[str, Any]]:
         """Metric curves for charts, each at most ``max_points`` points.
 
@@ -372,7 +376,9 @@ class Store:
         its lowest and highest point (in step order), so spikes and the curve's envelope
         survive, which averaging would smooth away.
 
-        Run ids may be given by unique prefix.
+        Run ids may be given by unique prefix. ``after``, one step per run id (None: from
+        the first point), keeps only the points logged at a later step: what a live chart
+        has not drawn yet. A run given twice keeps its first cursor.
 
         Returns
         -------
@@ -380,9 +386,17 @@ class Store:
             ``{"run_id", "key", "steps", "values"}`` per (run, key), ordered by the given
             run ids, then key.
         """
+        if after is not None and len(after) != len(run_ids):
+            raise InvalidInputError(f"give one cursor per run id: {len(run_ids)} ids, {len(after)} cursors")
         with self.session() as con:
             run_ids = [queries.resolve_run_id(con, r) for r in run_ids]
-            rows = queries.metric_buckets(con, run_ids, keys, max_points)
+            if after is not None:
+                cursors: dict[str, int | None] = {}
+                for rid, cursor in zip(run_ids, after):
+                    cursors.setdefault(rid, cursor)
+                run_ids = list(cursors)
+                after = list(cursors.values())
+            rows = queries.metric_buckets(con, run_ids, keys, max_points, after)
         return queries.series_from_buckets(rows, run_ids)
 
     def experiments(self) -> list[dict[str, Any]]:

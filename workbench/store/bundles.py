@@ -210,8 +210,25 @@ def _merge(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _b_{table} b "
             f"WHERE b.{key} NOT IN (SELECT {key} FROM {table})"
         )
+    _merge_runs(con, existing, updated, conflicts)
+    _merge_key_values(con, existing, updated, conflicts)
+    points = _merge_points(con, existing, updated, conflicts)
+    _merge_artifacts(con, existing, updated, conflicts)
+    _merge_cards(con, existing, updated, conflicts)
+    _merge_registry(con, existing, updated, conflicts)
+    return {
+        "run_ids": run_ids,
+        "added": [r for r in run_ids if r not in existing],
+        "updated": [r for r in run_ids if r in updated],
+        "points": points,
+        "conflicts": conflicts,
+    }
 
-    # -- runs: new ones whole; known ones checked, and ended if the store has them running.
+
+def _merge_runs(
+    con: duckdb.DuckDBPyConnection, existing: set[str], updated: set[str], conflicts: list[str]
+) -> None:
+    """New runs whole; known ones checked, and ended if the store has them running."""
     cols = _common(con, "runs")
     names = ", ".join(cols)
     con.execute(
@@ -240,7 +257,11 @@ def _merge(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     ).fetchall():
         conflicts.append(f"run {run_id[:8]}: ended {ours} here, {theirs} in the bundle (kept this store's)")
 
-    # -- params and tags: missing keys added, differing values reported.
+
+def _merge_key_values(
+    con: duckdb.DuckDBPyConnection, existing: set[str], updated: set[str], conflicts: list[str]
+) -> None:
+    """Params and tags: missing keys added, differing values reported."""
     for table in ("params", "tags"):
         for run_id, key, ours, theirs in con.execute(
             f"SELECT b.run_id, b.key, s.value, b.value FROM _b_{table} b JOIN {table} s USING (run_id, key) "
@@ -256,8 +277,12 @@ def _merge(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         ).fetchall()
         updated.update(r[0] for r in added if r[0] in existing)
 
-    # -- metric points: those the store lacks are appended; one at a step and time the
-    # store has with another value is a conflict.
+
+def _merge_points(
+    con: duckdb.DuckDBPyConnection, existing: set[str], updated: set[str], conflicts: list[str]
+) -> int:
+    """Metric points the store lacks, appended (one at a step and time the store has with
+    another value is a conflict); returns how many."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _b_have AS SELECT * FROM metrics WHERE run_id IN (SELECT run_id FROM _b_runs)"
     )
@@ -284,8 +309,13 @@ def _merge(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
         write_metrics(con, Batch(metrics_table=new_points))
         updated.update(r for r in set(new_points.column("run_id").to_pylist()) if r in existing)
+    return points
 
-    # -- artifact rows (lineage: what each run read and wrote, by content hash).
+
+def _merge_artifacts(
+    con: duckdb.DuckDBPyConnection, existing: set[str], updated: set[str], conflicts: list[str]
+) -> None:
+    """Artifact rows (lineage: what each run read and wrote, by content hash)."""
     acols = [c for c in _common(con, "artifacts") if c != "stored_path"]
     same = " AND ".join(
         f"s.{c} IS NOT DISTINCT FROM b.{c}"
@@ -300,7 +330,11 @@ def _merge(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     ).fetchall()
     updated.update(r[0] for r in added if r[0] in existing)
 
-    # -- the author's card text.
+
+def _merge_cards(
+    con: duckdb.DuckDBPyConnection, existing: set[str], updated: set[str], conflicts: list[str]
+) -> None:
+    """The author's card text, where the store has none."""
     for (run_id,) in con.execute(
         "SELECT b.run_id FROM _b_card_sections b JOIN card_sections s USING (run_id) WHERE s.sections <> b.sections"
     ).fetchall():
@@ -310,7 +344,11 @@ def _merge(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "WHERE run_id NOT IN (SELECT run_id FROM card_sections)"
     )
 
-    # -- the registry entries pointing at these runs: kept by number and alias.
+
+def _merge_registry(
+    con: duckdb.DuckDBPyConnection, existing: set[str], updated: set[str], conflicts: list[str]
+) -> None:
+    """The registry entries pointing at these runs: kept by number and alias."""
     for name, version, ours, theirs in con.execute(
         "SELECT b.name, b.version, s.run_id, b.run_id FROM _b_model_versions b JOIN model_versions s "
         "USING (name, version) WHERE s.run_id <> b.run_id OR s.sha256 <> b.sha256 ORDER BY 1, 2"
@@ -336,10 +374,3 @@ def _merge(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "WHERE s.run_id = bv.run_id AND s.sha256 = bv.sha256 "
         "AND NOT EXISTS (SELECT 1 FROM model_aliases a WHERE a.name = b.name AND a.alias = b.alias)"
     )
-    return {
-        "run_ids": run_ids,
-        "added": [r for r in run_ids if r not in existing],
-        "updated": [r for r in run_ids if r in updated],
-        "points": points,
-        "conflicts": conflicts,
-    }

@@ -98,21 +98,47 @@ def too_big(key: str, value: Any) -> InvalidInputError:
 
 
 def to_float(key: str, value: Any) -> float:
+    """``value`` as a float: a plain number, or a one-element array or tensor (anything
+    with ``item()``, as NumPy, PyTorch, JAX and TensorFlow give, or ``__float__``).
+
+    The hot path checks ``float`` and ``int`` before calling this."""
     if type(value) is float:
         return value
-    if isinstance(value, bool) or isinstance(value, (str, bytes)):
-        raise InvalidInputError(
-            f"metric {key!r} got {value!r} ({type(value).__name__}): metric values must be numbers"
-        )
+    if isinstance(value, (bool, str, bytes)) or value is None:
+        raise _not_a_number(key, value)
+    item = getattr(value, "item", None)
+    if item is not None and callable(item):
+        # item() first: it is the one conversion every array library offers, and NumPy
+        # warns on float() of a 1-element array that is not 0-d.
+        try:
+            scalar = item()
+        except (TypeError, ValueError, RuntimeError):  # several elements (each library's own)
+            raise _not_a_number(key, value, _size_note(value)) from None
+        if isinstance(scalar, (bool, str, bytes)) or scalar is None:
+            raise _not_a_number(key, value)
+        value = scalar
     try:
-        # NumPy and PyTorch scalars (and 0-d arrays) convert; a vector does not.
         return float(value)
     except OverflowError:
         raise too_big(key, value) from None
     except (TypeError, ValueError):
-        raise InvalidInputError(
-            f"metric {key!r} got {value!r} ({type(value).__name__}): metric values must be numbers"
-        ) from None
+        raise _not_a_number(key, value) from None
+
+
+def _size_note(value: Any) -> str:
+    size = getattr(value, "size", None)
+    size = size() if callable(size) else size  # torch: a method; numpy, jax: an attribute
+    shape = getattr(value, "shape", None)
+    return f" (it holds {size} values, shape {tuple(shape)})" if isinstance(size, int) and shape else ""
+
+
+def _not_a_number(key: str, value: Any, note: str = "") -> InvalidInputError:
+    text = " ".join(repr(value).split())  # an array's repr spans lines; the message is one
+    text = text if len(text) <= 80 else text[:77] + "..."
+    return InvalidInputError(
+        f"metric {key!r} got {text} ({type(value).__name__}){note}: metric values must be numbers "
+        "(a float, an int, or a one-element array or tensor)"
+    )
 
 
 def to_step(key: str, step: Any) -> int:

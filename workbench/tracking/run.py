@@ -145,7 +145,8 @@ class Run:
         key
             Metric name, a non-empty string.
         value
-            A finite number (int, float, or a NumPy/PyTorch scalar).
+            A finite number: an int, a float, or a one-element array or tensor (anything
+            with ``item()`` or ``__float__``: NumPy, PyTorch, JAX, TensorFlow).
         step
             Integer step. By default one more than this key's previous step (0 first).
 
@@ -212,6 +213,8 @@ class Run:
             raise InvalidInputError(
                 f"log_metrics takes a dict of name -> number, got {type(metrics).__name__}"
             )
+        # Converted once: a tensor's item() may wait for its device.
+        values: dict[str, float] = {}
         for k, v in metrics.items():
             if type(k) is not str or not k:
                 raise bad_key("metric", k)
@@ -222,10 +225,11 @@ class Run:
                 raise InvalidInputError(
                     f"metric {k!r} got {val}: metric values must be finite numbers (not NaN or inf)"
                 )
+            values[k] = val
         if step is not None and type(step) is not int:
             step = to_step(next(iter(metrics), "?"), step)
-        for k, v in metrics.items():
-            self.log_metric(k, v, step)
+        for k, val in values.items():
+            self.log_metric(k, val, step)
 
     # -- params and tags ---------------------------------------------------------
     def log_param(self, key: str, value: Any) -> None:

@@ -360,19 +360,6 @@ def parse_sweep_args(tokens: Sequence[str]) -> dict[str, Any]:
         ``scheduler`` (a Dask scheduler address or None), ``upload`` (bool) and
         ``upload_limit`` (bytes or None).
     """
-    options = {
-        "-j": "jobs",
-        "--jobs": "jobs",
-        "-o": "order_by",
-        "--order-by": "order_by",
-        "--combos": "combos",
-        "-y": "combos",
-        "--kernel": "kernel",
-        "--scheduler": "scheduler",
-        "--upload-limit": "upload_limit",
-    }
-    flags = {"--upload": "upload"}
-    starts = {"-p", "--param", *options, *flags}
     out: dict[str, Any] = {
         "grid": {},
         "jobs": 1,
@@ -388,41 +375,15 @@ def parse_sweep_args(tokens: Sequence[str]) -> dict[str, Any]:
     while i < len(toks):
         tok = toks[i]
         if tok in ("-p", "--param"):
-            if i + 1 >= len(toks) or toks[i + 1] in starts:
-                raise InvalidInputError(
-                    f"{tok} needs a parameter name and at least one value: -p alpha 0.1 1.0"
-                )
-            name = toks[i + 1]
-            j = i + 2
-            values = []
-            while j < len(toks) and toks[j] not in starts:
-                values.append(parse_value(toks[j]))
-                j += 1
-            if not values:
-                raise InvalidInputError(f"-p {name} needs at least one value: -p {name} V1 V2 ...")
-            out["grid"].setdefault(name, []).extend(values)
-            i = j
-        elif tok in options:
+            i = _parse_param(toks, i, out["grid"])
+        elif tok in _SWEEP_OPTIONS:
             if i + 1 >= len(toks):
                 raise InvalidInputError(f"{tok} needs a value")
-            key, raw = options[tok], toks[i + 1]
-            if key == "jobs":
-                if not raw.isdigit() or int(raw) < 1:
-                    raise InvalidInputError(f"--jobs takes a positive whole number, got {raw!r}")
-                out["jobs"] = int(raw)
-            elif key == "upload_limit":
-                try:
-                    mb = float(raw)
-                except ValueError:
-                    mb = -1.0
-                if not math.isfinite(mb) or mb <= 0:
-                    raise InvalidInputError(f"--upload-limit takes a size in MB, got {raw!r}")
-                out["upload_limit"] = int(mb * 1024 * 1024)
-            else:
-                out[key] = raw
+            key = _SWEEP_OPTIONS[tok]
+            out[key] = _option_value(key, toks[i + 1])
             i += 2
-        elif tok in flags:
-            out[flags[tok]] = True
+        elif tok in _SWEEP_FLAGS:
+            out[_SWEEP_FLAGS[tok]] = True
             i += 1
         else:
             raise InvalidInputError(
@@ -434,6 +395,56 @@ def parse_sweep_args(tokens: Sequence[str]) -> dict[str, Any]:
             "--upload ships the notebook's folder to a Dask cluster: give --scheduler ADDRESS too"
         )
     return out
+
+
+_SWEEP_OPTIONS = {
+    "-j": "jobs",
+    "--jobs": "jobs",
+    "-o": "order_by",
+    "--order-by": "order_by",
+    "--combos": "combos",
+    "-y": "combos",
+    "--kernel": "kernel",
+    "--scheduler": "scheduler",
+    "--upload-limit": "upload_limit",
+}
+_SWEEP_FLAGS = {"--upload": "upload"}
+# Only these end a -p value list, so a negative value (-p lr -0.5) is a value.
+_SWEEP_STARTS = {"-p", "--param", *_SWEEP_OPTIONS, *_SWEEP_FLAGS}
+
+
+def _parse_param(toks: list[str], i: int, grid: dict[str, list[Any]]) -> int:
+    """Read ``-p NAME V1 V2 ...`` at ``toks[i]`` into ``grid``; the index after it."""
+    tok = toks[i]
+    if i + 1 >= len(toks) or toks[i + 1] in _SWEEP_STARTS:
+        raise InvalidInputError(f"{tok} needs a parameter name and at least one value: -p alpha 0.1 1.0")
+    name = toks[i + 1]
+    j = i + 2
+    values = []
+    while j < len(toks) and toks[j] not in _SWEEP_STARTS:
+        values.append(parse_value(toks[j]))
+        j += 1
+    if not values:
+        raise InvalidInputError(f"-p {name} needs at least one value: -p {name} V1 V2 ...")
+    grid.setdefault(name, []).extend(values)
+    return j
+
+
+def _option_value(key: str, raw: str) -> Any:
+    """An option's value, checked: --jobs a positive integer, --upload-limit MB to bytes."""
+    if key == "jobs":
+        if not raw.isdigit() or int(raw) < 1:
+            raise InvalidInputError(f"--jobs takes a positive whole number, got {raw!r}")
+        return int(raw)
+    if key == "upload_limit":
+        try:
+            mb = float(raw)
+        except ValueError:
+            mb = -1.0
+        if not math.isfinite(mb) or mb <= 0:
+            raise InvalidInputError(f"--upload-limit takes a size in MB, got {raw!r}")
+        return int(mb * 1024 * 1024)
+    return raw
 
 
 def expand_grid(

@@ -249,8 +249,15 @@ def test_bad_input_gets_one_clear_line_and_nothing_is_lost(recorded, tmp_path, a
     out = subprocess.run(
         [sys.executable, "-m", "workbench", *argv], capture_output=True, text=True, timeout=120
     )
-    assert out.returncode != 0
-    assert message in out.stderr, out.stderr
+    # The README's promise: status 1 and the error in one line (after a "rerunning ..."
+    # progress line for a rerun), never a traceback.
+    assert out.returncode == 1, out.stderr
+    lines = out.stderr.splitlines()
+    assert [ln for ln in lines if ln.startswith("Error: ")] == lines[-1:], out.stderr
+    assert lines[:-1] in ([], [f"rerunning {argv[1]} with its own parameters ..."]) or lines[0].startswith(
+        f"rerunning {argv[1]} with its own parameters, changing "
+    ), out.stderr
+    assert message in lines[-1], out.stderr
     assert "Traceback" not in out.stderr
     assert len(wb.runs()) == 2  # the recorded run and the script run, nothing lost or added
 

@@ -1,22 +1,26 @@
-"""The two multi-process write designs for the store, measured side by side.
+"""The multi-process write designs for the store, measured side by side.
 
-4 processes each write 100 batches of 1,000 metric points into one DuckDB file:
+4 processes each write batches of metric points into one DuckDB file (two sizes:
+100 batches of 1,000 points, and 20 batches of 20,000):
 
-- ``lock+attach`` (the design Workbench uses): each batch takes the fcntl lock,
-  ATTACHes the file to a long-lived in-memory DuckDB, inserts in one transaction,
-  DETACHes, releases;
+- ``lock+attach``: each batch takes the fcntl lock, ATTACHes the file to a long-lived
+  in-memory DuckDB, inserts in one transaction, DETACHes, releases;
 - ``lock+connect``: the same, but opening a new DuckDB connection per batch;
 - ``spool``: each batch is written to a per-process Arrow spool file (no lock); whoever
   gets the lock without waiting folds every spool file into DuckDB; a final fold at the
-  end;
+  end. The writer's time per batch includes the folds it does, as Workbench's does;
 - ``workbench``: what Workbench's store does, the two combined: a batch is written
   directly (lock + ATTACH) when the lock is free, and spooled when it is not; every
   session folds the spool first. Measured through ``Store.write`` itself, with the
   real schema (so it also maintains the latest-value table the others lack).
 
-Printed per design: wall time until all 400,000 points are in the DuckDB file, the
-median time a writer spends per batch, and a check that every point arrived once.
-Run: ``python benchmarks/bench_write_designs.py``.
+Per design: points/s over the wall time until every point is in the DuckDB file
+(process start-up included), and the median time a writer spends per batch (waiting
+and folding included). Each repetition runs every design once, in rotating order;
+the figures are medians over repetitions. After each run the rows are counted per
+writer: every (writer, step) must be there exactly once with its value, or the script
+stops (the check is itself checked first on a table with one row doubled and one lost).
+Run: ``python benchmarks/bench_write_designs.py`` (``WB_BENCH_QUICK=1``: a smoke run).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from _results import Results, interleave, quick, reps
 
 N_PROCS, N_BATCHES, BATCH = 4, 100, 1_000
 if os.environ.get("WB_DESIGN_SIZES"):
@@ -144,12 +150,13 @@ def _worker_spool(d: str, worker: int, q) -> None:
         with ipc.new_file(str(tmp), tbl.schema) as w:
             w.write_table(tbl)
         tmp.rename(tmp.with_suffix(".arrow"))
-        times.append(time.perf_counter() - t)
         if lock.try_acquire():
             try:
                 _fold(dd, mem)
             finally:
                 lock.__exit__()
+        # The fold is part of the writer's time, as it is in Store.write.
+        times.append(time.perf_counter() - t)
     q.put(times)
 
 
@@ -171,6 +178,50 @@ def _worker_workbench(d: str, worker: int, q) -> None:
         store.write(batch)
         times.append(time.perf_counter() - t)
     q.put(times)
+
+
+def stored_once(db: Path, n_procs: int, n_batches: int, batch: int) -> str:
+    """ "" if every writer's every step is in ``db`` exactly once with its value, else
+    what is wrong (counted per writer: rows, distinct steps, the sum of the values)."""
+    import duckdb
+
+    n = n_batches * batch
+    want = (n, n, float(n * (n - 1) // 2))  # values are the steps: 0 + 1 + ... + n-1
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        got = dict(
+            (r[0], tuple(r[1:]))
+            for r in con.execute(
+                "SELECT run_id, count(*), count(DISTINCT step), sum(value) FROM metrics GROUP BY run_id"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    bad = [f"w{w}: {got.get(f'w{w}')}" for w in range(n_procs) if got.get(f"w{w}") != want]
+    extra = sorted(set(got) - {f"w{w}" for w in range(n_procs)})
+    if bad or extra:
+        return f"expected (rows, distinct steps, sum) = {want} per writer; got {'; '.join(bad)} {extra or ''}"
+    return ""
+
+
+def _check_the_check(d: Path) -> None:
+    """stored_once must be able to fail: a table with one row doubled, then one lost."""
+    import duckdb
+
+    db = d / "check.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(SCHEMA)
+    con.execute("INSERT INTO metrics SELECT 'w0', 'loss', i, i, 0 FROM range(10) t(i)")
+    con.close()
+    assert stored_once(db, 1, 1, 10) == "", "a correct table must pass"
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO metrics VALUES ('w0', 'loss', 3, 3, 0)")
+    con.close()
+    assert stored_once(db, 1, 1, 10), "a doubled row must fail the check"
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM metrics WHERE step = 3")
+    con.close()
+    assert stored_once(db, 1, 1, 10), "a lost row must fail the check"
 
 
 def run(design: str, target) -> dict:
@@ -207,40 +258,55 @@ def run(design: str, target) -> dict:
             pass
         db = d / "wb" / "workbench.duckdb"
     wall = time.perf_counter() - t
-    con = duckdb.connect(str(db))
-    n, distinct = con.execute("SELECT count(*), count(DISTINCT (run_id, step)) FROM metrics").fetchone()
-    con.close()
-    return {
-        "wall_s": wall,
-        "median_batch_ms": statistics.median(per_batch) * 1000,
-        "points": n,
-        "distinct": distinct,
-    }
+    wrong = stored_once(db, N_PROCS, N_BATCHES, BATCH)
+    if wrong:
+        raise SystemExit(f"{design} did not store every point exactly once: {wrong}")
+    return {"wall_s": wall, "median_batch_ms": statistics.median(per_batch) * 1000}
+
+
+DESIGNS = {
+    "lock_connect": ("lock+connect", _worker_connect),
+    "lock_attach": ("lock+attach", _worker_attach),
+    "spool": ("spool", _worker_spool),
+    "workbench": ("workbench", _worker_workbench),
+}
+
+
+def _variant(key: str, total: int, batch_ms: dict[str, list[float]]):
+    """One repetition of a design: returns points/s, keeps the writer's ms per batch."""
+
+    def once() -> float:
+        r = run(*DESIGNS[key])
+        batch_ms[key].append(r["median_batch_ms"])
+        print(
+            f"  {key:<13} {r['wall_s']:6.2f} s  {total / r['wall_s']:>11,.0f} points/s  "
+            f"writer {r['median_batch_ms']:7.2f} ms/batch  stored once"
+        )
+        return total / r["wall_s"]
+
+    return once
 
 
 def main() -> None:
-    import argparse
-
     global N_BATCHES, BATCH
-    ap = argparse.ArgumentParser(description="Compare multi-process write designs for the store.")
-    ap.add_argument("--batches", type=int, default=N_BATCHES, help="Batches per process.")
-    ap.add_argument("--batch", type=int, default=BATCH, help="Points per batch.")
-    args = ap.parse_args()
-    N_BATCHES, BATCH = args.batches, args.batch
-    total = N_PROCS * N_BATCHES * BATCH
-    print(f"{N_PROCS} processes x {N_BATCHES} batches x {BATCH:,} points = {total:,} points\n")
-    print(f"{'design':<14} {'wall s':>8} {'points/s':>12} {'writer ms/batch':>16} {'stored once':>12}")
-    for design, target in (
-        ("lock+attach", _worker_attach),
-        ("lock+connect", _worker_connect),
-        ("spool", _worker_spool),
-        ("workbench", _worker_workbench),
-    ):
-        r = run(design, target)
-        ok = r["points"] == r["distinct"] == total
-        print(
-            f"{design:<14} {r['wall_s']:>8.2f} {total / r['wall_s']:>12,.0f} {r['median_batch_ms']:>16.2f} {str(ok):>12}"
-        )
+    res = Results("write_designs", "4 processes writing into one DuckDB file, four designs")
+    _check_the_check(Path(tempfile.mkdtemp(prefix="wb-design-check-")))
+    print("stored_once checked: it fails on a doubled row and on a lost row")
+    sizes = [("small", 100, 1_000), ("large", 20, 20_000)]
+    if quick():
+        sizes = [("small", 20, 1_000), ("large", 4, 20_000)]
+    for size, n_batches, batch in sizes:
+        N_BATCHES, BATCH = n_batches, batch
+        total = N_PROCS * N_BATCHES * BATCH
+        print(f"\n{N_PROCS} processes x {N_BATCHES} batches x {BATCH:,} points = {total:,} points")
+        batch_ms: dict[str, list[float]] = {k: [] for k in DESIGNS}
+
+        pps = interleave({k: _variant(k, total, batch_ms) for k in DESIGNS}, reps(3, 1), warmup=0)
+        for key, (label, _) in DESIGNS.items():
+            what = f"{label}, {N_PROCS} x {N_BATCHES} batches of {BATCH:,} points"
+            res.add(f"{key}_{size}_pps", pps[key], "points/s", what + ", until all are in the file")
+            res.add(f"{key}_{size}_batch_ms", batch_ms[key], "ms", what + ": writer's median time per batch")
+    res.write()
 
 
 if __name__ == "__main__":

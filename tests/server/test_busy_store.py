@@ -108,6 +108,41 @@ async def test_busy_store_never_blocks_jupyter_and_answers_200_or_503(jp_fetch, 
         assert status == 200, (path, body)
 
 
+async def test_lock_timeout_names_the_holders_pid_in_the_cli_the_api_and_a_503(
+    jp_fetch, store_dir, monkeypatch
+):
+    # $WORKBENCH_LOCK_TIMEOUT=1: a reader gives up after 1 s with a message naming the
+    # process that holds the store; the CLI says it in one line with status 1, the server
+    # answers 503 with it.
+    _seed()
+    assert (await _timed(jp_fetch, "workbench", "api", "info"))[0] == 200
+    monkeypatch.setenv("WORKBENCH_LOCK_TIMEOUT", "1")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(store_dir), "8"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        expected = (
+            f"the store {store_dir} stayed locked for 1 s (last holder: process {holder.pid}); "
+            "nothing was lost. Retry, or raise $WORKBENCH_LOCK_TIMEOUT"
+        )
+        cli = subprocess.run(
+            [sys.executable, "-m", "workbench", "runs"], capture_output=True, text=True, timeout=60
+        )
+        assert cli.returncode == 1, cli
+        assert cli.stderr == f"Error: {expected}\n"
+        with pytest.raises(wb.StoreBusyError) as err:
+            wb.runs()
+        assert str(err.value) == expected
+        status, _, headers, body = await _timed(jp_fetch, "workbench", "api", "runs")
+        assert status == 503 and headers["Retry-After"] == "2", (status, body)
+        assert json.loads(body) == {"message": f"store busy: {expected}"}
+        assert holder.poll() is None  # all of it while the holder still held the store
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+
+
 def test_finished_jobs_expire_running_ones_stay():
     class Job:
         def __init__(self, status):

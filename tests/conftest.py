@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import workbench as wb
@@ -9,6 +11,11 @@ from workbench import tracking
 
 # The real jupyter_server fixtures (jp_fetch...) for tests/server.
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+# System metrics are on by default, and a run lasting over a second takes a sample when
+# it ends: off for the suite (kernels and servers inherit it), so tests that check a
+# run's exact metrics stay exact. tests/unit/test_system_metrics.py turns them on.
+os.environ["WORKBENCH_SYSTEM_METRICS"] = "0"
 
 
 @pytest.fixture(autouse=True)

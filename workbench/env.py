@@ -17,3 +17,8 @@ WORKBENCH_NOTEBOOK_ORIGIN = "WORKBENCH_NOTEBOOK_ORIGIN"
 WORKBENCH_TAGS = "WORKBENCH_TAGS"
 #: "0" turns off noting the files runs open (automatic lineage); on by default.
 WORKBENCH_WATCH_FILES = "WORKBENCH_WATCH_FILES"
+#: "0" turns off system metrics (CPU, memory, disk, network, GPU) for runs that do not
+#: say otherwise (``start_run(system_metrics=)``, ``%%track --no-system-metrics``).
+WORKBENCH_SYSTEM_METRICS = "WORKBENCH_SYSTEM_METRICS"
+#: Seconds between two system-metric samples (default 10).
+WORKBENCH_SYSTEM_METRICS_INTERVAL = "WORKBENCH_SYSTEM_METRICS_INTERVAL"

@@ -26,7 +26,9 @@ from .live import attach_live_chart
 
 __all__ = ["WorkbenchMagics", "load_ipython_extension", "unload_ipython_extension"]
 
-_TRACK_OPTIONS = "--name, --experiment, --params, --metrics, --tags, --no-autolog, --no-live"
+_TRACK_OPTIONS = (
+    "--name, --experiment, --params, --metrics, --tags, --no-autolog, --no-live, --no-system-metrics"
+)
 
 
 def _names(text: str | None) -> list[str]:
@@ -123,6 +125,11 @@ class WorkbenchMagics(Magics):
         "--no-autolog", action="store_true", help="Do not record fitted scikit-learn estimators' params."
     )
     @argument("--no-live", action="store_true", help="Do not show the live metric chart.")
+    @argument(
+        "--no-system-metrics",
+        action="store_true",
+        help="Do not record CPU, memory, disk, network and GPU metrics (system/...) for this run.",
+    )
     @cell_magic
     def track(self, line: str, cell: str) -> Any:
         """Run the cell as one tracked run.
@@ -133,7 +140,8 @@ class WorkbenchMagics(Magics):
         the values they have when this cell starts, papermill's injected values
         included), the metrics named by ``--metrics`` (read after the cell), and the run
         context: notebook path and a snapshot of the notebook file, git commit, branch,
-        dirty flag and diff, Python and packages, host, GPU. ``wb.log_metric`` calls in
+        dirty flag and diff, Python and packages, host, GPU; system metrics (CPU, memory,
+        disk, network, GPU as ``system/...``) while it runs. ``wb.log_metric`` calls in
         the cell go to this run, and a live chart shows them while the cell runs. A
         scikit-learn estimator fitted in the cell records its ``get_params()``.
 
@@ -211,6 +219,7 @@ class WorkbenchMagics(Magics):
                 tags=tags,
                 nested=active is not None,
                 source=os.environ.get(WORKBENCH_SOURCE) or "magic",
+                system_metrics=False if args.no_system_metrics else None,
                 context={
                     "notebook_path": context.recorded_path(nb_path),
                     "cell_id": cell_id,

@@ -24,6 +24,7 @@ from typing import Any
 from ..env import WORKBENCH_PARENT_RUN_ID, WORKBENCH_SOURCE, WORKBENCH_TAGS, WORKBENCH_WATCH_FILES
 from ..errors import InvalidInputError, NoActiveRunError
 from ..store import Store, get_store
+from . import system_metrics as _system_metrics
 from .files import SYNC_HASH_BYTES, wait_for_file_records
 from .lifecycle import active_runs as _stack
 from .lifecycle import before_final_flush, reset, writer_for, writers
@@ -100,6 +101,7 @@ def start_run(
     parent_run_id: str | None = None,
     context: Mapping[str, Any] | None = None,
     watch_files: bool | None = None,
+    system_metrics: bool | None = None,
 ) -> Run:
     """Start a run and make it the active one.
 
@@ -127,6 +129,11 @@ def start_run(
     watch_files
         Note the files the run opens from Python and record them (hashed) as inputs
         and outputs when it ends, for lineage. On unless ``$WORKBENCH_WATCH_FILES=0``.
+    system_metrics
+        Sample CPU, memory, disk, network and GPU every
+        ``$WORKBENCH_SYSTEM_METRICS_INTERVAL`` seconds (10) while the run is active, as
+        ``system/...`` metrics under MLflow's names. On unless
+        ``$WORKBENCH_SYSTEM_METRICS=0``.
 
     Returns
     -------
@@ -168,6 +175,8 @@ def start_run(
     if watch_files is None:
         watch_files = os.environ.get(WORKBENCH_WATCH_FILES, "1") != "0"
     run = create_run(writer, name, experiment, parent_run_id, source, params, tags, context, watch_files)
+    if _system_metrics.enabled(system_metrics):
+        _system_metrics.attach(run, writer)
     global _last_run
     if not _stack:  # a nested run's card is its outer run's
         _last_run = run

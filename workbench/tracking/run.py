@@ -98,6 +98,7 @@ class Run:
         self._watch: Any = None
         #: (path, direction) recorded explicitly, so the file watch does not repeat them.
         self._declared: set[tuple[str, str]] = set()
+        self._on_end: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"<Run {self.run_name} ({self.run_id[:8]}) {self.status}>"
@@ -111,6 +112,10 @@ class Run:
     def ended(self) -> bool:
         """Whether the run has ended (:meth:`end`); an ended run refuses new data."""
         return self._ended
+
+    def on_end(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` when the run ends, before its end is recorded."""
+        self._on_end.append(callback)
 
     @property
     def pending_points(self) -> int:
@@ -459,6 +464,11 @@ class Run:
         status = check_status(status)
         if self._ended:
             return
+        for callback in self._on_end:  # before the end is recorded: a last system sample
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - what watches a run never fails it
+                log.debug("an end callback failed", exc_info=True)
         self._ended = True
         self.status = status
         if self in active_runs:

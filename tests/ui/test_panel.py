@@ -3,6 +3,8 @@ driven by Playwright. Screenshots land in the test's tmp directory (look at them
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import workbench as wb
@@ -36,7 +38,7 @@ def lab(tmp_path, store_dir, monkeypatch):
         yield url
 
 
-def test_panel_lists_filters_compares_and_reruns(lab, tmp_path):
+def test_panel_lists_filters_compares_and_reruns(lab, tmp_path, store_dir):
     from playwright.sync_api import expect, sync_playwright
 
     shots = tmp_path / "screenshots"
@@ -46,12 +48,26 @@ def test_panel_lists_filters_compares_and_reruns(lab, tmp_path):
         page = browser.new_page(viewport={"width": 1500, "height": 950})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # Offline: every request that does not go to this JupyterLab is aborted, and the
+        # charts must still draw (their libraries come with the extension).
+        blocked: list[str] = []
+
+        def local_only(route):
+            if route.request.url.startswith("http://127.0.0.1:"):
+                route.continue_()
+            else:
+                blocked.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", local_only)
         # ?workbench opens JupyterLab on the panel (what `workbench demo --lab` does).
         page.goto(f"{lab}/lab?reset&workbench&token={TOKEN}")
         tab = page.locator('.jp-SideBar [data-id="workbench-panel"]').first
         expect(tab).to_be_visible(timeout=90_000)
+        expect(tab).to_have_class(re.compile(r"\blm-mod-current\b"))
         rows = page.locator(f"{PANEL} .jp-workbench-RunsTable-row")
         expect(rows).to_have_count(3, timeout=30_000)
+        expect(page.locator(f"{PANEL} .jp-workbench-RunsPanel-storePath")).to_have_text(str(store_dir))
         page.screenshot(path=str(shots / "1-panel.png"))
 
         # Filter, with a parse error shown inline first.
@@ -69,16 +85,31 @@ def test_panel_lists_filters_compares_and_reruns(lab, tmp_path):
         box.press("Enter")
         expect(rows).to_have_count(3, timeout=45_000)
 
-        # Select two (click, then Ctrl-click) and compare.
+        # Select two (click, then Ctrl-click) and compare: every section, every chart.
         rows.nth(0).click()
         rows.nth(1).click(modifiers=["Control"])
+        alphas = [wb.get_run(rows.nth(i).get_attribute("data-run-id")).params["alpha"] for i in (0, 1)]
         page.locator(f"{PANEL} .jp-workbench-RunsPanel-compare").click()
         compare = page.locator(".jp-workbench-Compare").first
         expect(compare).to_be_visible(timeout=30_000)
-        expect(compare.locator(".jp-workbench-Chart canvas, .jp-workbench-Chart svg").first).to_be_visible(
-            timeout=30_000
+        differs = compare.locator(".jp-workbench-Compare-params tr.jp-mod-differs")
+        expect(differs).to_have_count(1, timeout=30_000)
+        expect(differs.locator("th, td")).to_have_text(["alpha", *alphas])
+        rmse = compare.locator(".jp-workbench-Compare-metrics tr").filter(has_text="rmse")
+        best = rmse.locator("td.jp-mod-best")
+        expect(best).to_have_count(1)  # lower is better: the smaller alpha's 40 + alpha
+        expect(best).to_contain_text(f"{40 + min(float(a) for a in alphas):g}")
+        for section, mark in (
+            ("curvesSection", "path[aria-roledescription='line mark']"),
+            ("parallelSection", "path[aria-roledescription='line mark']"),
+            ("scatterSection", "path[aria-roledescription='point']"),
+        ):
+            part = compare.locator(f".jp-workbench-Compare-{section}")
+            part.scroll_into_view_if_needed()
+            expect(part.locator(f".jp-workbench-Chart svg {mark}")).to_have_count(2, timeout=60_000)
+        expect(compare.locator(".jp-workbench-Compare-sourceSection")).to_contain_text(
+            "The two runs executed the same cell source."
         )
-        expect(compare).to_contain_text("alpha")
         page.screenshot(path=str(shots / "3-compare.png"))
 
         # Rerun one run with a changed parameter; the new run appears.
@@ -86,6 +117,7 @@ def test_panel_lists_filters_compares_and_reruns(lab, tmp_path):
         page.locator(f"{PANEL} .jp-workbench-RunsPanel-rerun").click()
         field = page.locator('.jp-workbench-RerunDialog [data-param="alpha"]')
         expect(field).to_be_visible(timeout=45_000)
+        expect(field).to_have_value(f"{float(alphas[0]):g}")  # the run's own value, prefilled
         field.fill("7")
         page.screenshot(path=str(shots / "4-rerun-dialog.png"))
         page.locator(".jp-workbench-RerunDialog-submit").click()
@@ -95,9 +127,15 @@ def test_panel_lists_filters_compares_and_reruns(lab, tmp_path):
         page.screenshot(path=str(shots / "5-rerun-done.png"))
         page.keyboard.press("Escape")
         expect(rows).to_have_count(4, timeout=30_000)
+        # The new run is selected once it lands.
+        new_id = wb.runs("params.alpha = '7'")["run_id"][0]
+        expect(page.locator(f"{PANEL} .jp-workbench-RunsTable-row.jp-mod-selected")).to_have_attribute(
+            "data-run-id", new_id, timeout=30_000
+        )
         page.screenshot(path=str(shots / "6-after-rerun.png"))
         browser.close()
     assert errors == [], errors
+    assert blocked == [], blocked  # nothing even tried to leave the machine
     new = wb.runs("params.alpha = '7'")
     assert len(new) == 1 and new["source"][0] == "rerun"
     print(f"screenshots: {shots}")

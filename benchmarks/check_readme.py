@@ -78,7 +78,7 @@ def main() -> int:
         print(p)
     quoted = set(m.group(3) for m in QUOTE.finditer(text))
     print(
-        f"{count} quoted figures ({len(quoted)} rows of {len(rows)} in RESULTS.md); {len(problems)} problems"
+        f"{count} quoted figures from {len(quoted)} rows; RESULTS.md has {len(rows)}; {len(problems)} problems"
     )
     if args.fix and fixed != text:
         README.write_text(fixed)

@@ -167,3 +167,32 @@ def test_runs_table_hides_autologged_params_unless_wide():
     narrow = invoke("runs").output
     assert "alpha" in narrow and "fit_intercept" not in narrow
     assert "fit_intercept" in invoke("runs", "--wide").output
+
+
+def test_experiments_limit_origin_reruns_and_alias_delete():
+    with wb.start_run(name="base", experiment="e1", params={"alpha": 1}) as base:
+        wb.log_metric("rmse", 2.0)
+        wb.log_model({"w": 1}, name="m")
+    with wb.start_run(name="again", experiment="e1", source="rerun", parent_run_id=base.run_id) as again:
+        wb.log_metric("rmse", 1.0)
+    with wb.start_run(name="other", experiment="e2"):
+        pass
+    wb.flush()
+    # `experiments`: each with its run count.
+    assert invoke("experiments").output.split() == ["e2", "1", "runs", "e1", "2", "runs"]
+    # `runs -n 1`: the newest only; its origin names the run it came from.
+    listed = invoke("runs", "-e", "e1", "-n", "1").output.splitlines()
+    assert len(listed) == 2 and listed[1].split()[:6] == [again.run_id[:8], "again", "e1", "finished"] + [
+        "rerun",
+        "of",
+    ]
+    assert f"rerun of {base.run_id[:8]}" in listed[1]
+    # `show` lists a run's reruns.
+    shown = invoke("show", base.run_id[:8]).output
+    assert f"reruns     {again.run_id}" in shown.splitlines()
+    # `models alias ... --delete` removes an alias.
+    invoke("models", "register", base.run_id[:8], "m", "--alias", "champion")
+    assert wb.get_model_version("m@champion").version == 1
+    out = invoke("models", "alias", "m", "champion", "1", "--delete")
+    assert out.exit_code == 0, out.output
+    assert [v.aliases for v in wb.models("m")] == [[]]

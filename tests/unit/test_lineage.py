@@ -200,3 +200,45 @@ def test_a_forked_child_does_not_wait_for_its_parents_file_records(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert float(out.stdout.strip()) < 5
+
+
+def test_what_the_file_watch_notices_profiles_and_ignores(tmp_path):
+    import pickle
+
+    import numpy as np
+
+    (tmp_path / "conf.json").write_text('{"a": 1}')
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "rows.jsonl").write_text("".join(f'{{"a": {i}, "b": {2 * i}}}\n' for i in range(5)))
+    (tmp_path / "helper.py").write_text("x = 1")
+    (tmp_path / "scratch.tmp").write_text("x")
+    pd.DataFrame({"a": range(7)}).to_parquet(tmp_path / "t.parquet")
+    with wb.start_run(name="io") as run:
+        np.save(tmp_path / "w.npy", np.arange(3))  # numpy's files
+        with open(tmp_path / "m.pkl", "wb") as f:  # and pickle's
+            pickle.dump({"k": 1}, f)
+        for name in ("conf.json", "notes.txt", "helper.py", "scratch.tmp"):
+            (tmp_path / name).read_text()
+        pd.read_json(tmp_path / "rows.jsonl", lines=True)
+        wb.use_dataset(str(tmp_path / "t.parquet"), name="t")  # C code reads Parquet: declared
+    wb.flush()
+    found = {a["path"].rsplit("/", 1)[1]: a for a in wb.get_run(run.run_id).artifacts}
+    # .py and temporaries are ignored; everything else opened from Python is recorded.
+    assert set(found) == {"w.npy", "m.pkl", "conf.json", "notes.txt", "rows.jsonl", "t.parquet"}, found
+    assert {n for n, a in found.items() if a["direction"] == "output"} == {"w.npy", "m.pkl"}
+    # Tabular inputs are datasets with a profile; a .json or .txt read is a plain file.
+    assert found["rows.jsonl"]["kind"] == "dataset" and found["rows.jsonl"]["meta"]["rows"] == 5
+    assert found["t.parquet"]["kind"] == "dataset" and found["t.parquet"]["meta"]["rows"] == 7
+    assert found["conf.json"]["kind"] == found["notes.txt"]["kind"] == "file"
+
+
+def test_a_run_notes_at_most_1000_files_and_says_so(tmp_path):
+    for i in range(1001):
+        (tmp_path / f"f{i}.txt").write_text(str(i))
+    with wb.start_run(name="many") as run:
+        for i in range(1001):
+            (tmp_path / f"f{i}.txt").read_text()
+    wb.flush()
+    rec = wb.get_run(run.run_id)
+    assert len(rec.artifacts) == 1000
+    assert rec.tags["workbench.files_truncated"] == "only the first 1000 files opened were recorded"

@@ -86,14 +86,14 @@ def machine() -> str:
 
 
 def interleave(
-    variants: dict[str, Callable[[], float | None]], repetitions: int, warmup: int = 1
+    variants: dict[str, Callable[[], object]], repetitions: int, warmup: int = 1, returns: bool = False
 ) -> dict[str, list[float]]:
     """Run every variant ``repetitions`` times, interleaved, and return the samples.
 
     Each repetition runs each variant once; the order rotates by one each repetition so
-    no variant always runs first (caches, a neighbour's load). A variant returning a
-    number supplies its own sample (a rate, a count, a time it measured inside); one
-    returning None is timed here, in seconds. ``warmup`` rounds run first and are dropped.
+    no variant always runs first (caches, a neighbour's load). A sample is the call's
+    time in seconds or, with ``returns=True``, the number the call returns (a rate, a
+    count, a time it measured inside). ``warmup`` rounds run first and are dropped.
     """
     names = list(variants)
     samples: dict[str, list[float]] = {n: [] for n in names}
@@ -104,7 +104,7 @@ def interleave(
             value = variants[name]()
             elapsed = time.perf_counter() - t
             if r >= warmup:
-                samples[name].append(elapsed if value is None else float(value))
+                samples[name].append(float(value) if returns else elapsed)  # type: ignore[arg-type]
     return samples
 
 

@@ -283,7 +283,9 @@ def main() -> None:
     n = reps(5)
 
     pts = interleave(
-        {"wb": lambda: wbs.points(N_EQUAL_POINTS), "mlflow": lambda: mls.points(N_EQUAL_POINTS)}, n
+        {"wb": lambda: wbs.points(N_EQUAL_POINTS), "mlflow": lambda: mls.points(N_EQUAL_POINTS)},
+        n,
+        returns=True,
     )
     _pair(
         res,
@@ -293,7 +295,7 @@ def main() -> None:
         f"log_metric loop of {N_EQUAL_POINTS:,} points, flush included",
         True,
     )
-    big = interleave({"wb": lambda: wbs.points(N_WB_POINTS), "batch": mls.batch_points}, n)
+    big = interleave({"wb": lambda: wbs.points(N_WB_POINTS), "batch": mls.batch_points}, n, returns=True)
     res.add(
         "log_metric_pps_1m_wb",
         big["wb"],
@@ -307,7 +309,7 @@ def main() -> None:
         f"MLflow log_batch, {N_BATCH_POINTS:,} points in batches of 1,000",
     )
 
-    runs = interleave({"wb": wbs.create_runs, "mlflow": mls.create_runs}, n)
+    runs = interleave({"wb": wbs.create_runs, "mlflow": mls.create_runs}, n, returns=True)
     _pair(
         res,
         "run_create_ms",

@@ -5,7 +5,8 @@
 - ``metrics`` for 10 runs x 100,000 steps, downsampled to 1,000 points per curve
   (target under 100 ms).
 
-Each figure is the median of 20 requests after a warm-up, measured as a client sees it.
+Each figure is the median of 20 requests after a warm-up (the three kinds interleaved),
+measured as a client sees it. Writes the ``server`` section of RESULTS.md.
 Run: ``python benchmarks/bench_server.py``.
 """
 
@@ -17,7 +18,6 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +25,8 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+from _results import Results, interleave, reps
 
 
 def _free_port() -> int:
@@ -53,6 +55,7 @@ def _seed(store: Path) -> list[str]:
 
 
 def main() -> None:
+    res = Results("server", "REST latency through a real jupyter server, 10,010 runs")
     work = Path(tempfile.mkdtemp(prefix="wb-server-bench-"))
     store = work / "store"
     t = time.perf_counter()
@@ -89,33 +92,30 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
 
-        def median_ms(path: str, check) -> float:
-            check(get(path))  # warm-up, and the answer is right
-            times = []
-            for _ in range(20):
-                t0 = time.perf_counter()
-                get(path)
-                times.append(time.perf_counter() - t0)
-            return statistics.median(times) * 1000
-
         flt = urllib.parse.quote("metrics.rmse < 50 and params.model = 'ridge'")
         order = urllib.parse.quote("metrics.rmse ASC")
-        page = median_ms(
-            "runs?limit=200", lambda d: (len(d["runs"]) == 200 and d["total"] == 10_010) or _fail(d)
-        )
-        filtered = median_ms(
-            f"runs?limit=200&filter={flt}&order_by={order}", lambda d: len(d["runs"]) == 200 or _fail(d)
-        )
         ids = ",".join(curves)
-        metrics = median_ms(
-            f"metrics?ids={ids}&keys=loss&max_points=1000",
-            lambda d: (
-                (len(d["series"]) == 10 and all(len(s["steps"]) <= 1000 for s in d["series"])) or _fail(d)
-            ),
-        )
-        print(f"GET runs, page of 200 of 10,010 runs:                    {page:6.1f} ms (target < 100)")
-        print(f"GET runs, filtered + ordered page of 200:                {filtered:6.1f} ms (target < 100)")
-        print(f"GET metrics, 10 runs x 100,000 steps -> <= 1,000 points: {metrics:6.1f} ms (target < 100)")
+        paths = {
+            "runs_page_ms": "runs?limit=200",
+            "runs_filtered_ms": f"runs?limit=200&filter={flt}&order_by={order}",
+            "metrics_ms": f"metrics?ids={ids}&keys=loss&max_points=1000",
+        }
+        # Warm-up, and the answers are right.
+        d = get(paths["runs_page_ms"])
+        (len(d["runs"]) == 200 and d["total"] == 10_010) or _fail(d)
+        d = get(paths["runs_filtered_ms"])
+        len(d["runs"]) == 200 or _fail(d)
+        d = get(paths["metrics_ms"])
+        (len(d["series"]) == 10 and all(len(s["steps"]) <= 1000 for s in d["series"])) or _fail(d)
+        t = interleave({k: (lambda p=p: get(p)) for k, p in paths.items()}, reps(20, 3), warmup=0)
+        what = {
+            "runs_page_ms": "GET runs, page of 200 of 10,010 runs (target < 100)",
+            "runs_filtered_ms": "GET runs, filtered + ordered page of 200 (target < 100)",
+            "metrics_ms": "GET metrics, 10 runs x 100,000 steps -> <= 1,000 points each (target < 100)",
+        }
+        for k, v in t.items():
+            res.add(k, [x * 1000 for x in v], "ms", what[k])
+        res.write()
     finally:
         server.terminate()
         server.wait(timeout=30)

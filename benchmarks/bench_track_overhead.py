@@ -9,7 +9,10 @@
    which only the final redraw touches) and once with some work per step (a few
    seconds, so the chart redraws every second while the loop runs).
 
-Run: ``python benchmarks/bench_track_overhead.py [-n 60]``.
+Both are interleaved (untracked/tracked, live/no-live alternate). The overhead's spread
+comes from blocks of 10 pairs: the median difference of each block. Writes the
+``track_overhead`` section of RESULTS.md.
+Run: ``python benchmarks/bench_track_overhead.py [-n 60]`` (``WB_BENCH_QUICK=1``: fewer).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from _results import Results, quick, reps
 from jupyter_client.manager import start_new_kernel
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -35,7 +39,7 @@ def _time_cell(kc, code: str) -> float:
     return elapsed
 
 
-REPEAT = 9
+REPEAT = reps(9, 2)
 
 
 def _loop_seconds(kc) -> float:
@@ -47,8 +51,9 @@ def _loop_seconds(kc) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="Measure the per-cell overhead of %%track.")
-    ap.add_argument("-n", type=int, default=60, help="Cells of each kind.")
+    ap.add_argument("-n", type=int, default=20 if quick() else 60, help="Cells of each kind.")
     args = ap.parse_args()
+    res = Results("track_overhead", "%%track's cost per cell, and the live chart's, in a real kernel")
     work = Path(tempfile.mkdtemp(prefix="wb-track-bench-"))
     nb_path = work / "bench.ipynb"
     nb = new_notebook(cells=[new_code_cell("%%track\npass")])
@@ -68,12 +73,22 @@ def main() -> None:
         print(
             f"empty cell, median of {args.n}: untracked {p:.2f} ms, %%track {t:.2f} ms, overhead {t - p:.2f} ms"
         )
+        res.add("cell_untracked_ms", [x * 1000 for x in plain], "ms", "an empty cell, untracked (round trip)")
+        res.add("cell_tracked_ms", [x * 1000 for x in tracked], "ms", "the same cell as %%track")
+        diffs = [(b - a) * 1000 for a, b in zip(plain, tracked)]
+        blocks = [statistics.median(diffs[i : i + 10]) for i in range(0, len(diffs) - 9, 10)]
+        res.add(
+            "cell_overhead_ms",
+            blocks,
+            "ms",
+            f"%%track - untracked: median of each block of 10 pairs ({args.n} pairs)",
+        )
 
         _time_cell(kc, "import numpy as np\nw = np.random.rand(64)")
         loops = {
-            "tight loop": "for i in range(100_000):\n    wb.log_metric('loss', 1.0 / (i + 1))",
+            "tight_loop": "for i in range(100_000):\n    wb.log_metric('loss', 1.0 / (i + 1))",
             # About 30 µs of work per step: a few seconds, so the chart redraws during it.
-            "training-like loop": "for i in range(100_000):\n    w = np.tanh(w * 0.999)\n"
+            "work_loop": "for i in range(100_000):\n    w = np.tanh(w * 0.999)\n"
             "    wb.log_metric('loss', float(w[0]))",
         }
         for label, loop in loops.items():
@@ -88,6 +103,9 @@ def main() -> None:
                 cell_quiet.append(_time_cell(kc, f"%%track --no-live\n{timed}"))
                 loop_quiet.append(_loop_seconds(kc))
             la, lb = statistics.median(loop_live), statistics.median(loop_quiet)
+            what = f"100,000 log_metric calls in a %%track cell, {label.replace('_', ' ')}: the loop's time"
+            res.add(f"{label}_live_ms", [x * 1000 for x in loop_live], "ms", what + ", live chart on")
+            res.add(f"{label}_quiet_ms", [x * 1000 for x in loop_quiet], "ms", what + ", --no-live")
             ca, cb = statistics.median(cell_live), statistics.median(cell_quiet)
             print(
                 f"100,000 log_metric calls, {label} (median of {REPEAT}): the loop takes {la * 1000:.0f} ms with the "
@@ -97,6 +115,7 @@ def main() -> None:
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+    res.write()
 
 
 if __name__ == "__main__":

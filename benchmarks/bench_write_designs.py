@@ -301,7 +301,9 @@ def main() -> None:
         print(f"\n{N_PROCS} processes x {N_BATCHES} batches x {BATCH:,} points = {total:,} points")
         batch_ms: dict[str, list[float]] = {k: [] for k in DESIGNS}
 
-        pps = interleave({k: _variant(k, total, batch_ms) for k in DESIGNS}, reps(3, 1), warmup=0)
+        pps = interleave(
+            {k: _variant(k, total, batch_ms) for k in DESIGNS}, reps(3, 1), warmup=0, returns=True
+        )
         for key, (label, _) in DESIGNS.items():
             what = f"{label}, {N_PROCS} x {N_BATCHES} batches of {BATCH:,} points"
             res.add(f"{key}_{size}_pps", pps[key], "points/s", what + ", until all are in the file")

@@ -16,10 +16,13 @@ import check_readme  # noqa: E402
 def test_interleave_rotates_the_order_and_drops_the_warmup():
     order: list[str] = []
     variants = {k: (lambda k=k: order.append(k) or len(order)) for k in ("a", "b", "c")}
-    samples = _results.interleave(variants, repetitions=3, warmup=1)
+    samples = _results.interleave(variants, repetitions=3, warmup=1, returns=True)
     assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b", "a", "b", "c"]
     # A variant's return value is its sample; the warm-up round (calls 1-3) is dropped.
     assert samples == {"a": [6.0, 8.0, 10.0], "b": [4.0, 9.0, 11.0], "c": [5.0, 7.0, 12.0]}
+    # By default a sample is the call's time, whatever the call returns.
+    timed = _results.interleave({"dict": lambda: {"x": 1}}, repetitions=2, warmup=0)
+    assert len(timed["dict"]) == 2 and all(0 <= t < 1 for t in timed["dict"])
 
 
 def test_fmt_keeps_enough_digits():

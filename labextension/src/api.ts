@@ -267,20 +267,24 @@ export function compareRuns(runIds: ReadonlyArray<string>): Promise<ICompareRepl
  * @param runIds - The runs.
  * @param keys - Metric names; all when omitted.
  * @param maxPoints - At most this many points per curve.
+ * @param after - One step per run (null: from its first point): only the points logged
+ *   at a later step come back (a live chart's next points).
  * @returns GET `metrics`.
  * @throws {ServerConnection.ResponseError} On an unknown run or a bad argument.
  */
 export function getMetrics(
   runIds: ReadonlyArray<string>,
   keys?: ReadonlyArray<string>,
-  maxPoints = 1000
+  maxPoints = 1000,
+  after?: ReadonlyArray<number | null>
 ): Promise<IMetricsReply> {
   return requestAPI<IMetricsReply>(
     'metrics' +
       query({
         ids: runIds.join(','),
         keys: keys && keys.length > 0 ? keys.join(',') : undefined,
-        max_points: maxPoints
+        max_points: maxPoints,
+        after_step: after ? after.map(a => (a === null ? '' : String(a))).join(',') : undefined
       })
   );
 }

@@ -7,7 +7,7 @@ import * as React from 'react';
 import { useRequest } from '../hooks';
 import { IChartReply } from '../tokens';
 import { BusyNotice } from './BusyNotice';
-import { CHART_CLASS, VegaChart } from './VegaChart';
+import { CHART_CLASS, IChartView, VegaChart } from './VegaChart';
 
 /**
  * Props of {@link ServerChart}.
@@ -20,7 +20,9 @@ export interface IServerChartProps {
   /** Accessible name of the chart. */
   label: string;
   /** Changes when the data may have changed (a live comparison's reloads). */
-  version?: number;
+  version?: number | string;
+  /** Called with the drawn chart's view (see {@link VegaChart}). */
+  onView?: (chart: IChartView | null) => void;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface IServerChartProps {
 export function ServerChart(props: IServerChartProps): JSX.Element {
   const { data, isStale, error, busy } = useRequest(props.chartKey, props.request, props.version);
   if (data && !isStale && !error) {
-    return <VegaChart spec={data.spec} label={props.label} />;
+    return <VegaChart spec={data.spec} label={props.label} onView={props.onView} />;
   }
   return (
     <figure className={`${CHART_CLASS}-figure ${CHART_CLASS}-placeholder`} aria-label={props.label}>

@@ -2,7 +2,7 @@
  * A vega-lite chart rendered by vega-embed, coloured from the JupyterLab theme.
  */
 import * as React from 'react';
-import type { EmbedOptions, VisualizationSpec } from 'vega-embed';
+import type { EmbedOptions, Result, VisualizationSpec } from 'vega-embed';
 
 import { useThemeKey } from '../hooks';
 
@@ -34,6 +34,13 @@ function themeConfig(): EmbedOptions['config'] {
   };
 }
 
+/** A drawn chart's Vega view and the name of its inline data set (to add rows to). */
+export interface IChartView {
+  view: Result['view'];
+  /** The data set holding the spec's inline values (`source_0` for Vega-Lite). */
+  data: string;
+}
+
 /**
  * Props of {@link VegaChart}.
  */
@@ -42,6 +49,8 @@ export interface IVegaChartProps {
   spec: VisualizationSpec;
   /** Accessible name of the chart. */
   label: string;
+  /** Called with each drawn view (a live chart adds rows to it), and null when it goes. */
+  onView?: (chart: IChartView | null) => void;
 }
 
 /**
@@ -59,6 +68,10 @@ export function VegaChart(props: IVegaChartProps): JSX.Element {
   const [error, setError] = React.useState<string | null>(null);
   // Compared by content: parents rebuild spec objects on every render.
   const specText = JSON.stringify(props.spec);
+  const onView = React.useRef(props.onView);
+  React.useLayoutEffect(() => {
+    onView.current = props.onView;
+  });
 
   React.useEffect(() => {
     let cancelled = false;
@@ -76,8 +89,15 @@ export function VegaChart(props: IVegaChartProps): JSX.Element {
         if (cancelled) {
           result.finalize();
         } else {
-          finalize = () => result.finalize();
+          finalize = () => {
+            onView.current?.(null);
+            result.finalize();
+          };
           setError(null);
+          const inline = (result.vgSpec?.data ?? []).find(d => 'values' in d);
+          if (result.view && inline) {
+            onView.current?.({ view: result.view, data: inline.name });
+          }
         }
       })
       .catch((reason: unknown) => {

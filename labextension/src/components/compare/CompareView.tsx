@@ -6,11 +6,13 @@ import * as React from 'react';
 import { Button, refreshIcon } from '@jupyterlab/ui-components';
 
 import { runLabel } from '../../format';
-import { ICardFile } from '../../tokens';
+import { liveRunIds } from '../../live';
+import { ICardFile, ICompareReply } from '../../tokens';
 import { BusyNotice } from '../BusyNotice';
 import { SourceDiff } from '../SourceDiff';
 import { COMPARE_CLASS, LIVE_RELOAD_MS } from './constants';
 import { Curves } from './Curves';
+import { ILiveTick } from './LiveCurve';
 import { DatasetsTable } from './DatasetsTable';
 import { Details } from './Details';
 import { MetricsTable } from './MetricsTable';
@@ -41,18 +43,13 @@ export interface ICompareViewProps {
  * @returns The comparison view.
  */
 export function CompareView(props: ICompareViewProps): JSX.Element {
+  // Every reload (live ticks and the button), and the button's alone.
   const [version, setVersion] = React.useState(0);
-  const { data: comparison, error, busy } = useComparison(props.runIds, version);
+  const [reloads, setReloads] = React.useState(0);
+  const { data: comparison, error, busy } = useComparison(props.runIds, version, reloads);
   const data = comparison?.data ?? null;
   const running = data?.runs.some(r => r.status === 'running') ?? false;
-
-  React.useEffect(() => {
-    if (!running) {
-      return;
-    }
-    const timer = window.setInterval(() => setVersion(v => v + 1), LIVE_RELOAD_MS);
-    return () => window.clearInterval(timer);
-  }, [running]);
+  const live = useLive(data, running, setVersion);
 
   if (!comparison || !data) {
     return (
@@ -74,7 +71,12 @@ export function CompareView(props: ICompareViewProps): JSX.Element {
     <div className={`${COMPARE_CLASS}-body`}>
       <div className={`${COMPARE_CLASS}-toolbar`}>
         <h2>Comparing {data.runs.length} runs</h2>
-        <Button small minimal title="Reload" onClick={() => setVersion(v => v + 1)}>
+        <Button
+          small
+          minimal
+          title="Reload"
+          onClick={() => [setReloads, setVersion].forEach(bump => bump(v => v + 1))}
+        >
           <refreshIcon.react tag="span" />
         </Button>
         {running && <span className="jp-workbench-note">live: a run is still going</span>}
@@ -101,7 +103,7 @@ export function CompareView(props: ICompareViewProps): JSX.Element {
         {comparison.curvesError ? (
           <p className="jp-workbench-error">{comparison.curvesError}</p>
         ) : (
-          <Curves runIds={runIds} keys={comparison.curveKeys ?? []} version={version} />
+          <Curves runIds={runIds} keys={comparison.curveKeys ?? []} version={reloads} live={live} />
         )}
       </Section>
       <Section title="Parallel coordinates" className={`${COMPARE_CLASS}-parallelSection`}>
@@ -118,4 +120,43 @@ export function CompareView(props: ICompareViewProps): JSX.Element {
       </Section>
     </div>
   );
+}
+
+/**
+ * Reload a comparison every {@link LIVE_RELOAD_MS} while a run is going, and tick after
+ * each answer, naming the runs its charts poll: those running, and those that just
+ * finished (for their last points). No tick for the first answer: the charts fetch their
+ * curves whole then.
+ *
+ * @param data - The comparison's latest answer.
+ * @param running - Whether one of its runs is running.
+ * @param setVersion - Bumps the comparison's version (a reload).
+ * @returns The tick and the runs to poll.
+ */
+function useLive(
+  data: ICompareReply | null,
+  running: boolean,
+  setVersion: React.Dispatch<React.SetStateAction<number>>
+): ILiveTick {
+  React.useEffect(() => {
+    if (!running) {
+      return; // A comparison of finished runs is not polled.
+    }
+    const timer = window.setInterval(() => setVersion(v => v + 1), LIVE_RELOAD_MS);
+    return () => window.clearInterval(timer);
+  }, [running, setVersion]);
+  const previous = React.useRef<ICompareReply | null>(null);
+  const [live, setLive] = React.useState<ILiveTick>({ tick: 0, runIds: [] });
+  React.useEffect(() => {
+    const before = previous.current;
+    previous.current = data;
+    if (!data || !before) {
+      return;
+    }
+    const runIds = liveRunIds(before, data);
+    if (runIds.length > 0) {
+      setLive(l => ({ tick: l.tick + 1, runIds }));
+    }
+  }, [data]);
+  return live;
 }

@@ -6,9 +6,9 @@
 import * as React from 'react';
 import { HTMLSelect } from '@jupyterlab/ui-components';
 
-import { getCurvesChart, ICurveOptions } from '../../api';
-import { ServerChart } from '../ServerChart';
+import { ICurveOptions } from '../../api';
 import { COMPARE_CLASS } from './constants';
+import { ILiveTick, LiveCurve } from './LiveCurve';
 
 /**
  * Props of {@link Curves}.
@@ -17,8 +17,10 @@ export interface ICurvesProps {
   runIds: ReadonlyArray<string>;
   /** The metrics with curves (logged at more than one step), sorted. */
   keys: ReadonlyArray<string>;
-  /** Changes when the runs may have logged more (a live comparison's reloads). */
+  /** Changes when every chart is to be fetched whole again (the Reload button). */
   version?: number;
+  /** A live comparison's polls: the charts add the polled runs' new points. */
+  live?: ILiveTick;
 }
 
 const ALL = '';
@@ -108,9 +110,7 @@ export function Curves(props: ICurvesProps): JSX.Element {
   if (keys.length === 0) {
     return <p className="jp-workbench-note">No metric was logged at more than one step.</p>;
   }
-  const ids = runIds.join(',');
   const shown = metric && keys.includes(metric) ? [metric] : keys;
-  const optionKey = JSON.stringify(applied);
   return (
     <>
       <CurveControls
@@ -122,12 +122,13 @@ export function Curves(props: ICurvesProps): JSX.Element {
       />
       <div className={`${COMPARE_CLASS}-charts`}>
         {shown.map(key => (
-          <ServerChart
+          <LiveCurve
             key={key}
-            chartKey={`curves:${ids}:${key}:${optionKey}`}
-            request={() => getCurvesChart(runIds, key, undefined, applied)}
-            label={`${key} by ${applied.x ?? 'step'}`}
+            runIds={runIds}
+            metric={key}
+            options={applied}
             version={props.version}
+            live={props.live}
           />
         ))}
       </div>

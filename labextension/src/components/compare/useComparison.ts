@@ -1,6 +1,8 @@
 /**
  * Fetching everything a comparison shows, as one request.
  */
+import { useRef } from 'react';
+
 import { compareRuns, errorMessage, getMetrics, getRun, StoreBusyError } from '../../api';
 import { IRequestState, useRequest } from '../../hooks';
 import { ICompareReply, IMetricSeries, IRunDetail } from '../../tokens';
@@ -39,16 +41,44 @@ function unlessBusy<T>(fallback: (reason: unknown) => T): (reason: unknown) => T
   };
 }
 
-async function fetchComparison(runIds: ReadonlyArray<string>): Promise<IComparison> {
+/**
+ * Everything a comparison shows. Given the previous answer (a live reload), each run's
+ * detail and curve names are fetched again only for runs that were still running:
+ * a finished run is not asked about again.
+ */
+async function fetchComparison(
+  runIds: ReadonlyArray<string>,
+  previous: IComparison | null
+): Promise<IComparison> {
+  const stale = runIds.map(
+    (_, i) =>
+      previous === null ||
+      previous.details[i] === null ||
+      previous.data.runs[i]?.status === 'running'
+  );
+  const probed = runIds.filter((_, i) => stale[i]);
   const [data, details, curves] = await Promise.all([
     compareRuns(runIds),
-    Promise.all(runIds.map(id => getRun(id).catch(unlessBusy(() => null)))),
-    getMetrics(runIds, undefined, CURVE_PROBE_POINTS).then(
-      reply => ({ curveKeys: curveKeys(reply.series), curvesError: null }),
-      unlessBusy(reason => ({ curveKeys: null, curvesError: errorMessage(reason) }))
-    )
+    Promise.all(
+      runIds.map((id, i) =>
+        stale[i] ? getRun(id).catch(unlessBusy(() => null)) : (previous?.details[i] ?? null)
+      )
+    ),
+    probed.length === 0 && previous
+      ? { curveKeys: previous.curveKeys, curvesError: previous.curvesError }
+      : getMetrics(probed, undefined, CURVE_PROBE_POINTS).then(
+          reply => ({
+            curveKeys: mergeKeys(previous?.curveKeys ?? null, curveKeys(reply.series)),
+            curvesError: null
+          }),
+          unlessBusy(reason => ({ curveKeys: null, curvesError: errorMessage(reason) }))
+        )
   ]);
   return { data, details, ...curves };
+}
+
+function mergeKeys(before: string[] | null, found: string[]): string[] {
+  return [...new Set([...(before ?? []), ...found])].sort();
 }
 
 /**
@@ -57,11 +87,27 @@ async function fetchComparison(runIds: ReadonlyArray<string>): Promise<IComparis
  *
  * @param runIds - The compared runs.
  * @param version - Changes to reload (live comparisons, the Reload button).
+ * @param reloads - Changes on the Reload button only: everything is fetched again, not
+ *   just what concerns the runs still running.
  * @returns The request's state (see {@link useRequest}).
  */
 export function useComparison(
   runIds: ReadonlyArray<string>,
-  version: number
+  version: number,
+  reloads = 0
 ): IRequestState<IComparison> {
-  return useRequest(runIds.join(','), () => fetchComparison(runIds), version);
+  const key = runIds.join(',');
+  const last = useRef<{ key: string; reloads: number; value: IComparison } | null>(null);
+  return useRequest(
+    key,
+    async () => {
+      const before = last.current;
+      const previous =
+        before && before.key === key && before.reloads === reloads ? before.value : null;
+      const value = await fetchComparison(runIds, previous);
+      last.current = { key, reloads, value };
+      return value;
+    },
+    version
+  );
 }

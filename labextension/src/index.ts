@@ -15,6 +15,7 @@ import { CompareWidget } from './compare';
 import { RunsModel } from './model';
 import { createOpeners } from './openers';
 import { RUNS_PANEL_ID, RunsPanel } from './panel';
+import { staticViewPlugin } from './staticview';
 import { CommandIDs, IInfo, IViewState } from './tokens';
 
 interface IOptionalServices {
@@ -175,4 +176,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, staticViewPlugin];

@@ -489,3 +489,70 @@ def test_wb_compare_in_a_notebook_fits_its_output(page, demo):
     box = parallel.locator("canvas, svg.marks").first.bounding_box()
     assert box["width"] <= area["width"], (box, area)
     shot(page, demo, "notebook-wb-compare-parallel", parallel)
+
+
+def test_saved_wb_outputs_show_static_tables_and_charts_after_a_reopen(page, demo):
+    """Issue 13.4: a saved notebook reopened on a fresh kernel, where the widgets' models
+    are gone, shows the static table and charts instead of "model not found"."""
+    from playwright.sync_api import expect
+
+    path = demo["root"] / "reopen.ipynb"
+    write_notebook(
+        path,
+        [
+            "%load_ext workbench\nimport workbench as wb",
+            "%wb runs -e diabetes-demo --order-by 'metrics.rmse ASC'",
+            'ids = wb.runs(order_by="metrics.rmse ASC")["run_id"]\nbest, worst = ids.iloc[0], ids.iloc[7]',
+            "%wb compare {best} {worst}",
+        ],
+    )
+    run_notebook(page, demo, path.name)
+    # Live: the interactive widgets (the grid, the compare view's dropdown and charts).
+    expect(page.locator(".jp-OutputArea-output .widget-gridbox")).to_have_count(1, timeout=120_000)
+    expect(page.locator(".jp-OutputArea-output .widget-dropdown")).to_have_count(1, timeout=120_000)
+    expect(page.locator(".jp-OutputArea-output .vega-embed")).to_have_count(2, timeout=60_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    expect(page.locator(".jp-mod-dirty")).to_have_count(0, timeout=30_000)
+    assert "application/vnd.workbench.static-view+json" in path.read_text()
+    # Shut the kernel down, then reopen the notebook in a fresh page: JupyterLab starts a
+    # new kernel, which has none of the saved widgets' models.
+    page.evaluate(
+        """async () => {
+            const w = window.jupyterapp.shell.currentWidget;
+            await w.sessionContext.shutdown();
+        }"""
+    )
+    page.goto(f"{demo['url']}/lab/tree/{path.name}?reset&token={TOKEN}")
+    page.wait_for_function(
+        """() => {
+            const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+            const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+            return !!kernel && kernel.status === 'idle';
+        }""",
+        timeout=90_000,
+    )
+    static = page.locator(".jp-workbench-StaticView")
+    expect(static).to_have_count(2, timeout=60_000)
+    # %wb runs: the table with its 8 runs, best first.
+    table = static.nth(0).locator(".workbench-runs table")
+    expect(table.locator("tbody tr")).to_have_count(8)
+    expect(table.locator("thead")).to_contain_text("rmse")
+    expect(static.nth(0)).to_contain_text("8 runs")
+    # %wb compare: both tables and both charts, drawn offline by JupyterLab.
+    compare = static.nth(1)
+    expect(compare).to_contain_text("Comparing 2 runs")
+    expect(compare).to_contain_text("Final metrics")
+    charts = compare.locator(".vega-embed")
+    expect(charts).to_have_count(2, timeout=60_000)
+    for i in range(2):
+        expect(charts.nth(i).locator("canvas, svg.marks").first).to_be_visible(timeout=60_000)
+    # No widget renderer ran: nothing says the model is missing, no dead controls.
+    assert page.get_by_text("model not found").count() == 0
+    assert page.get_by_text("Error displaying widget").count() == 0
+    assert (
+        page.locator(".jp-OutputArea-output .widget-gridbox, .jp-OutputArea-output .widget-dropdown").count()
+        == 0
+    )
+    shot(page, demo, "notebook-reopened", page.locator(".jp-NotebookPanel").first)
+    charts.nth(0).scroll_into_view_if_needed()
+    shot(page, demo, "notebook-reopened-charts", page.locator(".jp-NotebookPanel").first)

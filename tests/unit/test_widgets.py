@@ -31,6 +31,8 @@ from workbench.widgets import (
 from workbench.widgets.charts import downsample_minmax
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+STATIC_MIME = "application/vnd.workbench.static-view+json"
+VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 
 # name, params, final rmse, final r2. The alphas sort differently as text and as numbers.
 SWEEP = [
@@ -209,6 +211,8 @@ def test_mimebundle_has_widget_view_and_static_html_fallback():
     assert "&lt;b&gt;odd &amp; name&lt;/b&gt;" in page and "<b>odd" not in page
     assert "<table" in page and "4 runs" in page
     assert page == static_html(w.dataframe, columns=w.shown_columns)
+    # JupyterLab without the widget's model shows the same HTML, not saved a second time.
+    assert bundle[STATIC_MIME] == {"version": 1, "outputs": ["text/html"]}
     # IPython's own formatter (what display() uses) keeps both representations.
     from IPython.core.formatters import DisplayFormatter
 
@@ -270,6 +274,15 @@ def test_compare_charts_and_static_fallback():
     page = bundle["text/html"]
     assert 'class="wb-diff"' in page and 'class="wb-best"' in page
     assert page.count("vegaEmbed(") >= 2 and "lasso" in page
+    # Without the widget's model JupyterLab shows the tables and both charts as Vega-Lite.
+    static = bundle[STATIC_MIME]
+    assert static["version"] == 1
+    kinds = [next(k for k in part if k != "text/plain") for part in static["outputs"]]
+    assert kinds == ["text/html", "text/html", VEGALITE_MIME, "text/html", VEGALITE_MIME]
+    assert 'class="wb-best"' in static["outputs"][0]["text/html"]
+    assert "Parameters vs rmse" in static["outputs"][3]["text/html"]
+    assert static["outputs"][2][VEGALITE_MIME] == cv.curves_spec
+    assert static["outputs"][4][VEGALITE_MIME] == cv.parallel_spec
 
 
 def test_compare_bad_input_raises_the_api_errors():

@@ -10,9 +10,21 @@ from typing import Any
 
 import ipywidgets as widgets
 
-__all__ = ["MISSING_HTML", "WIDGET_VIEW_MIMETYPE", "close_tree", "show_bundle"]
+__all__ = [
+    "MISSING_HTML",
+    "STATIC_VIEW_MIMETYPE",
+    "WIDGET_VIEW_MIMETYPE",
+    "close_tree",
+    "show_bundle",
+    "static_view",
+]
 
 WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
+#: What JupyterLab shows, through the Workbench labextension, when a saved widget's model
+#: is gone (the notebook reopened, the kernel restarted). JupyterLab prefers the widget
+#: view whenever it is in the bundle and shows "model not found" in its place; nbconvert
+#: and GitHub ignore this type and keep using text/html.
+STATIC_VIEW_MIMETYPE = "application/vnd.workbench.static-view+json"
 #: What a table cell shows for a value a run does not have.
 MISSING_HTML = '<span style="color:#9e9e9e">—</span>'
 
@@ -34,3 +46,21 @@ def show_bundle(output: widgets.Output, data: dict[str, Any]) -> None:
     without a kernel, so also in tests.
     """
     output.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
+
+
+def static_view(*parts: dict[str, Any] | str) -> dict[str, Any]:
+    """The :data:`STATIC_VIEW_MIMETYPE` payload: the outputs to show in the widget's place.
+
+    Parameters
+    ----------
+    parts
+        Each is a mime bundle (e.g. ``{"text/html": ...}`` or a Vega-Lite bundle, drawn by
+        JupyterLab's own offline renderer), or the name of a mimetype of the enclosing
+        bundle (``"text/html"``), so a table already there is not saved twice.
+
+    Returns
+    -------
+    dict
+        ``{"version": 1, "outputs": [...]}``, read by the labextension's renderer.
+    """
+    return {"version": 1, "outputs": list(parts)}

@@ -21,7 +21,7 @@ from ..comparison import compare_records, dataset_diff, default_metric, higher_i
 from ..errors import InvalidInputError
 from ..render.charts import SAVED_CURVE_POINTS, distinct_params, parallel_spec, parallel_width, unique_labels
 from ..render.explore import objective_metric
-from ._base import MISSING_HTML, close_tree, show_bundle
+from ._base import MISSING_HTML, STATIC_VIEW_MIMETYPE, close_tree, show_bundle, static_view
 from .charts import chart_bundle, chart_html, metric_curves_spec, to_altair
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ def _run_header(runs: Sequence[dict[str, Any]]) -> str:
 
 def _table(first_header: str, runs: Sequence[dict[str, Any]], rows: list[str]) -> str:
     return (
-        '<table style="border-collapse:collapse;font-size:12px">'
+        # margin-left: JupyterLab centres the tables of HTML outputs; the widget does not.
+        '<table style="border-collapse:collapse;font-size:12px;margin-left:0">'
         f'<thead><tr><th style="{_TH}">{first_header}</th>{_run_header(runs)}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -379,12 +380,41 @@ class CompareView(widgets.VBox):
             ]
         return f'<div class="workbench-compare">{"".join(parts)}</div>'
 
+    def static_outputs(self) -> list[dict[str, Any]]:
+        """The comparison as notebook outputs: the tables as HTML, the charts as Vega-Lite.
+
+        JupyterLab draws the charts with its bundled renderer, offline, where the
+        vega-embed scripts of :meth:`static_html` would need a CDN.
+
+        Returns
+        -------
+        list of dict
+            Mime bundles, in the order the widget shows them.
+        """
+        tables = [
+            f"<div>{self.title.value}</div>",
+            _heading("Parameters"),
+            params_table_html(self.comparison),
+        ]
+        tables += [_heading("Final metrics"), self.metrics_table.value]
+        if self.datasets_table.value:
+            tables += [_heading("Data"), self.datasets_table.value]
+        parts: list[dict[str, Any]] = [{"text/html": "".join(tables)}]
+        if self.curves_spec is not None:
+            parts += [{"text/html": _heading("Metric curves")}, chart_bundle(self.curves_spec)]
+        if self.parallel_spec is not None:
+            heading = _heading(f"Parameters vs {self.metric_dropdown.value}")
+            parts += [{"text/html": heading}, chart_bundle(self.parallel_spec)]
+        return parts
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        """The widget view plus :meth:`static_html`, for viewers without a kernel."""
+        """The widget view plus :meth:`static_html`, for viewers without a kernel, and
+        :meth:`static_outputs` for JupyterLab once the widget's model is gone."""
         data = dict(super()._repr_mimebundle_(**kwargs) or {})
         names = ", ".join(r.run_name or r.run_id[:8] for r in self.records)
         data["text/plain"] = f"<CompareView: {names}>"
         data["text/html"] = self.static_html()
+        data[STATIC_VIEW_MIMETYPE] = static_view(*self.static_outputs())
         return data
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import api
 from ..errors import AmbiguousRunError, FilterSyntaxError, InvalidInputError, WorkbenchError
-from ._base import WIDGET_VIEW_MIMETYPE, close_tree, show_bundle
+from ._base import STATIC_VIEW_MIMETYPE, WIDGET_VIEW_MIMETYPE, close_tree, show_bundle, static_view
 from .table_html import cell_html as cell_html
 from .table_html import column_decimals as _decimals
 from .table_html import header_text as header_text
@@ -486,11 +486,14 @@ class RunsWidget(widgets.VBox):
         """The widget view plus a static HTML table of the same rows.
 
         Widget state is usually not saved with a notebook; a viewer without a kernel or
-        widget manager (nbconvert, nbviewer, GitHub) then falls back to the HTML.
+        widget manager (nbconvert, nbviewer, GitHub) then falls back to the HTML, and
+        JupyterLab, whose widget renderer would say "model not found", shows it through
+        :data:`STATIC_VIEW_MIMETYPE`.
         """
         data = dict(super()._repr_mimebundle_(**kwargs) or {})
         data["text/plain"] = f"<RunsWidget: {_count(len(self.dataframe))}>"
         data["text/html"] = static_html(self.dataframe, columns=self.shown_columns)
+        data[STATIC_VIEW_MIMETYPE] = static_view("text/html")
         return data
 
     def close(self) -> None:

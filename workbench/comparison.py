@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .api import open_store
 from .errors import InvalidInputError
+from .tracking.system_metrics import is_system
 
 if TYPE_CHECKING:
     from .store.store import RunRecord, Store
@@ -70,17 +71,20 @@ def compare_records(records: Sequence[RunRecord]) -> dict[str, Any]:
     dict
         ``runs`` (id, name, status, experiment per run), ``params`` and ``metrics``
         (name -> one value per run, None where a run lacks it), ``differing_params``
-        (names whose values are not all equal), and ``best`` (metric -> index of the
-        best run).
+        (names whose values are not all equal), ``best`` (metric -> index of the best
+        run) and ``system`` (the names of ``metrics`` that are system metrics,
+        ``system/...``: CPU, memory, GPU; listed after the model's metrics and never
+        starred as best).
     """
     param_names = sorted({k for r in records for k in r.params})
-    metric_names = sorted({k for r in records for k in r.metrics})
+    # The model's metrics first, then the system ones (a group of their own in every view).
+    metric_names = sorted({k for r in records for k in r.metrics}, key=lambda k: (is_system(k), k))
     params = {k: [r.params.get(k) for r in records] for k in param_names}
     metrics = {k: [r.metrics.get(k) for r in records] for k in metric_names}
     best: dict[str, int] = {}
     for name, values in metrics.items():
         present = [(v, i) for i, v in enumerate(values) if v is not None]
-        if len(present) > 1:
+        if len(present) > 1 and not is_system(name):
             best[name] = (max if higher_is_better(name) else min)(present)[1]
     return {
         "runs": [
@@ -97,6 +101,7 @@ def compare_records(records: Sequence[RunRecord]) -> dict[str, Any]:
         "differing_params": [k for k, vs in params.items() if len(set(vs)) > 1],
         "metrics": metrics,
         "best": best,
+        "system": [k for k in metric_names if is_system(k)],
     }
 
 

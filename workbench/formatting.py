@@ -121,7 +121,10 @@ def compare_table(result: dict[str, Any], show_all: bool = False) -> str:
             rows.append([("* " if differs else "  ") + f"params.{name}", *[_cell(v) for v in values]])
     if not rows:
         rows.append(["  (parameters identical)", *["" for _ in heads]])
+    system = set(result.get("system", ()))
     for name, values in result["metrics"].items():
+        if name in system:
+            continue
         best = result["best"].get(name)
         rows.append(
             [
@@ -129,6 +132,9 @@ def compare_table(result: dict[str, Any], show_all: bool = False) -> str:
                 *[(t or "-") + (" (best)" if i == best else "") for i, t in enumerate(_aligned(values))],
             ]
         )
+    if system:  # CPU, memory, GPU: apart from the model's metrics, never "best"
+        rows.append(["  System", *["" for _ in heads]])
+        rows += [[f"    {n}", *[t or "-" for t in _aligned(result["metrics"][n])]] for n in sorted(system)]
     for d in (result.get("datasets") or {}).get("rows", []):
         mark = "  " if d["same"] else "* "
         rows.append([f"{mark}data.{d['name']}", *[(sha or "-")[:12] for sha in d["sha256"]]])

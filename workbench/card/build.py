@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, RunNotFoundError
 from ..store.store import Store
+from ..tracking.system_metrics import is_system
 from .sections import HEADINGS, SECTIONS, check_sections, parse_card_text
 
 if TYPE_CHECKING:
@@ -61,7 +62,10 @@ def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> d
 
     flush(store)
     run, version = _run_and_version(ref, store)
-    if not run.metrics:
+    # CPU, memory and GPU readings describe the machine, not the model: apart, never in
+    # the metric table.
+    metrics = {k: v for k, v in run.metrics.items() if not is_system(k)}
+    if not metrics:
         raise InvalidInputError(
             f"run {run.run_id[:8]} ({run.run_name}) has no metrics: a model card reports a run's results; "
             "log at least one with wb.log_metric, or pick a run that has them (workbench runs)"
@@ -89,9 +93,10 @@ def collect(ref: str, store: Store, sections: dict[str, Any] | None = None) -> d
         "model": _model_facts(model_art, model_meta),
         "task": author.get("task") or run.tags.get("task") or model_meta.get("task") or "other",
         "params": run.params,
-        "metrics": run.metrics,
-        "metric_direction": {k: ("higher" if _higher(k) else "lower") for k in run.metrics},
-        "curves": _curves(store, run.run_id),
+        "metrics": metrics,
+        "metric_direction": {k: ("higher" if _higher(k) else "lower") for k in metrics},
+        "system_metrics": {k: v for k, v in run.metrics.items() if is_system(k)},
+        "curves": {k: v for k, v in _curves(store, run.run_id).items() if not is_system(k)},
         "datasets": datasets,
         "environment": {
             "python": (env or {}).get("python") or run.context.get("python_version"),

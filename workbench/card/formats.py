@@ -262,6 +262,9 @@ def _section_bodies_md(card: dict[str, Any]) -> dict[str, str]:
             author.get("quantitative_analyses"),
             _md_table(["metric", "value"], [[k, _num(v)] for k, v in card["metrics"].items()]),
             f"Metric curves recorded: {curves}. The HTML card draws them." if curves else "",
+            "### System (last sample)\n\n" + _md_table(["metric", "value"], _system_rows(card))
+            if card.get("system_metrics")
+            else "",
         )
         if p
     )
@@ -333,6 +336,11 @@ def _h_datasets(items: list[dict[str, Any]]) -> str:
         if _profile_rows(d):
             parts.append(_h_table(_PROFILE_HEAD, _profile_rows(d)))
     return "".join(parts)
+
+
+def _system_rows(card: dict[str, Any]) -> list[list[str]]:
+    # The machine's readings (CPU, memory, GPU), apart from the model's metrics.
+    return [[k, _num(v)] for k, v in sorted(card["system_metrics"].items())]
 
 
 def _curves_svg(card: dict[str, Any]) -> str:
@@ -408,6 +416,11 @@ def _section_bodies_html(card: dict[str, Any]) -> dict[str, str]:
         _author_html(author, "quantitative_analyses", todo=False)
         + _h_table(["metric", "value"], [[k, _num(v)] for k, v in card["metrics"].items()])
         + (f'<h3>Metric curves</h3><div class="chart">{curves}</div>' if curves else "")
+        + (
+            "<h3>System (last sample)</h3>" + _h_table(["metric", "value"], _system_rows(card))
+            if card.get("system_metrics")
+            else ""
+        )
     )
     caveats = "\n".join(f"- {c}" for c in _caveats(card))
     h["caveats_and_recommendations"] = _md_to_html(

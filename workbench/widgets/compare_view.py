@@ -99,11 +99,16 @@ def metrics_table_html(comparison: dict[str, Any]) -> str:
     -------
     str
         The best cell of each row carries ``class="wb-best"``, a green background and ★.
+        System metrics (CPU, memory, GPU) follow under a "System" row of their own
+        (``class="wb-system"``), never starred.
     """
     if not comparison["metrics"]:
         return '<div style="color:#666">These runs have no metrics.</div>'
     rows = []
+    system = set(comparison.get("system", ()))
     for name, values in comparison["metrics"].items():
+        if name in system:
+            continue
         best = comparison["best"].get(name)
         direction = "higher" if higher_is_better(name) else "lower"
         arrow = "↑" if direction == "higher" else "↓"
@@ -117,6 +122,17 @@ def metrics_table_html(comparison: dict[str, Any]) -> str:
                 cells.append(f'<td style="{_TD}">{v:.6g}</td>')
         label = f'{html.escape(name)} <span style="color:#888" title="{direction} is better">{arrow}</span>'
         rows.append(f'<tr><td style="{_TD}">{label}</td>{"".join(cells)}</tr>')
+    if system:
+        span = len(comparison["runs"]) + 1
+        rows.append(
+            f'<tr class="wb-system"><th colspan="{span}" style="{_TH};text-align:left">System</th></tr>'
+        )
+        for name in sorted(system):
+            cells = "".join(
+                f'<td style="{_TD}">{_MISSING if v is None else f"{v:.6g}"}</td>'
+                for v in comparison["metrics"][name]
+            )
+            rows.append(f'<tr class="wb-system"><td style="{_TD}">{html.escape(name)}</td>{cells}</tr>')
     return _table("metric", comparison["runs"], rows)
 
 

@@ -6,7 +6,10 @@ points (``log_metric(key, value, step=i)``) into its store while the panel polls
 saving a notebook) every 50 ms. Printed: the p50/p99/max latency of ``/api/contents``,
 idle and under that load, and how the panel's polls ended (200 or 503 "store busy").
 
-Run: ``python benchmarks/bench_server_load.py [--points N] [--writers N]``.
+One load run (its latencies are the samples: median = p50, plus p99 and max); writes
+the ``server_load`` section of RESULTS.md.
+Run: ``python benchmarks/bench_server_load.py [--points N] [--writers N]``
+(``WB_BENCH_QUICK=1``: 100,000 points per writer).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from _results import Results, quick
 
 _WRITER = """
 import sys, workbench as wb
@@ -69,20 +74,27 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
-def _report(label: str, samples: list[tuple[int, float]]) -> None:
+def _report(res: Results, row: str, label: str, samples: list[tuple[int, float]]) -> None:
     times = [t for _, t in samples]
     print(
         f"{label:<34} n={len(times):5d}  p50 {statistics.median(times) * 1000:6.1f} ms  "
         f"p99 {_pct(times, 0.99):7.1f} ms  max {max(times) * 1000:7.1f} ms"
     )
+    res.add(f"{row}_ms", [t * 1000 for t in times], "ms", f"{label}: median is p50, max the slowest")
+    res.add(f"{row}_p99_ms", _pct(times, 0.99), "ms", f"{label}: p99")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--points", type=int, default=1_000_000, help="points per writer (default 1,000,000)")
+    ap.add_argument(
+        "--points",
+        type=int,
+        default=100_000 if quick() else 1_000_000,
+        help="points per writer (default 1,000,000)",
+    )
     ap.add_argument("--writers", type=int, default=4, help="writer processes (default 4)")
     args = ap.parse_args()
-
+    res = Results("server_load", "/api/contents latency while writers log and the panel polls")
     work = Path(tempfile.mkdtemp(prefix="wb-load-bench-"))
     store = work / "store"
     env = {**os.environ, "WORKBENCH_STORE": str(store)}
@@ -135,17 +147,27 @@ def main() -> None:
         print(
             f"{args.writers} writers x {args.points:,} points: {took:.1f} s ({total / took:,.0f} points/s), exit {codes}"
         )
-        _report("GET /api/contents, idle", idle)
-        _report("GET /api/contents, under load", contents)
+        res.add(
+            "writers_pps",
+            total / took,
+            "points/s",
+            f"{args.writers} writers x {args.points:,} points, together",
+        )
+        _report(res, "contents_idle", "GET /api/contents, idle", idle)
+        _report(res, "contents_load", "GET /api/contents, under load", contents)
         ok = sum(1 for s, _ in panel if s == 200)
         busy = sum(1 for s, _ in panel if s == 503)
         other = len(panel) - ok - busy
-        _report("GET workbench/api/runs (panel poll)", panel)
+        _report(res, "panel_poll", "GET workbench/api/runs (panel poll)", panel)
         print(f"panel polls: {ok} answered 200, {busy} answered 503 store busy, {other} other")
+        res.add("panel_poll_200", ok, "answers", "panel polls answered 200 during the load")
+        res.add("panel_poll_503", busy, "answers", "panel polls answered 503 store busy during the load")
+        res.add("panel_poll_other", other, "answers", "panel polls answered otherwise (should be 0)")
     finally:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
+    res.write()
 
 
 if __name__ == "__main__":

@@ -167,7 +167,7 @@ def test_nested_track_becomes_a_child_run_and_wb_start_end_span_cells(session_no
             "%wb start --name outer --tags kind=multi",
             "%wb param lr=0.01\n%wb log acc=0.5 loss=1.25",
             "%%track --name inner\nv = 1",
-            "%wb log acc=0.75",
+            "%wb log acc=0.75\n%wb tag reviewed=yes",
             "%wb end",
         ],
     )
@@ -176,7 +176,7 @@ def test_nested_track_becomes_a_child_run_and_wb_start_end_span_cells(session_no
     outer = _one_run(run_name="outer")
     inner = _one_run(run_name="inner")
     assert inner.parent_run_id == outer.run_id and outer.children == [inner.run_id]
-    assert outer.params == {"lr": "0.01"} and outer.tags == {"kind": "multi"}
+    assert outer.params == {"lr": "0.01"} and outer.tags == {"kind": "multi", "reviewed": "yes"}
     assert outer.metrics == {"acc": 0.75, "loss": 1.25}
     assert outer.status == inner.status == "finished"
 

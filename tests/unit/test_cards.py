@@ -187,3 +187,39 @@ def test_card_written_to_a_missing_folder_is_one_clear_error(tmp_path):
 def test_language_list_reaches_the_front_matter(tmp_path):
     card = ModelCard(wb.model_card(_run(tmp_path), sections={"language": ["en", "fr"]}))
     assert card.data.language == ["en", "fr"]
+
+
+def test_card_facts_params_per_estimator_lineage_and_the_caveats_the_record_shows(tmp_path):
+    with wb.start_run(name="prep") as prep:
+        (tmp_path / "data.csv").write_text("x,y\n0,1\n1,2\n2,3\n")
+    with pytest.raises(RuntimeError), wb.start_run(name="fit", params={"lr": 1, "Ridge.alpha": 0.5}) as run:
+        run.set_context(
+            notebook_path="/work/train.ipynb",
+            git_commit="abcdef1234567890",
+            git_branch="main",
+            git_dirty=True,
+        )
+        pd.read_csv(tmp_path / "data.csv")
+        wb.log_param("Ridge.fit_intercept", True)
+        wb.log_model({"w": [1, 2]}, name="model")
+        wb.log_metrics({"rmse": 2.5, "r2": 0.5})
+        (tmp_path / "preds.csv").write_text("p\n1\n")
+        raise RuntimeError("stopped before the end")
+    with wb.start_run(name="report") as report:
+        (tmp_path / "preds.csv").read_text()
+    wb.flush()
+    md = wb.model_card(run.run_id)
+    sha = wb.get_run(run.run_id).artifacts
+    model_sha = next(a["sha256"] for a in sha if a["kind"] == "model")
+    assert f"(sha256 {model_sha[:12]}, " in md.split("- **Model file**: ")[1].splitlines()[0]
+    assert "- **Notebook**: /work/train.ipynb" in md
+    assert "- **Git**: abcdef123456 on main, uncommitted changes" in md
+    assert "**Ridge**: `alpha=0.5`, `fit_intercept=True`" in md  # one line per estimator
+    assert "| lr | 1 |" in md
+    assert "| rmse | 2.5 | lower is better |" in md and "| r2 | 0.5 | higher is better |" in md
+    assert f"Upstream runs: prep ({prep.run_id[:8]})" in md
+    assert f"Downstream runs: report ({report.run_id[:8]})" in md
+    caveats = md.split("## Caveats and Recommendations")[1].split("## To do")[0]
+    assert "- The code had uncommitted changes when the model was trained (git state dirty)." in caveats
+    assert "- The training run ended with status 'failed'." in caveats
+    assert "- No evaluation dataset was recorded; the metrics' data is not documented." in caveats

@@ -37,6 +37,9 @@ def test_a_file_dataset_records_its_sha256_size_and_a_duckdb_profile(tmp_path):
     cols = {c["name"]: c for c in meta["profile"]["columns"]}
     assert cols["x"]["nulls"] == 1 and cols["x"]["mean"] == pytest.approx(7 / 3)
     assert cols["x"]["min"] == 1 and cols["x"]["max"] == 4
+    # std (sample) and exact quartiles over the non-null 1, 2, 4.
+    assert cols["x"]["std"] == pytest.approx((7 / 3) ** 0.5)
+    assert (cols["x"]["q25"], cols["x"]["q50"], cols["x"]["q75"]) == (1.5, 2.0, 3.0)
     assert cols["name"]["distinct"] == 3 and cols["name"]["type"] == "VARCHAR"
 
 

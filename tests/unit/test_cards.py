@@ -223,3 +223,26 @@ def test_card_facts_params_per_estimator_lineage_and_the_caveats_the_record_show
     assert "- The code had uncommitted changes when the model was trained (git state dirty)." in caveats
     assert "- The training run ended with status 'failed'." in caveats
     assert "- No evaluation dataset was recorded; the metrics' data is not documented." in caveats
+
+
+def test_a_card_built_later_reads_the_card_cell_of_the_runs_notebook_snapshot(tmp_path):
+    import hashlib
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = tmp_path / "train.ipynb"
+    cells = [
+        "x = 1",
+        "%%card\nintended_use: Read back from the snapshot.\n",
+        "%%card\nfactors: The last cell wins.\n",
+    ]
+    nbformat.write(new_notebook(cells=[new_code_cell(c) for c in cells]), nb)
+    with wb.start_run(name="fit") as run:
+        wb.log_artifact(nb)  # the snapshot blob, stored by its sha256 as %%track stores it
+        run.set_context(notebook_path=str(nb), notebook_sha=hashlib.sha256(nb.read_bytes()).hexdigest())
+        wb.log_metric("rmse", 1.0)
+    wb.flush()
+    md = wb.model_card(run.run_id)
+    assert "The last cell wins." in md.split("## Factors")[1].split("##")[0]
+    assert "Read back from the snapshot." not in md

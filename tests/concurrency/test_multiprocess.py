@@ -167,3 +167,70 @@ def test_a_live_run_of_another_process_stays_running():
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+# A process that logs without flushing and then idles: what reaches the store is what its
+# writer thread wrote by itself. argv: mode, then the number of points.
+IDLE_LOGGER = textwrap.dedent(
+    """
+    import sys, time
+    import workbench as wb
+    from workbench.tracking import writer
+    mode, n = sys.argv[1], int(sys.argv[2])
+    if mode != "interval":
+        writer.FLUSH_INTERVAL_S = 3600.0  # only the trigger under test can write
+    run = wb.start_run(name=mode, experiment="writer")
+    for i in range(n):
+        wb.log_metric("x", float(i), step=i)
+    print("logged", flush=True)
+    if mode == "points":
+        sys.stdin.readline()  # the parent has seen nothing written below the threshold
+        wb.log_metric("x", float(n), step=n)  # the 500,000th point
+        print("logged", flush=True)
+    if mode == "end":
+        wb.end_run()
+    time.sleep(120)  # never flush(), never exit while the parent looks
+    """
+)
+
+
+def _stored_points(mode: str) -> int:
+    df = wb.runs(f"attributes.run_name = '{mode}'", experiment="writer")
+    return 0 if df.empty else len(wb.metric_history(df["run_id"][0], "x"))
+
+
+def _wait_for_points(mode: str, n: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while _stored_points(mode) != n:
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, f"{_stored_points(mode)} of {n} points stored"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("mode", ["interval", "end", "points"])
+def test_the_writer_thread_commits_by_itself(mode):
+    # Every second with nothing else happening; at a run's end; past 500,000 buffered
+    # points (with the 1 s interval turned off for the last two).
+    n = wb.tracking.FLUSH_POINTS - 1 if mode == "points" else 10
+    proc = subprocess.Popen(
+        [sys.executable, "-c", IDLE_LOGGER, mode, str(n)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "logged"
+        if mode == "points":
+            time.sleep(3)  # below the threshold, nothing wakes the writer
+            assert _stored_points(mode) == 0
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "logged"
+            n += 1
+        _wait_for_points(mode, n, proc)
+        status = wb.runs(f"attributes.run_name = '{mode}'")["status"][0]
+        assert status == ("finished" if mode == "end" else "running")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)

@@ -234,3 +234,21 @@ def test_the_writer_thread_commits_by_itself(mode):
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def test_a_run_on_another_host_is_killed_once_its_heartbeat_is_10_minutes_old(monkeypatch):
+    from workbench import procs
+    from workbench.store import writes
+
+    run = wb.start_run(name="remote")
+    wb.log_metric("x", 1.0)
+    wb.flush()
+    host = procs.hostname()
+    # Seen from another machine: the pid means nothing there, only the heartbeat counts.
+    monkeypatch.setattr(procs, "hostname", lambda: "another-host")
+    assert wb.get_run(run.run_id).status == "running"  # heartbeat fresh
+    later = writes.now_ms() + writes.STALE_HEARTBEAT_MS + 60_000
+    monkeypatch.setattr(writes, "now_ms", lambda: later)
+    rec = wb.get_run(run.run_id)
+    assert rec.status == "killed" and rec.error.startswith(f"no heartbeat from {host} since ")
+    assert rec.metrics == {"x": 1.0}  # what it flushed is kept

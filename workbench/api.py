@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInputError
@@ -44,6 +44,7 @@ __all__ = [
     "describe_columns",
     "experiments",
     "get_run",
+    "iter_runs",
     "limit_store_wait",
     "metric_history",
     "notebook_copy",
@@ -110,6 +111,31 @@ def runs(
     return open_store(store).search_runs(filter, order_by, experiment, include_deleted, limit)
 
 
+def iter_runs(
+    filter: str | None = None,
+    order_by: str | Sequence[str] | None = None,
+    experiment: str | Sequence[str] | None = None,
+    *,
+    include_deleted: bool = False,
+    limit: int | None = None,
+    batch_rows: int = 8192,
+    store: str | os.PathLike[str] | Store | None = None,
+) -> Iterator[pd.DataFrame]:
+    """:func:`runs` as consecutive DataFrames of at most about ``batch_rows`` rows, read
+    from the store as they are consumed, so memory stays flat for any number of runs
+    (the CLI's CSV export). Every batch has the same columns; the first comes even when
+    no run matches. Bad input raises at the first ``next()``, before any batch.
+
+    The store is held until the iterator is exhausted or closed.
+    """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidInputError(f"limit must be a non-negative integer, got {limit!r}")
+    _check_text("filter", filter, many=False)
+    _check_text("order_by", order_by)
+    _check_text("experiment", experiment)
+    return open_store(store).iter_runs(filter, order_by, experiment, include_deleted, limit, batch_rows)
+
+
 def metric_history(
     run_ids: str | Sequence[str],
     key: str | Sequence[str] | None = None,
@@ -137,7 +163,6 @@ def metric_history(
     ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
     if not ids:
         raise InvalidInputError("metric_history needs at least one run id")
-    full = s.resolve_run_ids(ids)
     keys: list[str] | None
     if key is None:
         keys = None
@@ -147,7 +172,8 @@ def metric_history(
         keys = list(key)
         if not all(isinstance(k, str) for k in keys):
             raise InvalidInputError(f"metric keys must be strings, got {key!r}")
-    return s.metric_history(full, keys)
+    # One session resolves the prefixes and reads the points.
+    return s.metric_history(ids, keys)
 
 
 def experiments(*, store: str | os.PathLike[str] | Store | None = None) -> list[dict[str, Any]]:

@@ -44,7 +44,9 @@ class MemoryDatabase:
             import duckdb
 
             # A DuckDB instance must not cross a fork: make a new one in the child.
+            # No progress bar: a long query must not draw on a CLI's or kernel's output.
             self._con = duckdb.connect(":memory:")
+            self._con.execute("SET enable_progress_bar = false")
             self._pid = os.getpid()
         return self._con
 

@@ -313,7 +313,7 @@ class Store:
     def resolve_run_ids(self, refs: Sequence[str]) -> list[str]:
         """Resolve several ids or prefixes in one session (see :meth:`resolve_run_id`)."""
         with self.session() as con:
-            return [queries.resolve_run_id(con, r) for r in refs]
+            return queries.resolve_run_ids(con, refs)
 
     def search_runs(
         self,
@@ -331,8 +331,43 @@ class Store:
         query = build_query(filter, order_by)  # parse before touching the store
         with self.session() as con:
             writes.reap_dead_runs(con)
-            base, long = queries.select_runs(con, query, experiment, include_deleted, limit, offset)
-        return queries.runs_frame(base, long)
+            sql, params, names = queries.wide_runs_query(
+                con, query, experiment, include_deleted, limit, offset
+            )
+            df = con.execute(sql, params).df()
+            con.execute("DROP TABLE _sel")
+        return queries.wide_frame(df, names)
+
+    def iter_runs(
+        self,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        experiment: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
+        limit: int | None = None,
+        batch_rows: int = 8192,
+    ) -> Iterator[pd.DataFrame]:
+        """:meth:`search_runs` in DataFrames of at most ``batch_rows`` rows, read from
+        DuckDB as they are consumed, so memory stays flat whatever the store's size.
+
+        The first DataFrame comes even when no run matches (it carries the columns).
+        The store is held until the iterator is exhausted or closed: consume it promptly.
+        """
+        query = build_query(filter, order_by)
+        with self.session() as con:
+            writes.reap_dead_runs(con)
+            sql, params, names = queries.wide_runs_query(con, query, experiment, include_deleted, limit, 0)
+            cur = con.execute(sql, params)
+            # fetch_df_chunk counts DuckDB vectors (2,048 rows); it gives .df()'s dtypes.
+            vectors = max(1, batch_rows // 2048)
+            try:
+                df = cur.fetch_df_chunk(vectors)
+                # The first batch comes even when empty: it carries the columns.
+                yield queries.wide_frame(df, names)
+                while len(df := cur.fetch_df_chunk(vectors)):
+                    yield queries.wide_frame(df, names)
+            finally:
+                con.execute("DROP TABLE _sel")
 
     def count_runs(
         self,
@@ -352,12 +387,13 @@ class Store:
             return queries.get_run(con, queries.resolve_run_id(con, ref))
 
     def metric_history(self, run_ids: Sequence[str], keys: Sequence[str] | None = None) -> pd.DataFrame:
-        """Every point of the given metrics for the given (full) run ids, as a DataFrame
-        with columns ``run_id, key, step, value, timestamp``."""
+        """Every point of the given metrics for the given run ids (or unique prefixes,
+        resolved in the same session), as a DataFrame with columns
+        ``run_id, key, step, value, timestamp``."""
         import pandas as pd
 
         with self.session() as con:
-            df = queries.metric_history(con, run_ids, keys)
+            df = queries.metric_history(con, queries.resolve_run_ids(con, run_ids), keys)
         # A time pandas cannot represent (a store damaged by an earlier version) reads as
         # NaT rather than making the whole history unreadable.
         df["timestamp"] = pd.to_datetime(df["timestamp"], unit="ms", utc=True, errors="coerce")
@@ -389,7 +425,7 @@ class Store:
         if after is not None and len(after) != len(run_ids):
             raise InvalidInputError(f"give one cursor per run id: {len(run_ids)} ids, {len(after)} cursors")
         with self.session() as con:
-            run_ids = [queries.resolve_run_id(con, r) for r in run_ids]
+            run_ids = queries.resolve_run_ids(con, run_ids)
             if after is not None:
                 cursors: dict[str, int | None] = {}
                 for rid, cursor in zip(run_ids, after):

@@ -1,0 +1,177 @@
+"""The query paths added for scale (issue 16) give what the plain paths give, on one store.
+
+- ``search_runs`` pivots params, metrics and tags in DuckDB; the plain path pivots long
+  rows in pandas (``queries.select_runs`` + ``queries.runs_frame``).
+- ``iter_runs`` streams the same frame in batches; the CLI's CSV is written from it.
+- ``resolve_run_ids`` resolves full ids in one query; the plain path resolves each.
+- ``metric_history`` resolves prefixes in its own session.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import workbench as wb
+from workbench.api import iter_runs
+from workbench.cli import cli
+from workbench.store import queries
+from workbench.store.records import Batch
+from workbench.store.search import build_query
+from workbench.store.store import Store
+
+N_RUNS = 4500  # more than two 2,048-row DuckDB vectors: iter_runs yields several batches
+# Keys that a naive pivot gets wrong: case-only differences (SQL identifiers ignore
+# case), quotes, dots, spaces, and a key present in one table and absent in others.
+ODD_KEYS = ["Alpha", "alpha", 'q"uote', "it's", "a.b c", "lr"]
+
+
+def _build(directory) -> Store:
+    store = Store(directory)
+    store.check_schema()
+    rng = random.Random(5)
+    b = Batch(experiments={"e1": 1, "e2": 2})
+    for i in range(N_RUNS):
+        rid = f"{rng.getrandbits(128):032x}"
+        b.runs.append(
+            {
+                "run_id": rid,
+                "experiment": "e1" if i % 3 else "e2",
+                "run_name": f"r{i}",
+                "status": "finished" if i % 7 else "failed",
+                "start_time": 10_000 + i * 1000,
+                "end_time": None if i % 11 == 0 else 10_500 + i * 1000,
+                "source": "python",
+                "parent_run_id": None,
+            }
+        )
+        # Each run has a random subset of keys, so every column has holes.
+        for k in ODD_KEYS:
+            if rng.random() < 0.6:
+                b.params.append((rid, k, str(rng.choice([0.1, 1, "x", ""]))))
+        b.params.append((rid, "model", ["ridge", "lasso", "tree"][i % 3]))
+        keys = [k for k in ("rmse", "Rmse", "loss") if rng.random() < 0.8]
+        b.metrics.append((rid, keys, [0] * len(keys), [rng.random() * 100 for _ in keys], [1.0] * len(keys)))
+        if i % 2:
+            b.tags.append((rid, "team", "ab"[i % 4 // 2]))
+        if i % 5 == 0:
+            b.tags.append((rid, "it's", "t"))
+    store.write(b)
+    ids = [r["run_id"] for r in b.runs]
+    store.set_deleted(ids[3], True)
+    return store
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    return _build(tmp_path_factory.mktemp("scale") / "store")
+
+
+def _plain(store: Store, flt=None, order=None, experiment=None, deleted=False, limit=None, offset=0):
+    with store.session() as con:
+        base, long = queries.select_runs(con, build_query(flt, order), experiment, deleted, limit, offset)
+    return queries.runs_frame(base, long)
+
+
+CASES = [
+    {},
+    {"flt": "metrics.rmse < 50 and params.model = 'ridge'", "order": ["metrics.rmse ASC"]},
+    {"flt": "params.`it's` = 'x' or tags.team = 'a'", "order": ["params.Alpha DESC", "attributes.run_name"]},
+    {"experiment": "e2", "deleted": True},
+    {"limit": 200, "offset": 0},
+    {"limit": 200, "offset": 4400, "order": ["metrics.loss DESC"]},
+    {"flt": "params.model = 'none'"},
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: ",".join(c) or "all")
+def test_search_runs_pivots_in_duckdb_as_the_plain_path_does(big, case):
+    got = big.search_runs(
+        case.get("flt"),
+        case.get("order"),
+        case.get("experiment"),
+        case.get("deleted", False),
+        case.get("limit"),
+        case.get("offset", 0),
+    )
+    want = _plain(big, **case)
+    assert list(got.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_the_odd_keys_are_distinct_columns(big):
+    cols = set(big.search_runs(limit=500).columns)
+    assert {"params.Alpha", "params.alpha", 'params.q"uote', "params.it's", "params.a.b c"} <= cols
+    assert {"metrics.rmse", "metrics.Rmse", "tags.it's"} <= cols
+
+
+@pytest.mark.parametrize(
+    "case", [{}, CASES[1], CASES[3], {"limit": 3000}], ids=["all", "filtered", "e2", "3000"]
+)
+def test_iter_runs_streams_the_same_frame_in_batches(big, case):
+    kwargs = dict(
+        filter=case.get("flt"),
+        order_by=case.get("order"),
+        experiment=case.get("experiment"),
+        include_deleted=case.get("deleted", False),
+        limit=case.get("limit"),
+    )
+    batches = list(big.iter_runs(**kwargs, batch_rows=2048))
+    whole = big.search_runs(**kwargs)
+    if len(whole) > 2048:
+        assert len(batches) > 1 and max(len(b) for b in batches) <= 2048
+    pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), whole)
+
+
+def test_iter_runs_with_no_match_still_gives_the_columns(big):
+    batches = list(iter_runs("params.model = 'none'", store=big))
+    assert len(batches) == 1 and batches[0].empty
+    assert list(batches[0].columns) == list(big.search_runs("params.model = 'none'").columns)
+
+
+def test_iter_runs_closed_early_releases_the_store(big):
+    it = big.iter_runs(batch_rows=2048)
+    next(it)
+    it.close()
+    assert len(big.search_runs(limit=5)) == 5  # the lock and the _sel table are free again
+
+
+def test_cli_csv_is_the_dataframes_csv(big):
+    for args, flt in (([], None), (["-f", "params.model = 'tree'", "-n", "2100"], "params.model = 'tree'")):
+        res = CliRunner().invoke(
+            cli,
+            ["--store", str(big.directory), "runs", "--format", "csv", *args],
+            obj={},
+            catch_exceptions=False,
+        )
+        assert res.exit_code == 0
+        want = _plain(big, flt=flt, limit=2100 if args else None).to_csv(index=False)
+        assert res.output == want
+
+
+def test_cli_csv_bad_filter_is_one_line(big):
+    res = CliRunner().invoke(
+        cli, ["--store", str(big.directory), "runs", "--format", "csv", "-f", "params.x ="], obj={}
+    )
+    assert res.exit_code == 1
+    assert res.output.startswith("Error: invalid filter") and res.output.count("\n") == 1
+
+
+def test_resolve_run_ids_equals_one_by_one(big):
+    ids = list(big.search_runs(limit=40)["run_id"])
+    refs = [*ids[:10], *(i[:12] for i in ids[10:20]), f"  {ids[20]} "]
+    with big.session() as con:
+        assert queries.resolve_run_ids(con, refs) == [queries.resolve_run_id(con, r) for r in refs]
+        for bad, err in (("", wb.WorkbenchError), ("zz", wb.RunNotFoundError), ("", wb.WorkbenchError)):
+            with pytest.raises(err):
+                queries.resolve_run_ids(con, [ids[0], bad])
+
+
+def test_metric_history_by_prefix_equals_by_full_id(big):
+    ids = list(big.search_runs(limit=20)["run_id"])
+    by_prefix = wb.metric_history([i[:10] for i in ids], store=big)
+    pd.testing.assert_frame_equal(by_prefix, wb.metric_history(ids, store=big))
+    assert list(dict.fromkeys(by_prefix["run_id"])) == [i for i in ids if i in set(by_prefix["run_id"])]

@@ -556,3 +556,162 @@ def test_saved_wb_outputs_show_static_tables_and_charts_after_a_reopen(page, dem
     shot(page, demo, "notebook-reopened", page.locator(".jp-NotebookPanel").first)
     charts.nth(0).scroll_into_view_if_needed()
     shot(page, demo, "notebook-reopened-charts", page.locator(".jp-NotebookPanel").first)
+
+
+_BULK = """
+import sys
+import workbench as wb
+wb.set_store(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    with wb.start_run(name=f"bulk-{i}", experiment=sys.argv[3], params={"i": i}):
+        wb.log_metric("rmse", 100.0 + i)
+wb.flush()
+"""
+
+
+def _log_runs(store: Path, n: int, experiment: str) -> None:
+    """``n`` runs logged into the demo's store by another process, as a notebook would."""
+    subprocess.run([sys.executable, "-c", _BULK, str(store), str(n), experiment], check=True, timeout=600)
+
+
+def _palette(page, label: str) -> None:
+    """Run a command from JupyterLab's command palette by its label."""
+    from playwright.sync_api import expect
+
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator(".lm-CommandPalette-input")
+    expect(palette).to_be_visible()
+    palette.fill(label)
+    item = page.locator(".lm-CommandPalette-item").filter(has_text=label).first
+    expect(item).to_be_visible()
+    item.click()
+
+
+# Runs last in this module: it adds runs to the demo's store.
+def test_actions_badges_refresh_paging_and_themes(page, demo):
+    from playwright.sync_api import expect
+
+    rows = open_panel(page, demo)
+    panel = page.locator(PANEL).first
+    count = panel.locator(".jp-workbench-RunsPanel-count")
+    expect(count).to_have_text("8 runs")
+    # Every row: a status badge and the sweep it came from.
+    expect(rows.locator(".jp-workbench-StatusBadge.jp-mod-finished")).to_have_count(8)
+    expect(rows.locator(".jp-workbench-OriginBadge.jp-mod-sweep")).to_have_count(8)
+    # Sorting by a metric orders the rows by it.
+    page.locator(f'{HEADERS}[data-column="metrics.rmse"]').click()
+    expect(page.locator(f'{HEADERS}[data-column="metrics.rmse"]')).to_have_attribute("aria-sort", "ascending")
+    at = header_names(page).index("rmse")
+    rmse = [float(r.locator("[role=gridcell]").nth(at).inner_text()) for r in rows.all()]
+    assert rmse == sorted(rmse) and len(rmse) == 8, rmse
+
+    # Shift-click selects the range from the last clicked row.
+    click_row(rows.nth(1))
+    click_row(rows.nth(4), modifiers=["Shift"])
+    selected = panel.locator(".jp-workbench-RunsTable-row.jp-mod-selected")
+    expect(selected).to_have_count(4)
+    expect(panel.locator(".jp-workbench-RunsPanel-status")).to_contain_text("4 selected")
+
+    # Delete from the command palette (behind a confirmation), then Restore from the panel.
+    worst = rows.nth(7)
+    worst_id = worst.get_attribute("data-run-id")
+    click_row(worst)
+    _palette(page, "Delete Selected Runs")
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text(f"Delete run {worst_id[:8]}?")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    expect(rows).to_have_count(7, timeout=30_000)
+    expect(count).to_have_text("7 runs")
+    assert wb_deleted(demo, worst_id)
+    panel.locator(".jp-workbench-RunsPanel-showDeleted input").check()
+    expect(rows).to_have_count(8, timeout=30_000)
+    struck = panel.locator(f'.jp-workbench-RunsTable-row.jp-mod-deleted[data-run-id="{worst_id}"]')
+    expect(struck).to_have_count(1)
+    assert "line-through" in struck.locator("[role=gridcell]").nth(1).evaluate(
+        "e => getComputedStyle(e).textDecorationLine + getComputedStyle(e.closest('[role=row]')).textDecorationLine"
+    )
+    click_row(struck)
+    panel.locator(".jp-workbench-RunsPanel-restore").click()
+    expect(panel.locator(".jp-workbench-RunsTable-row.jp-mod-deleted")).to_have_count(0, timeout=30_000)
+    assert not wb_deleted(demo, worst_id)
+    panel.locator(".jp-workbench-RunsPanel-showDeleted input").uncheck()
+
+    # Download CSV (the panel's toolbar): a header and the 8 runs, as `workbench runs --format csv`.
+    with page.expect_download(timeout=30_000) as info:
+        panel.locator('[data-command="workbench:download-csv"]').click()
+    lines = Path(info.value.path()).read_text().splitlines()
+    assert len(lines) == 9 and lines[0].startswith("run_id,"), lines
+    assert {ln.split(",")[0] for ln in lines[1:]} == {r.get_attribute("data-run-id") for r in rows.all()}
+
+    # Hidden (its sidebar tab clicked away), the panel asks nothing; shown, it polls again
+    # and picks up a run logged meanwhile, with no reload.
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/workbench/api/runs?" in r.url else None)
+    tab = page.locator('.jp-SideBar [data-id="workbench-panel"]').first
+    tab.click()
+    expect(panel).to_be_hidden()
+    page.wait_for_timeout(500)
+    asked.clear()
+    _log_runs(demo["store"], 1, "late")
+    page.wait_for_timeout(5000)  # 2 s polls would have asked twice
+    assert asked == [], asked
+    tab.click()
+    expect(rows).to_have_count(9, timeout=30_000)
+    expect(count).to_have_text("9 runs")
+
+    # 10,000 more runs: the count says so, the table draws only rows on screen, and each
+    # request asks for one page.
+    _log_runs(demo["store"], 10_000, "bulk")
+    expect(count).to_have_text("10,009 runs", timeout=60_000)
+    drawn = rows.count()
+    assert 8 <= drawn <= 200, drawn
+    assert asked and all("limit=200" in u for u in asked), asked[-3:]
+    # The experiment picker narrows to one experiment.
+    panel.locator(".jp-workbench-RunsPanel-experiment select").select_option("bulk")
+    expect(count).to_have_text("10,000 runs", timeout=60_000)
+    # Scrolled to the bottom (rmse ascending: bulk-9999 last), the last rows are drawn.
+    body = panel.locator(".jp-workbench-RunsTable-body").first
+    body.evaluate("e => { const s = e.closest('.jp-workbench-RunsTable'); s.scrollTop = s.scrollHeight; }")
+    expect(panel.locator(".jp-workbench-RunsTable-row").filter(has_text="bulk-9999")).to_have_count(
+        1, timeout=60_000
+    )
+    assert rows.count() <= 200
+    shot(page, demo, "panel-10000-runs", panel)
+
+    # The dark theme: the panel follows JupyterLab's colours.
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false", timeout=30_000)
+    # The text of a row, and the first background behind it that is not transparent.
+    colour, background = panel.evaluate(
+        """e => {
+            const row = e.querySelector('.jp-workbench-RunsTable-row [role=gridcell]');
+            let bg = 'rgba(0, 0, 0, 0)';
+            for (let n = row; n && /rgba\\(0, 0, 0, 0\\)|transparent/.test(bg); n = n.parentElement) {
+                bg = getComputedStyle(n).backgroundColor;
+            }
+            return [getComputedStyle(row).color, bg];
+        }"""
+    )
+    shot(page, demo, "panel-dark", panel)
+    assert _luminance(colour) > 0.6 and _luminance(background) < 0.3, (colour, background)
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+    )
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true", timeout=30_000)
+
+
+def wb_deleted(demo, run_id: str) -> bool:
+    """Whether `workbench show` reports the run deleted (the panel's action reached the store)."""
+    import json
+
+    return json.loads(workbench(demo["store"], "show", run_id, "--format", "json"))["deleted"]
+
+
+def _luminance(css: str) -> float:
+    """Relative luminance (0 black, 1 white) of a CSS rgb()/rgba() colour."""
+    import re
+
+    r, g, b = (int(x) / 255 for x in re.findall(r"[\d.]+", css)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b

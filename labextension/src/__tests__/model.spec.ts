@@ -280,6 +280,22 @@ describe('RunsModel without polling', () => {
     other.dispose();
   });
 
+  it('restores the experiment and the grouping it saved', async () => {
+    serve(2);
+    await model.setExperiment('diabetes-demo');
+    model.setGroupBy('param:alpha');
+    const state = model.viewState;
+    expect(state).toMatchObject({ experiment: 'diabetes-demo', group_by: 'param:alpha' });
+
+    const other = new RunsModel({ auto: false });
+    listRuns.mockClear();
+    await other.restoreViewState(JSON.parse(JSON.stringify(state)));
+    expect(listRuns).toHaveBeenCalledWith({ ...EMPTY, experiment: 'diabetes-demo' }, 0, PAGE);
+    expect(other.groupBy).toBe('param:alpha');
+    expect(other.viewState).toEqual(state);
+    other.dispose();
+  });
+
   it('keeps a restored query when a refresh comes while it loads', async () => {
     serve(3);
     const restoring = model.restoreViewState({ filter: 'metrics.rmse < 1' });

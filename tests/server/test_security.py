@@ -40,6 +40,7 @@ ENDPOINTS = [
     ("GET", f"runs/{RUN}/artifacts/{'0' * 64}"),
     ("POST", f"runs/{RUN}/notebook"),
     ("GET", f"runs/{RUN}/charts"),
+    ("GET", "tunes/abcd1234"),
 ]
 
 

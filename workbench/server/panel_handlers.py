@@ -255,3 +255,21 @@ class ModelCompareHandler(WorkbenchHandler):
             return compare_models(name, challenger, champion, store=self.store).to_dict()
 
         self.send_json(await self.call(work))
+
+
+class TuneHandler(WorkbenchHandler):
+    """GET tunes/<tune_id>: a tune's optimisation history (:func:`workbench.rerun.tune_history`:
+    each trial's number, parameters, state and value, the best so far, the best trial) and
+    ``chart``, its Vega-Lite spec (None while no trial has a value). The id is any unique
+    prefix of the runs' ``tune_id`` tag, or the study's name."""
+
+    @tornado.web.authenticated
+    async def get(self, tune_id: str) -> None:
+        def work() -> dict[str, Any]:
+            from ..render.tune_chart import tune_history_spec
+            from ..rerun import tune_history
+
+            history = tune_history(tune_id, store=self.store)
+            return {**history, "chart": tune_history_spec(history)}
+
+        self.send_json(await self.call(work))

@@ -27,6 +27,7 @@ from .panel_handlers import (
     NotebookCopyHandler,
     RunChartsHandler,
     TagsHandler,
+    TuneHandler,
 )
 
 
@@ -56,4 +57,5 @@ def route_handlers() -> list[tuple[str, type]]:
         (rf"/workbench/api/runs/{run}/notebook", NotebookCopyHandler),
         (rf"/workbench/api/runs/{run}/charts", RunChartsHandler),
         (r"/workbench/api/jobs/(?P<job_id>[0-9a-f]+)", JobHandler),
+        (r"/workbench/api/tunes/(?P<tune_id>[^/]+)", TuneHandler),
     ]

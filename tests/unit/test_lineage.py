@@ -203,7 +203,10 @@ def test_a_forked_child_does_not_wait_for_its_parents_file_records(tmp_path):
 
 
 def test_what_the_file_watch_notices_profiles_and_ignores(tmp_path):
+    import os
     import pickle
+    import sysconfig
+    from pathlib import Path
 
     import numpy as np
 
@@ -221,9 +224,14 @@ def test_what_the_file_watch_notices_profiles_and_ignores(tmp_path):
             (tmp_path / name).read_text()
         pd.read_json(tmp_path / "rows.jsonl", lines=True)
         wb.use_dataset(str(tmp_path / "t.parquet"), name="t")  # C code reads Parquet: declared
+        # The Python installation and the store itself are never a run's data.
+        Path(sysconfig.get_paths()["stdlib"], "LICENSE.txt").read_bytes()
+        next(Path(sysconfig.get_paths()["purelib"]).glob("*.dist-info/METADATA")).read_text()
+        (Path(os.environ["WORKBENCH_STORE"]) / "workbench.duckdb").read_bytes()
     wb.flush()
     found = {a["path"].rsplit("/", 1)[1]: a for a in wb.get_run(run.run_id).artifacts}
-    # .py and temporaries are ignored; everything else opened from Python is recorded.
+    # .py, temporaries, the installation and the store are ignored; everything else opened
+    # from Python is recorded.
     assert set(found) == {"w.npy", "m.pkl", "conf.json", "notes.txt", "rows.jsonl", "t.parquet"}, found
     assert {n for n, a in found.items() if a["direction"] == "output"} == {"w.npy", "m.pkl"}
     # Tabular inputs are datasets with a profile; a .json or .txt read is a plain file.

@@ -228,6 +228,7 @@ def test_what_the_file_watch_notices_profiles_and_ignores(tmp_path):
         Path(sysconfig.get_paths()["stdlib"], "LICENSE.txt").read_bytes()
         next(Path(sysconfig.get_paths()["purelib"]).glob("*.dist-info/METADATA")).read_text()
         (Path(os.environ["WORKBENCH_STORE"]) / "workbench.duckdb").read_bytes()
+        Path("/usr/lib/os-release").read_text()  # and /usr/lib and the like
     wb.flush()
     found = {a["path"].rsplit("/", 1)[1]: a for a in wb.get_run(run.run_id).artifacts}
     # .py, temporaries, the installation and the store are ignored; everything else opened

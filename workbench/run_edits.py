@@ -136,7 +136,7 @@ def describe_columns(df: pd.DataFrame) -> dict[str, Any]:
         metric a ``objective`` tag names, else None; ``default_params``: the parameters
         that differ, swept ones first, autologged ones only when no plain one differs
         and never duplicates; ``default_metrics``: the metrics at least half the runs
-        have, the objective first, system metrics last; ``constant_params``: plain
+        have, the objective first, never a system metric; ``constant_params``: plain
         parameters with one value everywhere (the table's "show constant" toggle).
     """
     n = len(df)
@@ -197,7 +197,9 @@ def describe_columns(df: pd.DataFrame) -> dict[str, Any]:
         return (name != objective, m["system"], -m["runs"], hint, name)
 
     ranked = sorted(metrics, key=metric_rank)
-    default_metrics = [m["name"] for m in ranked if m["runs"] * 2 >= n and m["runs"] > 0]
+    # System metrics (CPU, memory, GPU: on in every run) would fill the narrow panel;
+    # they are one click away, in the column chooser's System group.
+    default_metrics = [m["name"] for m in ranked if m["runs"] * 2 >= n and m["runs"] > 0 and not m["system"]]
     differing = [p for p in params if not p["constant"] and p["duplicate_of"] is None]
     plain = [p for p in differing if not p["autologged"]]
     chosen = plain or differing

@@ -3,6 +3,7 @@
  */
 import * as React from 'react';
 
+import { splitMetrics, SYSTEM_GROUP, systemLabel } from '../metricGroups';
 import { RunsModel } from '../model';
 import { IParamColumn, IRunColumns } from '../tokens';
 
@@ -53,7 +54,7 @@ function ColumnGroup(props: {
             checked={shown.includes(name)}
             onChange={event => model.setColumnVisible(kind, name, event.currentTarget.checked)}
           />
-          <span className={`${COLUMN_CHOOSER_CLASS}-name`}>{name}</span>
+          <span className={`${COLUMN_CHOOSER_CLASS}-name`}>{systemLabel(name)}</span>
           {note && <span className={`${COLUMN_CHOOSER_CLASS}-note`}>{note(name)}</span>}
         </label>
       ))}
@@ -108,6 +109,8 @@ export function ColumnChooser(props: IColumnChooserProps): JSX.Element {
   const params = model.columns.params;
   const autologged = params.filter(name => paramInfo.get(name)?.autologged);
   const plain = params.filter(name => !paramInfo.get(name)?.autologged);
+  // System metrics (CPU, memory, GPU) in a group of their own, after the parameters.
+  const metrics = splitMetrics(model.columns.metrics);
 
   return (
     <div
@@ -136,9 +139,11 @@ export function ColumnChooser(props: IColumnChooserProps): JSX.Element {
           Default columns
         </button>
       )}
-      {group('metrics', 'Metrics', model.columns.metrics, model.visibleMetrics)}
+      {group('metrics', 'Metrics', metrics.model, model.visibleMetrics)}
       {group('params', 'Parameters', plain, model.visibleParams)}
       {autologged.length > 0 && group('params', 'Autologged', autologged, model.visibleParams)}
+      {metrics.system.length > 0 &&
+        group('metrics', SYSTEM_GROUP, metrics.system, model.visibleMetrics)}
     </div>
   );
 }

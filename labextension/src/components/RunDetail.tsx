@@ -10,6 +10,7 @@ import * as React from 'react';
 import { copyNotebook, errorMessage, getRun } from '../api';
 import { formatDuration, formatMetric, formatTimestamp, shortId } from '../format';
 import { useRequest } from '../hooks';
+import { isSystemMetric, SYSTEM_GROUP, systemLabel } from '../metricGroups';
 import { contentsPath } from '../paths';
 import { ICardFile, IRunDetail } from '../tokens';
 import { OriginBadge, StatusBadge } from './Badges';
@@ -149,8 +150,10 @@ function DetailsTab(props: {
   const { detail, showValues } = props;
   const source = detail.context?.cell_source;
   const metrics: { [key: string]: string } = {};
+  const system: { [key: string]: string } = {};
   for (const [key, value] of Object.entries(detail.metrics)) {
-    metrics[key] = formatMetric(value);
+    // System metrics (CPU, memory, GPU) apart from the model's, in the System group.
+    (isSystemMetric(key) ? system : metrics)[systemLabel(key)] = formatMetric(value);
   }
   return (
     <div className={`${RUN_DETAIL_CLASS}-details`} role="tabpanel">
@@ -164,6 +167,7 @@ function DetailsTab(props: {
       {detail.error && <pre className={`${RUN_DETAIL_CLASS}-error`}>{detail.error}</pre>}
       {showValues && <KeyValues title="Parameters" values={detail.params} />}
       {showValues && <KeyValues title="Metrics" values={metrics} />}
+      {showValues && <KeyValues title={SYSTEM_GROUP} values={system} />}
       {source && (
         <details className={`${RUN_DETAIL_CLASS}-source`} open={!showValues}>
           <summary>Source cell</summary>

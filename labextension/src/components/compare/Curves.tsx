@@ -7,6 +7,13 @@ import * as React from 'react';
 import { HTMLSelect } from '@jupyterlab/ui-components';
 
 import { ICurveOptions } from '../../api';
+import {
+  isSystemMetric,
+  modelFirst,
+  splitMetrics,
+  SYSTEM_GROUP,
+  systemLabel
+} from '../../metricGroups';
 import { COMPARE_CLASS } from './constants';
 import { ILiveTick, LiveCurve } from './LiveCurve';
 
@@ -47,7 +54,13 @@ function CurveControls(props: {
         <HTMLSelect
           className={`${COMPARE_CLASS}-curveMetric`}
           value={props.metric}
-          options={[{ label: 'all', value: ALL }, ...props.keys.map(k => ({ label: k, value: k }))]}
+          options={[
+            { label: 'all', value: ALL },
+            ...modelFirst(props.keys).map(k => ({
+              label: isSystemMetric(k) ? `${SYSTEM_GROUP} · ${systemLabel(k)}` : k,
+              value: k
+            }))
+          ]}
           onChange={event => props.onMetric(event.currentTarget.value)}
         />
       </label>
@@ -101,6 +114,8 @@ export function Curves(props: ICurvesProps): JSX.Element {
   const { runIds, keys } = props;
   const [metric, setMetric] = React.useState(ALL);
   const [options, setOptions] = React.useState<ICurveOptions>({});
+  // The System group's curves are drawn (and polled) only while it is open.
+  const [showSystem, setShowSystem] = React.useState(false);
   // The smoothing slider asks the server once the hand rests, not at every pixel.
   const [applied, setApplied] = React.useState<ICurveOptions>({});
   React.useEffect(() => {
@@ -110,7 +125,18 @@ export function Curves(props: ICurvesProps): JSX.Element {
   if (keys.length === 0) {
     return <p className="jp-workbench-note">No metric was logged at more than one step.</p>;
   }
-  const shown = metric && keys.includes(metric) ? [metric] : keys;
+  const chosen = metric && keys.includes(metric) ? [metric] : null;
+  const { model, system } = splitMetrics(chosen ?? keys);
+  const chart = (key: string): JSX.Element => (
+    <LiveCurve
+      key={key}
+      runIds={runIds}
+      metric={key}
+      options={applied}
+      version={props.version}
+      live={props.live}
+    />
+  );
   return (
     <>
       <CurveControls
@@ -120,18 +146,22 @@ export function Curves(props: ICurvesProps): JSX.Element {
         onMetric={setMetric}
         onOptions={setOptions}
       />
-      <div className={`${COMPARE_CLASS}-charts`}>
-        {shown.map(key => (
-          <LiveCurve
-            key={key}
-            runIds={runIds}
-            metric={key}
-            options={applied}
-            version={props.version}
-            live={props.live}
-          />
-        ))}
-      </div>
+      <div className={`${COMPARE_CLASS}-charts`}>{model.map(chart)}</div>
+      {system.length > 0 && (
+        <details
+          className={`${COMPARE_CLASS}-systemCurves`}
+          data-group="system"
+          open={showSystem || chosen !== null}
+          onToggle={event => setShowSystem(event.currentTarget.open)}
+        >
+          <summary>
+            {SYSTEM_GROUP} ({system.length})
+          </summary>
+          {(showSystem || chosen !== null) && (
+            <div className={`${COMPARE_CLASS}-charts`}>{system.map(chart)}</div>
+          )}
+        </details>
+      )}
     </>
   );
 }

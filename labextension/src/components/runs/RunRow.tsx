@@ -73,7 +73,9 @@ export function RunRow(props: IRunRowProps): JSX.Element {
         <div
           key={column.id}
           role="gridcell"
-          className={`${CELL_CLASS}${column.numeric ? ' jp-mod-numeric' : ''}`}
+          className={`${CELL_CLASS}${column.numeric ? ' jp-mod-numeric' : ''}${
+            column.group ? ` jp-mod-${column.group}` : ''
+          }`}
           style={{ width: column.width }}
           title={column.title(run)}
         >

@@ -79,8 +79,11 @@ export function RunsTableHeader(props: IRunsTableHeaderProps): JSX.Element {
             aria-label={column.label}
             className={`${CELL_CLASS}${column.sortKey ? ' jp-mod-sortable' : ''}${
               active ? ' jp-mod-sorted' : ''
-            }${column.numeric ? ' jp-mod-numeric' : ''}`}
+            }${column.numeric ? ' jp-mod-numeric' : ''}${
+              column.group ? ` jp-mod-${column.group}` : ''
+            }`}
             data-sort-key={column.sortKey ?? undefined}
+            data-group={column.group}
             data-column={column.id}
             style={{ width: column.width }}
             title={tooltip}

@@ -11,6 +11,7 @@ import {
   formatTimestamp,
   searchKey
 } from '../../format';
+import { isSystemMetric, SYSTEM_GROUP, systemLabel } from '../../metricGroups';
 import { IRun } from '../../tokens';
 import { OriginBadge, StatusBadge } from '../Badges';
 
@@ -27,6 +28,8 @@ export interface IColumn {
   numeric?: boolean;
   /** What the header's tooltip says about the column, beyond its name. */
   description?: string;
+  /** `system` for a system metric: shown in the System group, after the parameters. */
+  group?: 'system';
   render: (run: IRun) => React.ReactNode;
   title: (run: IRun) => string;
 }
@@ -101,16 +104,7 @@ export function buildColumns(
       },
       title: run => `${run.run_name}\n${run.run_id}\nexperiment: ${run.experiment}`
     },
-    ...metrics.map((name): IColumn => ({
-      id: `metrics.${name}`,
-      label: name,
-      width: VALUE_COLUMN_WIDTH,
-      sortKey: searchKey('metrics', name),
-      numeric: true,
-      description: `metric${options.coverage?.get(name) ?? ''}`,
-      render: run => formatMetric(run.metrics[name]),
-      title: run => `${name} = ${run.metrics[name] ?? '(not logged)'}`
-    })),
+    ...metrics.filter(name => !isSystemMetric(name)).map(name => metricColumn(name, options)),
     ...params.map((name): IColumn => ({
       id: `params.${name}`,
       label: name,
@@ -120,9 +114,29 @@ export function buildColumns(
       render: run => run.params[name] ?? '',
       title: run => `${name} = ${run.params[name] ?? '(not set)'}`
     })),
+    // System metrics (CPU, memory, GPU) apart from the model's, after the parameters.
+    ...metrics.filter(isSystemMetric).map(name => metricColumn(name, options)),
     ...TRAILING_COLUMNS
   ];
   return columns.map(c => ({ ...c, width: widthOf(c.id, c.width) }));
+}
+
+/** A metric's column; a system metric's is in the System group, named without `system/`. */
+function metricColumn(name: string, options: IBuildColumnsOptions): IColumn {
+  const system = isSystemMetric(name);
+  return {
+    id: `metrics.${name}`,
+    label: systemLabel(name),
+    width: VALUE_COLUMN_WIDTH,
+    sortKey: searchKey('metrics', name),
+    numeric: true,
+    description: `${system ? `${SYSTEM_GROUP}: ${name}, a system ` : ''}metric${
+      options.coverage?.get(name) ?? ''
+    }`,
+    group: system ? 'system' : undefined,
+    render: run => formatMetric(run.metrics[name]),
+    title: run => `${name} = ${run.metrics[name] ?? '(not logged)'}`
+  };
 }
 
 const TRAILING_COLUMNS: IColumn[] = [

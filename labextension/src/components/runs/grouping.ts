@@ -2,6 +2,7 @@
  * Grouping the runs table: by experiment, by sweep or tuning study, or by a parameter's
  * value; each group with its count and the best value of the sort metric.
  */
+import { isSystemMetric } from '../../metricGroups';
 import { IRun } from '../../tokens';
 
 /** What the table groups by: nothing, `experiment`, `sweep`, or `param:<name>`. */
@@ -58,7 +59,8 @@ function groupKey(run: IRun, by: GroupBy): [string, string] {
  *
  * @param runs - The runs, in table order.
  * @param by - What to group by.
- * @param metric - The metric whose best value each group shows, or null.
+ * @param metric - The metric whose best value each group shows, or null (a system
+ *   metric shows none).
  * @param direction - The table's sort direction on that metric (ASC: lowest is best);
  *   without one, judged from the metric's name.
  * @returns The groups.
@@ -81,8 +83,8 @@ export function groupRuns(
   }
   const higher = direction ? direction === 'DESC' : metric !== null && higherIsBetter(metric);
   for (const group of groups.values()) {
-    if (metric === null) {
-      continue;
+    if (metric === null || isSystemMetric(metric)) {
+      continue; // A system metric (CPU load, memory) has no best run.
     }
     for (const run of group.runs) {
       const v = run.metrics[metric];

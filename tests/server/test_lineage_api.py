@@ -46,6 +46,11 @@ async def test_lineage_endpoint(jp_fetch, tmp_path):
     model = next(n for n in data["nodes"] if n["type"] == "model")
     assert model["registered"] == ["m v1 @champion"]
     assert data["svg"].startswith("<svg") and f'data-run-id="{prep}"' in data["svg"]
+    # One picture everywhere: the notebook's graph and the HTML card hold the same SVG.
+    resp = await jp_fetch("workbench", "api", "runs", train, "lineage")
+    svg = json.loads(resp.body)["svg"]
+    assert wb.lineage(train)._repr_html_() == f'<div class="wb-lineage" style="overflow-x:auto">{svg}</div>'
+    assert f'<div class="lineage">{svg}</div>' in wb.model_card(train, "html")
     assert await _error(jp_fetch, "runs", train, "lineage", depth="11") == (
         400,
         "depth must be from 1 to 10, got 11",

@@ -103,3 +103,23 @@ def test_reliability_13_an_unbalanced_quote_in_track_is_one_usage_line(ip):
         ip.run_cell_magic("track", "--name 'abc", "x = 1\n")
     with pytest.raises(UsageError, match=r"Accepted options: --run RUN"):
         ip.run_cell_magic("card", "--run 'abc", "intended_use: ok\n")
+
+
+def test_wb_models_register_alias_and_compare(ip, capsys):
+    import workbench as wb
+
+    ids = []
+    for rmse in (2.0, 1.0):
+        with wb.start_run(name=f"m{rmse}") as run:
+            wb.log_model({"rmse": rmse}, name="model")
+            wb.log_metric("rmse", rmse)
+        ids.append(run.run_id)
+    wb.flush()
+    ip.run_line_magic("wb", f"models register {ids[0][:8]} toy --alias champion")
+    ip.run_line_magic("wb", f"models register {ids[1][:8]} toy")
+    ip.run_line_magic("wb", "models alias toy challenger 2")
+    assert wb.get_model_version("toy@challenger").run_id == ids[1]
+    capsys.readouterr()
+    ip.run_line_magic("wb", "models compare toy")
+    out = capsys.readouterr().out
+    assert "challenger is better" in out and "rmse" in out, out

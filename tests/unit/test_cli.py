@@ -141,6 +141,9 @@ def test_demo_records_a_real_sweep(tmp_path, store_dir):
     assert wb.get_model_version("diabetes@challenger").run_id == by_rmse[1]
     card = (tmp_path / "demo" / "diabetes-model-card.md").read_text()
     assert "Not for clinical decisions." in card and "diabetes-val" in card
+    # Python and the key packages of the environment the run recorded.
+    env = next(ln for ln in card.splitlines() if ln.startswith("- **Environment**: Python 3."))
+    assert "scikit-learn " in env and "numpy " in env, env
     assert (tmp_path / "demo" / "diabetes-model-card.html").read_text().startswith("<!DOCTYPE html>")
 
 

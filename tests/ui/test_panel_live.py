@@ -87,7 +87,8 @@ def test_a_running_run_grows_in_the_compare_view_and_finishes_without_a_reload(l
         # The run starts after the panel opened: its row arrives by the panel's own poll.
         proc = subprocess.Popen(
             [sys.executable, "-c", LIVE_RUN, str(stop)],
-            env={**lab["env"], "WORKBENCH_SYSTEM_METRICS_INTERVAL": "1"},
+            # System metrics on (the suite turns them off), sampled every second.
+            env={**lab["env"], "WORKBENCH_SYSTEM_METRICS": "1", "WORKBENCH_SYSTEM_METRICS_INTERVAL": "1"},
             cwd=lab["root"],
             stdout=subprocess.PIPE,
             text=True,
@@ -120,6 +121,8 @@ def test_a_running_run_grows_in_the_compare_view_and_finishes_without_a_reload(l
             )
             second = _chart_state(curve)
             assert second[0] > first[0] and second[1] > first[1], (first, second)
+            # The curve at the bottom of the view, the final metrics (System group) above.
+            curve.evaluate("el => el.scrollIntoView({block: 'end'})")
             shot = lab["root"] / "panel-live-run.png"
             page.screenshot(path=str(shot))
             if os.environ.get("WORKBENCH_DOCS_SHOTS"):
@@ -134,6 +137,18 @@ def test_a_running_run_grows_in_the_compare_view_and_finishes_without_a_reload(l
         expect(live_row.locator(".jp-workbench-StatusBadge")).to_have_text("finished", timeout=30_000)
         expect(compare.locator(".jp-workbench-note", has_text="live")).to_have_count(0)
         expect(curve).to_have_attribute("data-last-step", last_step, timeout=30_000)
+        # Its system metrics sit in the System group, apart, never starred as best.
+        system = compare.locator('.jp-workbench-Compare-metrics tbody[data-group="system"]')
+        expect(system.locator('tr[data-metric="system/cpu_utilization_percentage"] th')).to_have_text(
+            "cpu_utilization_percentage"
+        )
+        assert system.locator(".jp-mod-best").count() == 0
+        expect(
+            compare.locator('.jp-workbench-Compare-metrics tr[data-metric="loss"] .jp-mod-best')
+        ).to_have_count(1)
+        assert (
+            compare.locator('.jp-workbench-Compare-liveCurve[data-metric^="system/"]').count() == 0
+        )  # folded
         assert compare.locator(f'th[title="{run_id}"]').count() > 0
         browser.close()
     assert errors == [], errors

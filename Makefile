@@ -43,16 +43,16 @@ test: setup lint
 	cd labextension && npm test
 	$(PY) -m pytest
 
+# Every figure the README quotes comes from one of these; each writes its own section of
+# benchmarks/RESULTS.md, and benchmarks/check_readme.py compares the README with it.
+# WB_BENCH_QUICK=1 make bench: small sizes, a smoke run (its figures are not for quoting).
+BENCH_SCRIPTS := core write_designs store track_overhead sweep server server_load lineage bridges beyond
+BENCH_OTHER := $(wildcard benchmarks/bench_scale.py benchmarks/bench_system_metrics.py)
+
 bench: setup
-	$(PY) benchmarks/bench_core.py
-	$(PY) benchmarks/bench_write_designs.py
-	$(PY) benchmarks/bench_track_overhead.py
-	$(PY) benchmarks/bench_sweep.py
-	$(PY) benchmarks/bench_server.py
-	$(PY) benchmarks/bench_lineage.py
-	$(PY) benchmarks/bench_server_load.py
-	$(PY) benchmarks/bench_bridges.py
-	$(PY) benchmarks/bench_beyond.py
+	@set -e; for b in $(BENCH_SCRIPTS); do echo "== bench_$$b"; $(PY) benchmarks/bench_$$b.py; done
+	@set -e; for f in $(BENCH_OTHER); do echo "== $$f"; $(PY) $$f; done
+	$(PY) benchmarks/check_readme.py || true
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache workbench/labextension labextension/lib labextension/node_modules

@@ -175,3 +175,95 @@ def test_metric_history_by_prefix_equals_by_full_id(big):
     by_prefix = wb.metric_history([i[:10] for i in ids], store=big)
     pd.testing.assert_frame_equal(by_prefix, wb.metric_history(ids, store=big))
     assert list(dict.fromkeys(by_prefix["run_id"])) == [i for i in ids if i in set(by_prefix["run_id"])]
+
+
+# The lineage step as it was written before issue 16 (a join of every artifact to its
+# run, then the filter): the plain path the rewritten queries must equal.
+_PLAIN_ARTIFACTS = (
+    "SELECT a.run_id, a.path, a.kind, a.sha256, a.size, a.direction, a.name, a.created_at "
+    "FROM artifacts a JOIN runs r USING (run_id) WHERE r.deleted_at IS NULL AND "
+    "(a.run_id IN (SELECT unnest(?::VARCHAR[])) OR a.sha256 IN (SELECT unnest(?::VARCHAR[]))) "
+    "ORDER BY a.created_at, a.rowid"
+)
+_PLAIN_RUNS = (
+    "SELECT run_id, run_name, status, experiment, source, parent_run_id, start_time FROM runs "
+    "WHERE deleted_at IS NULL AND (run_id IN (SELECT unnest(?::VARCHAR[])) "
+    "OR parent_run_id IN (SELECT unnest(?::VARCHAR[])) "
+    "OR run_id IN (SELECT parent_run_id FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[]))))"
+)
+
+
+def _plain_step(con, run_ids, shas):
+    artifacts = queries.artifact_dicts(con, _PLAIN_ARTIFACTS, [list(run_ids), list(shas)])
+    ids = sorted({*run_ids, *(a["run_id"] for a in artifacts)})
+    cur = con.execute(_PLAIN_RUNS, [ids, list(run_ids), list(run_ids)])
+    cols = [d[0] for d in cur.description]
+    return {"artifacts": artifacts, "runs": {r[0]: dict(zip(cols, r)) for r in cur.fetchall()}}
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    """60 runs: chains by file hashes, a file read by many, reruns (parents), a deleted
+    run in the middle of a chain, and artifacts created in the same millisecond."""
+    store = Store(tmp_path_factory.mktemp("lineage") / "store")
+    store.check_schema()
+    rng = random.Random(3)
+    ids = [f"{rng.getrandbits(128):032x}" for _ in range(60)]
+    b = Batch(experiments={"e": 1})
+    for i, rid in enumerate(ids):
+        parent = ids[i - 5] if i % 9 == 0 and i >= 5 else None
+        b.runs.append(
+            {
+                "run_id": rid,
+                "experiment": "e",
+                "run_name": f"r{i}",
+                "status": "finished",
+                "start_time": 1000 + i,
+                "end_time": 2000 + i,
+                "source": "rerun" if parent else "python",
+                "parent_run_id": parent,
+            }
+        )
+        art = {"run_id": rid, "kind": "file", "size": 1, "stored_path": None, "created_at": 5000 + i // 3}
+        b.artifacts.append(art | {"path": f"out{i}", "sha256": f"{i:064x}", "direction": "output"})
+        if i:
+            b.artifacts.append(art | {"path": f"in{i}", "sha256": f"{i - 1:064x}", "direction": "input"})
+        b.artifacts.append(
+            art | {"path": "shared.csv", "sha256": "f" * 64, "direction": "input", "kind": "dataset"}
+        )
+    store.write(b)
+    store.set_deleted(ids[20], True)
+    return store, ids
+
+
+def test_lineage_step_equals_the_plain_join(linked):
+    store, ids = linked
+    cases = [
+        (ids[:1], []),
+        (ids[18:23], [f"{i:064x}" for i in (19, 20, 40)]),
+        ([ids[10], ids[45]], ["f" * 64]),
+        ([], [f"{i:064x}" for i in range(0, 60, 7)]),
+        (ids, []),
+        (["nope"], ["nope"]),
+    ]
+    with store.session() as con:
+        for run_ids, shas in cases:
+            assert store.lineage_step(run_ids, shas, con=con) == _plain_step(con, run_ids, shas)
+
+
+def test_lineage_walk_skips_the_deleted_run(linked):
+    store, ids = linked
+    g = wb.lineage(ids[25], depth=10, store=store)
+    assert ids[20] not in g.upstream_runs
+    assert ids[24] in g.upstream_runs and ids[26] in g.downstream_runs
+
+
+@pytest.mark.parametrize(
+    "case", [{}, CASES[1], CASES[3], {"limit": 200, "offset": 4400}], ids=["p0", "filtered", "e2", "last"]
+)
+def test_runs_page_is_search_and_count_in_one_session(big, case):
+    args = (case.get("flt"), case.get("order"), case.get("experiment"), case.get("deleted", False))
+    limit, offset = case.get("limit", 200), case.get("offset", 0)
+    df, total = big.runs_page(*args, limit, offset)
+    pd.testing.assert_frame_equal(df, big.search_runs(*args, limit, offset))
+    assert total == big.count_runs(args[0], args[2], args[3]) == len(big.search_runs(*args))

@@ -235,8 +235,7 @@ class RunsHandler(WorkbenchHandler):
 
         def work() -> dict[str, Any]:
             store = self.store
-            df = store.search_runs(flt, order, experiment, deleted, limit, offset)
-            total = store.count_runs(flt, experiment, deleted)
+            df, total = store.runs_page(flt, order, experiment, deleted, limit, offset)
             columns = {
                 "params": [c[7:] for c in df.columns if c.startswith("params.")],
                 "metrics": [c[8:] for c in df.columns if c.startswith("metrics.")],

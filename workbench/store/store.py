@@ -338,6 +338,28 @@ class Store:
             con.execute("DROP TABLE _sel")
         return queries.wide_frame(df, names)
 
+    def runs_page(
+        self,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        experiment: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> tuple[pd.DataFrame, int]:
+        """One page of :meth:`search_runs` and :meth:`count_runs`'s total, read in one
+        session (the panel asks for both with every page)."""
+        query = build_query(filter, order_by)
+        with self.session() as con:
+            writes.reap_dead_runs(con)
+            sql, params, names = queries.wide_runs_query(
+                con, query, experiment, include_deleted, limit, offset
+            )
+            df = con.execute(sql, params).df()
+            con.execute("DROP TABLE _sel")
+            total = queries.count_runs(con, query, experiment, include_deleted)
+        return queries.wide_frame(df, names), total
+
     def iter_runs(
         self,
         filter: str | None = None,

@@ -148,6 +148,7 @@ def test_finished_jobs_expire_running_ones_stay():
         def __init__(self, status):
             self.result = type("R", (), {"status": status})()
 
+    assert JobTable().keep_s == 3600  # an hour by default
     table = JobTable(keep_s=0.2)
     table.add("done", Job("finished"))
     table.add("running", Job("running"))

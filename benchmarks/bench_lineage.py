@@ -1,7 +1,8 @@
 """Lineage, dataset and model card benchmarks (MLflow's dataset logging alongside).
 
-Prints one table and writes ``benchmarks/results/lineage.json``. Run with ``make bench``
-or ``python benchmarks/bench_lineage.py [--quick] [--no-mlflow]``.
+Writes the ``lineage`` section of RESULTS.md. Run with ``make bench`` or
+``python benchmarks/bench_lineage.py [--no-mlflow]`` (``WB_BENCH_QUICK=1``: smaller sizes).
+Compared variants run interleaved; figures are medians with their spread.
 
 What is measured:
 
@@ -19,34 +20,28 @@ What is measured:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _results import Results, interleave, quick, reps
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
-def _median(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+def _ms(samples: list[float]) -> list[float]:
+    return [s * 1000 for s in samples]
 
 
-def bench_watch_overhead(wb, tmp: Path, n_points: int) -> dict[str, float]:
+def bench_watch_overhead(res: Results, wb, tmp: Path, n_points: int) -> None:
     """log_metric and open() cost with the file watch on and off, interleaved over
     rounds (the first round warms caches and is dropped), medians reported."""
     small = tmp / "small.txt"
     small.write_text("x")
     samples: dict[str, list[float]] = {}
-    for round_ in range(4):
+    for round_ in range(1 + reps(5, 2)):
         for label, watch in (("off", False), ("on", True)):
             with wb.start_run(name=f"watch-{label}", watch_files=watch) as run:
                 t = time.perf_counter()
@@ -62,10 +57,14 @@ def bench_watch_overhead(wb, tmp: Path, n_points: int) -> dict[str, float]:
                 samples.setdefault(f"log_metric_us_watch_{label}", []).append(metric_us)
                 samples.setdefault(f"open_us_watch_{label}", []).append(open_us)
     wb.flush()
-    return {k: statistics.median(v) for k, v in samples.items()}
+    for label in ("off", "on"):
+        res.add(f"log_metric_us_watch_{label}", samples[f"log_metric_us_watch_{label}"], "µs",
+                f"log_metric per call, file watch {label}, {n_points:,} calls a round")  # fmt: skip
+        res.add(f"open_us_watch_{label}", samples[f"open_us_watch_{label}"], "µs",
+                f"open() + read of a small file, file watch {label}, 5,000 a round")  # fmt: skip
 
 
-def bench_hash_and_profile(tmp: Path, rows: int) -> dict[str, float]:
+def bench_hash_and_profile(res: Results, tmp: Path, rows: int) -> None:
     """sha256 of a large file, and a DuckDB profile of a CSV."""
     import numpy as np
     import pandas as pd
@@ -77,7 +76,7 @@ def bench_hash_and_profile(tmp: Path, rows: int) -> dict[str, float]:
         chunk = os.urandom(1 << 20)
         for _ in range(256):
             f.write(chunk)
-    t = _median(lambda: sha256_file(big), 3)
+    t = interleave({"hash": lambda: sha256_file(big)}, reps(3, 1))["hash"]
     rng = np.random.default_rng(0)
     df = pd.DataFrame(
         {
@@ -89,39 +88,44 @@ def bench_hash_and_profile(tmp: Path, rows: int) -> dict[str, float]:
     )
     csv = tmp / "data.csv"
     df.to_csv(csv, index=False)
-    p = _median(lambda: profile_relation(csv), 3)
-    return {
-        "sha256_mb_per_s": 256 / t,
-        "profile_csv_s": p,
-        "profile_csv_rows": rows,
-        "profile_csv_mb": csv.stat().st_size / 2**20,
-    }
+    p = interleave({"profile": lambda: profile_relation(csv)}, reps(3, 1))["profile"]
+    res.add("sha256_mb_per_s", [256 / x for x in t], "MB/s", "sha256_file of a 256 MiB file")
+    mb = csv.stat().st_size / 2**20
+    res.add("profile_csv_s", p, "s", f"column profile of a {rows:,}-row, {mb:.0f} MiB CSV")
 
 
-def bench_dataset_vs_mlflow(wb, tmp: Path, rows: int, with_mlflow: bool) -> dict[str, float]:
+def bench_dataset_vs_mlflow(res: Results, wb, tmp: Path, rows: int, with_mlflow: bool) -> None:
     """use_dataset(DataFrame) against mlflow.log_input(from_pandas(DataFrame))."""
     import numpy as np
     import pandas as pd
 
     rng = np.random.default_rng(1)
     df = pd.DataFrame({f"f{i}": rng.normal(size=rows) for i in range(10)} | {"target": rng.normal(size=rows)})
+    variants = {}
     with wb.start_run(name="dataset", watch_files=False) as run:
-        ours = _median(lambda: run.use_dataset(df, name="train"), 5)
+        variants["wb"] = lambda: run.use_dataset(df, name="train")
+        if not with_mlflow:
+            t = interleave(variants, reps(5, 2))
+        else:
+            import mlflow
+
+            mlflow.set_tracking_uri(f"sqlite:///{tmp / 'mlflow.db'}")
+            with mlflow.start_run():
+                variants["mlflow"] = lambda: mlflow.log_input(
+                    mlflow.data.from_pandas(df, name="train"), context="training"
+                )
+                t = interleave(variants, reps(5, 2))
     wb.flush()
-    out = {"use_dataset_ms": ours * 1000, "dataset_rows": rows}
+    what = f"a {rows:,} x 11 DataFrame"
+    w = res.add("use_dataset_ms", _ms(t["wb"]), "ms", f"wb.use_dataset of {what} (hash + profile)")
     if with_mlflow:
-        import mlflow
-
-        mlflow.set_tracking_uri(f"sqlite:///{tmp / 'mlflow.db'}")
-        with mlflow.start_run():
-            theirs = _median(
-                lambda: mlflow.log_input(mlflow.data.from_pandas(df, name="train"), context="training"), 5
-            )
-        out["mlflow_log_input_ms"] = theirs * 1000
-    return out
+        m = res.add(
+            "mlflow_log_input_ms", _ms(t["mlflow"]), "ms", f"mlflow.log_input(from_pandas(...)) of {what}"
+        )
+        res.add("use_dataset_ratio", m / w, "x", "mlflow.log_input's time over use_dataset's (medians)")
 
 
-def bench_lineage_query(wb, tmp: Path, n_runs: int) -> dict[str, float]:
+def bench_lineage_query(res: Results, wb, tmp: Path, n_runs: int) -> None:
     """A chain of runs, each reading the previous one's file and writing the next."""
     data = tmp / "chain"
     data.mkdir()
@@ -140,19 +144,31 @@ def bench_lineage_query(wb, tmp: Path, n_runs: int) -> dict[str, float]:
     wb.flush()
     record = (time.perf_counter() - t) / n_runs  # including hashing/profiling in the background
     mid = ids[n_runs // 2]
-    d3 = _median(lambda: wb.lineage(mid, depth=3), 5)
-    d10 = _median(lambda: wb.lineage(mid, depth=10), 5)
     assert len(wb.lineage(mid, depth=10).upstream_runs) == 10
-    return {
-        "chain_runs": n_runs,
-        "end_run_with_2_files_ms": statistics.median(ends) * 1000,
-        "run_with_2_files_recorded_ms": record * 1000,
-        "lineage_depth3_ms": d3 * 1000,
-        "lineage_depth10_ms": d10 * 1000,
-    }
+    t = interleave(
+        {"d3": lambda: wb.lineage(mid, depth=3), "d10": lambda: wb.lineage(mid, depth=10)}, reps(5, 2)
+    )
+    res.add(
+        "end_run_with_2_files_ms",
+        _ms(ends),
+        "ms",
+        f"end_run of a run that read one small CSV and wrote another ({n_runs:,} runs)",
+    )
+    res.add(
+        "run_with_2_files_recorded_ms",
+        record * 1000,
+        "ms",
+        "per run until recorded (hash, profile, write): total / runs",
+    )
+    res.add(
+        "lineage_depth3_ms", _ms(t["d3"]), "ms", f"wb.lineage at depth 3, store of {n_runs:,} chained runs"
+    )
+    res.add(
+        "lineage_depth10_ms", _ms(t["d10"]), "ms", f"wb.lineage at depth 10, store of {n_runs:,} chained runs"
+    )
 
 
-def bench_card(wb, tmp: Path) -> dict[str, float]:
+def bench_card(res: Results, wb, tmp: Path) -> None:
     import pandas as pd
     from sklearn.linear_model import Ridge
 
@@ -165,40 +181,31 @@ def bench_card(wb, tmp: Path) -> dict[str, float]:
         wb.log_metric("rmse", 1.0)
     wb.flush()
     wb.model_card(run.run_id, "html")  # warm-up: starts the chart renderer once
-    return {
-        "card_md_ms": _median(lambda: wb.model_card(run.run_id, "md"), 5) * 1000,
-        "card_html_ms": _median(lambda: wb.model_card(run.run_id, "html"), 5) * 1000,
-    }
+    t = interleave(
+        {"md": lambda: wb.model_card(run.run_id, "md"), "html": lambda: wb.model_card(run.run_id, "html")},
+        reps(5, 2),
+    )
+    res.add("card_md_ms", _ms(t["md"]), "ms", "model card as Markdown")
+    res.add("card_html_ms", _ms(t["html"]), "ms", "model card as HTML (two SVG charts)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="Smaller sizes (a smoke run).")
     parser.add_argument("--no-mlflow", action="store_true", help="Skip the MLflow side.")
     args = parser.parse_args()
+    res = Results("lineage", "datasets, file watching, lineage and cards")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         os.environ["WORKBENCH_STORE"] = str(tmp / "store")
         os.chdir(tmp)
         import workbench as wb
 
-        results: dict[str, float] = {}
-        results |= bench_watch_overhead(wb, tmp, 20_000 if args.quick else 200_000)
-        results |= bench_hash_and_profile(tmp, 100_000 if args.quick else 1_000_000)
-        results |= bench_dataset_vs_mlflow(wb, tmp, 100_000, not args.no_mlflow)
-        results |= bench_lineage_query(wb, tmp, 200 if args.quick else 2000)
-        results |= bench_card(wb, tmp)
-    width = max(map(len, results))
-    for k, v in results.items():
-        print(f"{k:<{width}}  {v:,.3f}" if isinstance(v, float) else f"{k:<{width}}  {v:,}")
-    if "mlflow_log_input_ms" in results:
-        print(
-            f"use_dataset vs mlflow.log_input: {results['mlflow_log_input_ms'] / results['use_dataset_ms']:.1f}x faster"
-        )
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "lineage.json").write_text(json.dumps(results, indent=2))
-    sys.stdout.flush()
+        bench_watch_overhead(res, wb, tmp, 20_000 if quick() else 200_000)
+        bench_hash_and_profile(res, tmp, 100_000 if quick() else 1_000_000)
+        bench_dataset_vs_mlflow(res, wb, tmp, 100_000, not args.no_mlflow)
+        bench_lineage_query(res, wb, tmp, 200 if quick() else 2000)
+        bench_card(res, wb, tmp)
+    res.write()
 
 
 if __name__ == "__main__":

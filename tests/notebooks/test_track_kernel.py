@@ -166,7 +166,7 @@ def test_nested_track_becomes_a_child_run_and_wb_start_end_span_cells(session_no
             "%load_ext workbench",
             "%wb start --name outer --tags kind=multi",
             "%wb param lr=0.01\n%wb log acc=0.5 loss=1.25",
-            "%%track --name inner\nv = 1",
+            "%%track --name inner --experiment probes\nv = 1",
             "%wb log acc=0.75\n%wb tag reviewed=yes",
             "%wb end",
         ],
@@ -176,6 +176,7 @@ def test_nested_track_becomes_a_child_run_and_wb_start_end_span_cells(session_no
     outer = _one_run(run_name="outer")
     inner = _one_run(run_name="inner")
     assert inner.parent_run_id == outer.run_id and outer.children == [inner.run_id]
+    assert (outer.experiment, inner.experiment) == ("nested", "probes")  # --experiment, else the notebook
     assert outer.params == {"lr": "0.01"} and outer.tags == {"kind": "multi", "reviewed": "yes"}
     assert outer.metrics == {"acc": 0.75, "loss": 1.25}
     assert outer.status == inner.status == "finished"
@@ -191,9 +192,16 @@ def test_unsaved_notebook_and_unknown_path_still_record(tmp_path, monkeypatch):
     assert rec.status == "finished" and rec.context["notebook_sha"] is None
     assert rec.experiment == "Untitled3"
     monkeypatch.delenv("JPY_SESSION_NAME")
-    nb = execute(path)
+    nb = execute(path)  # no session: found by its cells, among the folder's notebooks
+    assert "path is unknown" not in text_of(nb.cells[1])
+    assert _one_run(run_name="unsaved", experiment="on_disk").context["notebook_path"] == str(path)
+    # A cell that no notebook on disk holds (edited, not saved): no notebook, still a run.
+    edited = nbformat.read(path, as_version=4)
+    edited.cells[1].source = "%%track --name edited\nq = 2"
+    nbformat.write(edited, tmp_path / "unsaved_copy.json")  # not a notebook name
+    nb = execute(tmp_path / "unsaved_copy.json")
     assert "path is unknown" in text_of(nb.cells[1])
-    assert len(wb.runs()) == 2
+    assert len(wb.runs()) == 3
 
 
 def test_git_state_and_environment_are_recorded_once(session_notebook, tmp_path):

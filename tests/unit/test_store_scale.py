@@ -267,3 +267,43 @@ def test_runs_page_is_search_and_count_in_one_session(big, case):
     df, total = big.runs_page(*args, limit, offset)
     pd.testing.assert_frame_equal(df, big.search_runs(*args, limit, offset))
     assert total == big.count_runs(args[0], args[2], args[3]) == len(big.search_runs(*args))
+
+
+def test_log_metrics_stores_what_log_metric_per_key_stores(tmp_path):
+    """log_metrics appends its points itself (the hot path of a training loop); the
+    plain path is log_metric per key."""
+    import numpy as np
+
+    logged = {}
+    for how in ("dict", "per_key"):
+        wb.set_store(tmp_path / how)
+        with wb.start_run() as run:
+            for i in range(300):
+                d = {"loss": 1 / (i + 1), "acc": i / 300, "lr": np.float32(0.5), "n": i, "auto": 2.0 * i}
+                step = None if i % 3 == 0 else 10 * i
+                if how == "dict":
+                    run.log_metrics(d, step)
+                else:
+                    for k, v in d.items():
+                        run.log_metric(k, v, step)
+        wb.flush()
+        logged[how] = wb.metric_history(run.run_id).drop(columns=["run_id", "timestamp"])
+        wb.set_store(None)
+    assert len(logged["dict"]) == 1500
+    pd.testing.assert_frame_equal(logged["dict"], logged["per_key"])
+
+
+def test_log_metrics_refuses_as_log_metric_does(tmp_path):
+    wb.set_store(tmp_path / "s")
+    run = wb.start_run()
+    with pytest.raises(wb.WorkbenchError, match="out of the 64-bit range"):
+        run.log_metrics({"a": 1.0, "b": 2.0}, 2**63)
+    with pytest.raises(wb.WorkbenchError, match="must be finite"):
+        run.log_metrics({"a": 1.0, "b": float("nan")})
+    run.log_metrics({"a": 1.0})
+    run.end()
+    run.log_metrics({})  # nothing to record: no error, as before
+    with pytest.raises(wb.WorkbenchError, match="has ended; start a new run to log 'a'"):
+        run.log_metrics({"a": 1.0})
+    wb.flush()
+    assert wb.metric_history(run.run_id)[["key", "step", "value"]].values.tolist() == [["a", 0, 1.0]]

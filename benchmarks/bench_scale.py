@@ -279,11 +279,13 @@ def _ms(samples: dict[str, list[float]]) -> dict[str, list[float]]:
     return {k: [s * 1000 for s in v] for k, v in samples.items()}
 
 
-def _void(fn):
-    """``fn`` as an ``interleave`` variant that it times (its result is dropped)."""
+def _timed(fn):
+    """``fn`` as an ``interleave(..., returns=True)`` variant: returns its own seconds."""
 
-    def run() -> None:
+    def run() -> float:
+        t = time.perf_counter()
         fn()
+        return time.perf_counter() - t
 
     return run
 
@@ -351,7 +353,9 @@ def bench_logging(res: Results, root: Path) -> None:
         con.unregister("_tbl")
         return n / (time.perf_counter() - t)
 
-    s = interleave({"log_metric": log_metric, "log_metrics": log_metrics, "raw": raw_append}, reps(3, 1))
+    s = interleave(
+        {"log_metric": log_metric, "log_metrics": log_metrics, "raw": raw_append}, reps(3, 1), returns=True
+    )
     con.close()
     wb.set_store(None)
     w = res.add(
@@ -382,14 +386,18 @@ def bench_reads(res: Results, size: str, directory: Path, info: dict) -> None:
     k = f"{n // 1000}k runs"
     s = _ms(
         interleave(
-            {"wb": _void(lambda: wb.runs(store=store)), "raw": raw_query(db, raw_pivot_sql())}, reps(5, 1)
+            {"wb": _timed(lambda: wb.runs(store=store)), "raw": raw_query(db, raw_pivot_sql())},
+            reps(5, 1),
+            returns=True,
         )
     )
     w = res.add(f"runs_all_{size}_ms", s["wb"], "ms", f"wb.runs() of all {k}")
     r = res.add(f"runs_all_{size}_raw_ms", s["raw"], "ms", f"raw DuckDB pivot into pandas, {k}")
     res.add(f"runs_all_{size}_vs_raw", w / r, "x", "wb.runs() / raw DuckDB pivot")
     found = len(wb.runs(FILTER, ORDER, store=store))
-    s = _ms(interleave({"wb": _void(lambda: wb.runs(FILTER, ORDER, store=store))}, reps(10, 2)))
+    s = _ms(
+        interleave({"wb": _timed(lambda: wb.runs(FILTER, ORDER, store=store))}, reps(10, 2), returns=True)
+    )
     res.add(f"search_{size}_ms", s["wb"], "ms", f"wb.runs({FILTER!r}, {ORDER}) at {k}: {found:,} runs")
 
     ids = info["ids"][:: max(1, len(info["ids"]) // 20)][:20]
@@ -397,10 +405,11 @@ def bench_reads(res: Results, size: str, directory: Path, info: dict) -> None:
     s = _ms(
         interleave(
             {
-                "wb": _void(lambda: wb.metric_history(ids, "loss", store=store)),
+                "wb": _timed(lambda: wb.metric_history(ids, "loss", store=store)),
                 "raw": raw_query(db, raw_history_sql(), [ids]),
             },
             reps(10, 2),
+            returns=True,
         )
     )
     w = res.add(f"history_{size}_ms", s["wb"], "ms", f"metric_history of 20 runs ({pts:,} points) at {k}")
@@ -408,7 +417,11 @@ def bench_reads(res: Results, size: str, directory: Path, info: dict) -> None:
     res.add(f"history_{size}_vs_raw", w / r, "x", "metric_history / raw DuckDB")
     if info["long"]:
         s = _ms(
-            interleave({"wb": _void(lambda: store.metric_series(info["long"], ["loss"], 1000))}, reps(5, 1))
+            interleave(
+                {"wb": _timed(lambda: store.metric_series(info["long"], ["loss"], 1000))},
+                reps(5, 1),
+                returns=True,
+            )
         )
         res.add(
             f"curves_{size}_ms",
@@ -420,7 +433,11 @@ def bench_reads(res: Results, size: str, directory: Path, info: dict) -> None:
         mid = info["chain"][len(info["chain"]) // 2]
         g = wb.lineage(mid, depth=10, store=store)
         assert len(g.upstream_runs) + len(g.downstream_runs) == CHAIN - 1
-        s = _ms(interleave({"wb": _void(lambda: wb.lineage(mid, depth=10, store=store))}, reps(5, 1)))
+        s = _ms(
+            interleave(
+                {"wb": _timed(lambda: wb.lineage(mid, depth=10, store=store))}, reps(5, 1), returns=True
+            )
+        )
         res.add(
             f"lineage_{size}_ms", s["wb"], "ms", f"wb.lineage(depth=10) reaching {CHAIN - 1} runs, at {k}"
         )
@@ -433,7 +450,7 @@ def bench_cli(res: Results, directory: Path, n: int) -> None:
     def runs_n20() -> None:
         subprocess.run([exe, "runs", "-n", "20"], env=env, check=True, stdout=subprocess.DEVNULL)
 
-    s = interleave({"cli": runs_n20}, reps(5, 1))
+    s = interleave({"cli": runs_n20}, reps(5, 1))  # timed by interleave
     res.add(
         "cli_runs_n20_s",
         s["cli"],
@@ -490,7 +507,7 @@ def bench_rest(res: Results, directory: Path, n: int) -> None:
                     raise
                 time.sleep(0.5)
         assert len(got["runs"]) == 200 and got["total"] >= n - 20, got.get("total")
-        s = _ms(interleave({"rest": _void(get)}, reps(20, 3)))
+        s = _ms(interleave({"rest": _timed(get)}, reps(20, 3), returns=True))
         res.add(
             "rest_page_ms",
             s["rest"],
@@ -563,10 +580,15 @@ def bench_mlflow_search(res: Results, n_runs: int) -> None:
     from mlflow.tracking import MlflowClient
 
     db = CACHE / f"mlflow-{n_runs}.db"
-    built = db.exists()
     mlflow.set_tracking_uri(f"sqlite:///{db}")
     client = MlflowClient()
-    if not built:
+    done = CACHE / f"mlflow-{n_runs}.done"
+    if not done.exists():  # an interrupted build leaves a partial database: start over
+        mlflow.set_tracking_uri("sqlite:///:memory:")
+        db.unlink(missing_ok=True)
+        shutil.rmtree(CACHE / "mlartifacts", ignore_errors=True)
+        mlflow.set_tracking_uri(f"sqlite:///{db}")
+        client = MlflowClient()
         exp = client.create_experiment("q", artifact_location=str(CACHE / "mlartifacts"))
         templates = []
         for i in range(20):
@@ -576,16 +598,18 @@ def bench_mlflow_search(res: Results, n_runs: int) -> None:
                 mlflow.log_metrics(metrics)
                 templates.append(r.info.run_id)
         _clone_mlflow(db, templates, n_runs)
+        done.touch()
     exp = client.get_experiment_by_name("q").experiment_id
     found = len(mlflow.search_runs(experiment_ids=[exp], filter_string=FILTER, order_by=ORDER))
     s = _ms(
         interleave(
             {
-                "ml": _void(
+                "ml": _timed(
                     lambda: mlflow.search_runs(experiment_ids=[exp], filter_string=FILTER, order_by=ORDER)
                 )
             },
             reps(3, 1),
+            returns=True,
         )
     )
     res.add(
@@ -668,7 +692,7 @@ def main() -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     report(res)
-    if parts == set(PARTS) or args.only:
+    if not args.only:  # a partial run must not replace the section of a full one
         res.write()
 
 

@@ -120,6 +120,16 @@ def test_default_columns_show_the_sweep_and_fit_the_sidebar(page, demo):
     # Full names on hover; long ones shortened in the middle.
     learning = page.locator(f'{HEADERS}[data-column="params.learning_rate"]')
     assert learning.get_attribute("title").startswith("learning_rate\nparameter, swept")
+    # Run names are shown whole at the default width (the column fits them), never cut.
+    names = page.locator(f"{PANEL} .jp-workbench-RunsTable-row .jp-workbench-RunsTable-name")
+    expect(names).to_have_count(8)
+    recorded = set(workbench(demo["store"], "runs", "-e", "diabetes-demo").split())
+    assert all(n in recorded for n in names.all_text_contents()), names.all_text_contents()
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('.jp-workbench-RunsTable-row [role=gridcell]:nth-child(2)')]
+                 .filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent)"""
+    )
+    assert cut == [], cut
     shot(page, demo, "panel-table", page.locator(PANEL).first)
     assert panel["width"] >= 380
 

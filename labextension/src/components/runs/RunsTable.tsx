@@ -8,7 +8,7 @@ import { runColour } from '../../format';
 import { useSignal } from '../../hooks';
 import { RunsModel } from '../../model';
 import { IRun } from '../../tokens';
-import { buildColumns, IColumn } from './columns';
+import { buildColumns, IColumn, IRunLabel, nameColumnWidth } from './columns';
 import { GroupedRows } from './GroupedTable';
 import { ROW_HEIGHT, RUNS_TABLE_CLASS } from './constants';
 import { RunRow } from './RunRow';
@@ -26,6 +26,9 @@ export interface IRunsTableProps {
   /** Called on a double click (e.g. to rerun or open details). */
   onActivate?: (run: IRun) => void;
 }
+
+/** How many of the first runs the Run column's default width is fitted to. */
+const NAME_SAMPLE = 50;
 
 /**
  * The table's columns: the model's choice, widths and what the tooltips say.
@@ -48,8 +51,23 @@ function useColumns(model: RunsModel): IColumn[] {
       ),
     [summary]
   );
+  // Fitted to the names of the first runs loaded, so it does not change while scrolling.
+  const labels: IRunLabel[] = [];
+  for (let i = 0; i < Math.min(model.total, NAME_SAMPLE); i++) {
+    const run = model.runAt(i);
+    if (run) {
+      const badges = model.aliasesOf(run.run_id).map(a => `@${a.split('@')[1]}`);
+      labels.push({ name: run.run_name || run.run_id.slice(0, 8), badges });
+    }
+  }
+  const labelsKey = JSON.stringify(labels);
+  const nameWidth = React.useMemo(
+    () => nameColumnWidth(JSON.parse(labelsKey) as IRunLabel[]),
+    [labelsKey]
+  );
   return buildColumns(model.visibleParams, model.visibleMetrics, {
     width: id => model.columnWidth(id),
+    nameWidth,
     swept,
     coverage,
     // The comparison colours runs in selection order, from the first selected.

@@ -133,6 +133,12 @@ def test_panel_lists_filters_compares_and_reruns(lab, tmp_path, store_dir):
             "data-run-id", new_id, timeout=30_000
         )
         page.screenshot(path=str(shots / "6-after-rerun.png"))
+        # A POST with the browser's login cookie but without the XSRF header is refused;
+        # with the header (what the panel sends) it goes through.
+        restore = f"{lab}/workbench/api/runs/{new_id}/restore"
+        assert page.request.post(restore).status == 403
+        xsrf = next(c["value"] for c in page.context.cookies() if c["name"] == "_xsrf")
+        assert page.request.post(restore, headers={"X-XSRFToken": xsrf}).status == 200
         browser.close()
     assert errors == [], errors
     assert blocked == [], blocked  # nothing even tried to leave the machine

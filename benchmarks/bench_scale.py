@@ -580,15 +580,14 @@ def bench_mlflow_search(res: Results, n_runs: int) -> None:
     from mlflow.tracking import MlflowClient
 
     db = CACHE / f"mlflow-{n_runs}.db"
-    mlflow.set_tracking_uri(f"sqlite:///{db}")
-    client = MlflowClient()
     done = CACHE / f"mlflow-{n_runs}.done"
-    if not done.exists():  # an interrupted build leaves a partial database: start over
-        mlflow.set_tracking_uri("sqlite:///:memory:")
+    fresh = not done.exists()
+    if fresh:  # an interrupted build leaves a partial database: start over
         db.unlink(missing_ok=True)
         shutil.rmtree(CACHE / "mlartifacts", ignore_errors=True)
-        mlflow.set_tracking_uri(f"sqlite:///{db}")
-        client = MlflowClient()
+    mlflow.set_tracking_uri(f"sqlite:///{db}")
+    client = MlflowClient()
+    if fresh:
         exp = client.create_experiment("q", artifact_location=str(CACHE / "mlartifacts"))
         templates = []
         for i in range(20):

@@ -199,6 +199,7 @@ def replace_section(path: Path, name: str, section: str) -> None:
     """Put ``section`` in place of ``name``'s section of ``path`` (appended when new),
     written to a temporary file and renamed, so a reader never sees half of it."""
     text = path.read_text() if path.exists() else HEADER
+    text = re.sub(r"^No sections yet:.*\n", "", text, flags=re.MULTILINE)  # the committed placeholder
     start, end = _start(name), _end(name)
     if start in text and end in text:
         before, rest = text.split(start, 1)

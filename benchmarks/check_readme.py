@@ -74,6 +74,9 @@ def main() -> int:
     rows = parse_results(RESULTS_MD)
     text = README.read_text()
     problems, fixed, count = check(text, rows)
+    quick = re.findall(r"^## (\w+):.*\n\n.*Quick mode", RESULTS_MD.read_text(), re.MULTILINE)
+    if quick:
+        problems.append(f"RESULTS.md: sections from a quick (smoke) run, not for quoting: {', '.join(quick)}")
     for p in problems:
         print(p)
     quoted = set(m.group(3) for m in QUOTE.finditer(text))

@@ -42,6 +42,7 @@ def _section(res: _results.Results) -> str:
 def test_sections_replace_only_their_own(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "stdout", sys.stdout)  # Results tees stdout: restored after the test
     path = tmp_path / "RESULTS.md"
+    path.write_text(_results.HEADER + "\nNo sections yet: `make bench` writes them.\n")
     a = _results.Results("alpha", "first")
     a.add("x_ms", [3.0, 1.0, 2.0], "ms")
     b = _results.Results("beta", "second")
@@ -51,7 +52,7 @@ def test_sections_replace_only_their_own(tmp_path, monkeypatch):
     a.add("x_ms", [10.0, 30.0, 20.0], "ms")
     _results.replace_section(path, "alpha", _section(a))
     text = path.read_text()
-    assert text.startswith(_results.HEADER)
+    assert text.startswith(_results.HEADER) and "No sections yet" not in text
     assert text.count("<!-- section alpha -->") == 1 and text.count("<!-- section beta -->") == 1
     assert _results.parse_results(path) == {
         "alpha/x_ms": {"median": 20.0, "min": 10.0, "max": 30.0},

@@ -22,7 +22,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 VIEWPORT = {"width": 1400, "height": 900}
 ROWS = f"{PANEL} .jp-workbench-RunsTable-row"
 
-#: Logs `loss` every 0.5 s until the stop file appears (at most 90 s), then ends the run.
+#: Logs `loss` every 0.5 s until the stop file appears (at most 150 s: a loaded CI machine), then
+#: ends the run.
 LIVE_RUN = textwrap.dedent(
     """
     import pathlib, sys, time
@@ -30,7 +31,7 @@ LIVE_RUN = textwrap.dedent(
 
     stop = pathlib.Path(sys.argv[1])
     run = wb.start_run(name="live-run", experiment="live")
-    step, deadline = 0, time.monotonic() + 90
+    step, deadline = 0, time.monotonic() + 150
     while not stop.exists() and time.monotonic() < deadline:
         wb.log_metric("loss", 1.0 / (step + 1), step=step)
         step += 1

@@ -31,6 +31,7 @@ import {
   IRunsReply,
   ICompareReply,
   ITagsReply,
+  ITuneReply,
   NotebookCopy,
   ParameterValue
 } from './tokens';
@@ -671,6 +672,17 @@ export function getRunCharts(runId: string, width: number): Promise<IRunChartsRe
   return requestAPI<IRunChartsReply>(
     `runs/${encodeURIComponent(runId)}/charts` + query({ width: Math.round(width) })
   );
+}
+
+/**
+ * A tune's optimisation history: its trials, the best so far and its chart.
+ *
+ * @param tuneId - The runs' `tune_id` tag (or a unique prefix), or the study's name.
+ * @returns GET `tunes/<tune_id>`.
+ * @throws {ServerConnection.ResponseError} 404 for no such tune, 400 for an ambiguous id.
+ */
+export function getTune(tuneId: string): Promise<ITuneReply> {
+  return requestAPI<ITuneReply>(`tunes/${encodeURIComponent(tuneId)}`);
 }
 
 /**

@@ -203,6 +203,32 @@ export interface IRunChartsReply {
   finals: { [name: string]: number };
 }
 
+/** One trial of a tune (GET tunes/<id>). */
+export interface ITuneTrial {
+  /** Optuna's trial number; null for a run without one. */
+  trial: number | null;
+  run_id: string;
+  state: 'complete' | 'pruned' | 'fail' | 'running';
+  /** The objective's value; null unless the trial completed. */
+  value: number | null;
+  /** The best value of this trial and those before it; null before the first value. */
+  best_so_far: number | null;
+  params: { [name: string]: string };
+}
+
+/** GET tunes/<id>: a tune's optimisation history. */
+export interface ITuneReply {
+  tune_id: string | null;
+  study: string | null;
+  objective: string | null;
+  direction: 'minimize' | 'maximize';
+  trials: ITuneTrial[];
+  /** The best trial, or null while none has a value. */
+  best: ITuneTrial | null;
+  /** Each trial's value and the best so far; null while no trial has a value. */
+  chart: VisualizationSpec | null;
+}
+
 /** Where and how a run was recorded. Keys beyond these may be present. */
 export interface IRunContext {
   notebook_path?: string | null;

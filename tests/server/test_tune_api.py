@@ -67,6 +67,9 @@ async def test_tune_history_lists_trials_best_so_far_and_chart(jp_fetch):
     ]
     assert [r["value"] for r in rows if r["series"] == "best so far"] == [5.0, 3.0, 3.0, 3.0, 3.0]
     assert [layer["mark"]["type"] for layer in chart["layer"]] == ["line", "point"]
+    # Domains with a margin: no point sits on the plot's edge.
+    assert chart["encoding"]["x"]["scale"]["domain"] == [-0.5, 4.5]
+    assert chart["encoding"]["y"]["scale"]["domain"] == pytest.approx([2.84, 5.16])
     # The study's name finds the same tune.
     assert (await _get(jp_fetch, "study-7f3a"))["tune_id"] == TUNE
 

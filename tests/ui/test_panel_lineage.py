@@ -1,10 +1,13 @@
 """The panel's lineage tab, model-card export and the comparison's Data section in a real
 browser: runs recorded through the Python API, `jupyter lab` started here, headless
-Chromium driven by Playwright. Screenshots land in the test's tmp directory (look at them)."""
+Chromium driven by Playwright. Screenshots land in the test's tmp directory (look at them);
+with WORKBENCH_DOCS_SHOTS=1 the Tune tab's also goes to docs/panel-tune.png."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import urllib.request
 from pathlib import Path
 
@@ -14,6 +17,12 @@ import workbench as wb
 from tests.ui.conftest import CHROMIUM, LAUNCH_ARGS, PANEL, TOKEN, check_browser_setup, running_lab
 
 pytestmark = pytest.mark.slow
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+#: Longer than the Run column's widest default: it keeps its start and its end.
+LONG_NAME = "ridge-baseline-without-shared-data-seed-42"
 
 
 def _record_runs(tmp_path: Path) -> dict[str, str]:
@@ -33,13 +42,35 @@ def _record_runs(tmp_path: Path) -> dict[str, str]:
         wb.use_dataset(str(data), name="train")
         wb.log_metric("rmse", 2.0)
         wb.log_model({"coef": [0.7, 1.1]}, name="model")
-    with wb.start_run(name="lone") as lone:
+    # A name too long for the Run column: shortened in the middle (see the test below).
+    with wb.start_run(name=LONG_NAME) as lone:
         wb.log_metric("rmse", 3.0)
+    # Four trials of a tune, as `wb.tune` tags them (no kernel needed): the Tune tab.
+    tags = {"tune_id": "5eed7a11c0de", "study": "ridge-rmse", "objective": "rmse", "direction": "minimize"}
+    trials = {}
+    for n, (alpha, rmse, status) in enumerate(
+        [(0.1, 5.0, "finished"), (0.5, 3.0, "finished"), (0.9, None, "killed"), (0.3, 4.0, "finished")]
+    ):
+        extra = {"pruned": "2"} if status == "killed" else {}
+        with wb.start_run(
+            name=f"trial-{n}", params={"alpha": alpha}, tags={**tags, "trial": str(n), **extra}
+        ) as t:
+            if rmse is not None:
+                wb.log_metric("rmse", rmse)
+            if status != "finished":
+                wb.end_run(status)
+        trials[f"trial-{n}"] = t.run_id
     wb.flush()
     wb.register_model(train.run_id, "diabetes")
     wb.register_model(retrain.run_id, "diabetes")
     wb.set_model_alias("diabetes", "champion", 1)
-    return {"prep": prep.run_id, "train": train.run_id, "retrain": retrain.run_id, "lone": lone.run_id}
+    return {
+        "prep": prep.run_id,
+        "train": train.run_id,
+        "retrain": retrain.run_id,
+        "lone": lone.run_id,
+        **trials,
+    }
 
 
 @pytest.fixture
@@ -65,7 +96,18 @@ def test_lineage_card_and_data_comparison(lab, tmp_path):
         page.goto(f"{url}/lab?reset&workbench&token={TOKEN}")
         expect(page.locator('.jp-SideBar [data-id="workbench-panel"]').first).to_be_visible(timeout=90_000)
         rows = page.locator(f"{PANEL} .jp-workbench-RunsTable-row")
-        expect(rows).to_have_count(4, timeout=30_000)
+        expect(rows).to_have_count(8, timeout=30_000)
+        # A long run name is cut in the middle, so the end that tells runs apart stays;
+        # hovering shows it whole. Short names are shown whole.
+        long_row = page.locator(f'{PANEL} .jp-workbench-RunsTable-row[data-run-id="{runs["lone"]}"]')
+        shown = long_row.locator(".jp-workbench-RunsTable-name").text_content()
+        assert "…" in shown and shown.endswith("seed-42") and shown.startswith("ridge-"), shown
+        name_cell = long_row.locator('[role="gridcell"]').nth(1)
+        assert name_cell.get_attribute("title").startswith(LONG_NAME + "\n"), name_cell.get_attribute("title")
+        clipped = name_cell.evaluate("c => c.scrollWidth > c.clientWidth + 1")
+        assert not clipped, shown
+        prep_name = page.locator(f'{PANEL} .jp-workbench-RunsTable-row[data-run-id="{runs["prep"]}"]')
+        assert prep_name.locator(".jp-workbench-RunsTable-name").text_content() == "prep"
 
         # The first train run's detail, then its Lineage tab.
         train = page.locator(f'{PANEL} .jp-workbench-RunsTable-row[data-run-id="{runs["train"]}"]')
@@ -155,6 +197,36 @@ def test_lineage_card_and_data_comparison(lab, tmp_path):
         expect(data.locator(".jp-mod-oddHash")).to_have_count(2)
         data.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "5-compare-data.png"))
+
+        # A tune's trial: its Tune tab shows every trial, the best marked, and the history.
+        page.locator(f'{PANEL} .jp-workbench-RunsTable-row[data-run-id="{runs["trial-2"]}"]').click()
+        pruned = page.locator(f'{PANEL} .jp-workbench-RunDetail[data-run-id="{runs["trial-2"]}"]')
+        pruned.locator('.jp-workbench-RunDetail-tab[data-tab="tune"]').click()
+        tune = pruned.locator(".jp-workbench-TuneHistory")
+        trial_rows = tune.locator("tbody tr")
+        expect(trial_rows).to_have_count(4, timeout=30_000)
+        expect(tune.locator(".jp-workbench-TuneHistory-summary")).to_have_text(
+            "ridge-rmse: 4 trials, minimizing rmse; best: trial 1 = 3 (alpha=0.5)"
+        )
+        assert [r.get_attribute("data-trial") for r in trial_rows.all()] == ["0", "1", "2", "3"]
+        expect(trial_rows.nth(1)).to_have_class("jp-mod-best")
+        expect(trial_rows.nth(2)).to_have_class("jp-mod-current")
+        expect(trial_rows.nth(2).locator("td").nth(1)).to_have_text("pruned")
+        expect(tune.locator("canvas, svg.marks").first).to_be_visible(timeout=30_000)
+        # The row clicks above scrolled the runs table sideways; the tab from its top.
+        page.evaluate(
+            "() => document.querySelectorAll('.jp-workbench-RunsPanel *').forEach(e => { e.scrollLeft = 0; })"
+        )
+        tune.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.locator(PANEL).first.screenshot(path=str(shots / "6-tune.png"))
+        if os.environ.get("WORKBENCH_DOCS_SHOTS"):
+            shutil.copy(shots / "6-tune.png", DOCS / "panel-tune.png")
+        # A trial's row opens that trial's run, on the same tab.
+        trial_rows.nth(1).click()
+        best = page.locator(f'{PANEL} .jp-workbench-RunDetail[data-run-id="{runs["trial-1"]}"]')
+        expect(best.locator(".jp-workbench-TuneHistory tbody tr.jp-mod-current")).to_have_attribute(
+            "data-trial", "1", timeout=30_000
+        )
         browser.close()
     assert errors == [], errors
     print(f"screenshots: {shots}")

@@ -57,13 +57,25 @@ def tune_history_spec(
         "scale": {"domain": [TRIAL_SERIES, BEST_SERIES], "range": [RUN_COLOURS[0], RUN_COLOURS[1]]},
         "legend": {"orient": "bottom"},
     }
+    # Explicit domains with a margin: the first and last trials' points and the extreme
+    # values stay off the plot's edges (a nice domain ends exactly on them).
+    trials = [r["trial"] for r in rows]
+    values = [r["value"] for r in rows]
+    lo, hi = min(values), max(values)
+    margin = (hi - lo) * 0.08 or abs(hi) * 0.05 or 1.0
     x = {
         "field": "trial",
         "type": "quantitative",
         "title": "trial",
+        "scale": {"domain": [min(trials) - 0.5, max(trials) + 0.5], "nice": False},
         "axis": {"tickMinStep": 1, "format": "d"},
     }
-    y = {"field": "value", "type": "quantitative", "title": objective, "scale": {"zero": False}}
+    y = {
+        "field": "value",
+        "type": "quantitative",
+        "title": objective,
+        "scale": {"domain": [lo - margin, hi + margin], "nice": False, "zero": False},
+    }
     tooltip = [
         {"field": "trial", "type": "quantitative"},
         {"field": "series", "type": "nominal", "title": "what"},

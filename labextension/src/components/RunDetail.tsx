@@ -1,7 +1,8 @@
 /**
  * Everything recorded about one run: status, context (notebook, git, environment),
  * description and tags (editable), error, values, source cell, artifacts (download,
- * preview, open); its metric charts and its lineage in other tabs; buttons that open
+ * preview, open); its metric charts, its lineage and (for a tune's trial) the tune's
+ * optimisation history in other tabs; buttons that open
  * the run's notebook (today's file, its snapshot or its executed output) and export its
  * model card.
  */
@@ -19,6 +20,7 @@ import { NotebookOpener, OpenNotebook } from './detail/OpenNotebook';
 import { RegisterModel } from './detail/RegisterModel';
 import { RunCharts } from './detail/RunCharts';
 import { MarkdownRenderer, RunTags } from './detail/RunTags';
+import { TuneHistory } from './detail/TuneHistory';
 import { ExportCard } from './ExportCard';
 import { Lineage } from './Lineage';
 
@@ -51,12 +53,13 @@ export interface IRunDetailProps {
 }
 
 /** The tabs of the run detail. */
-export type RunDetailTab = 'details' | 'charts' | 'lineage';
+export type RunDetailTab = 'details' | 'charts' | 'lineage' | 'tune';
 
 const TABS: { tab: RunDetailTab; label: string }[] = [
   { tab: 'details', label: 'Details' },
   { tab: 'charts', label: 'Charts' },
-  { tab: 'lineage', label: 'Lineage' }
+  { tab: 'lineage', label: 'Lineage' },
+  { tab: 'tune', label: 'Tune' }
 ];
 
 function Field(props: { label: string; children: React.ReactNode }): JSX.Element | null {
@@ -183,11 +186,15 @@ function DetailsTab(props: {
   );
 }
 
-/** The Details / Lineage tab bar. */
-function TabBar(props: { tab: RunDetailTab; onChange: (tab: RunDetailTab) => void }): JSX.Element {
+/** The tab bar; the Tune tab only for a run of a tune. */
+function TabBar(props: {
+  tab: RunDetailTab;
+  onChange: (tab: RunDetailTab) => void;
+  isTrial: boolean;
+}): JSX.Element {
   return (
     <div className={`${RUN_DETAIL_CLASS}-tabs`} role="tablist">
-      {TABS.map(t => (
+      {TABS.filter(t => t.tab !== 'tune' || props.isTrial).map(t => (
         <button
           key={t.tab}
           role="tab"
@@ -200,6 +207,49 @@ function TabBar(props: { tab: RunDetailTab; onChange: (tab: RunDetailTab) => voi
         </button>
       ))}
     </div>
+  );
+}
+
+/** The content of the chosen tab. */
+function TabContent(props: {
+  tab: RunDetailTab;
+  detail: IRunDetail;
+  tuneId: string | null;
+  notebook: string | null;
+  parent: IRunDetailProps;
+  onTagsChanged: (tags: { [key: string]: string }) => void;
+  onOpenOutput?: () => void;
+}): JSX.Element {
+  const { tab, detail, tuneId, notebook, parent, onTagsChanged, onOpenOutput } = props;
+  return (
+    <>
+      {tab === 'tune' && tuneId && (
+        <TuneHistory
+          tuneId={tuneId}
+          runId={detail.run_id}
+          version={`${detail.status}:${detail.end_time}`}
+          openRun={parent.openRun}
+        />
+      )}
+      {tab === 'lineage' && (
+        <div className={`${RUN_DETAIL_CLASS}-lineage`} role="tabpanel">
+          <Lineage runId={detail.run_id} openRun={parent.openRun} openInTab={parent.openLineage} />
+        </div>
+      )}
+      {tab === 'charts' && (
+        <RunCharts runId={detail.run_id} version={`${detail.status}:${detail.end_time}`} />
+      )}
+      {tab === 'details' && (
+        <DetailsTab
+          detail={detail}
+          notebook={notebook}
+          showValues={parent.showValues}
+          renderMarkdown={parent.renderMarkdown}
+          onTagsChanged={onTagsChanged}
+          onOpenOutput={onOpenOutput}
+        />
+      )}
+    </>
   );
 }
 
@@ -227,7 +277,10 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
   const [openError, setOpenError] = React.useState<string | null>(null);
   const notebook = contentsPath(detail.context?.notebook_path);
   const [ownTab, setOwnTab] = React.useState<RunDetailTab>('details');
-  const tab = props.tab ?? ownTab;
+  const tuneId = detail.tags?.tune_id ?? null;
+  // The tab kept by the parent may be Tune while another run without one is shown.
+  const chosen = props.tab ?? ownTab;
+  const tab = chosen === 'tune' && !tuneId ? 'details' : chosen;
   const onOpenOutput = openNotebook
     ? () => {
         copyNotebook(detail.run_id, 'output')
@@ -267,25 +320,16 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
         />
       </div>
       {openError && <div className="jp-workbench-error">{openError}</div>}
-      <TabBar tab={tab} onChange={props.onTabChange ?? setOwnTab} />
-      {tab === 'lineage' && (
-        <div className={`${RUN_DETAIL_CLASS}-lineage`} role="tabpanel">
-          <Lineage runId={detail.run_id} openRun={props.openRun} openInTab={props.openLineage} />
-        </div>
-      )}
-      {tab === 'charts' && (
-        <RunCharts runId={detail.run_id} version={`${detail.status}:${detail.end_time}`} />
-      )}
-      {tab === 'details' && (
-        <DetailsTab
-          detail={detail}
-          notebook={notebook}
-          showValues={props.showValues}
-          renderMarkdown={props.renderMarkdown}
-          onTagsChanged={onTagsChanged}
-          onOpenOutput={onOpenOutput}
-        />
-      )}
+      <TabBar tab={tab} onChange={props.onTabChange ?? setOwnTab} isTrial={tuneId !== null} />
+      <TabContent
+        tab={tab}
+        detail={detail}
+        tuneId={tuneId}
+        notebook={notebook}
+        parent={props}
+        onTagsChanged={onTagsChanged}
+        onOpenOutput={onOpenOutput}
+      />
     </div>
   );
 }

@@ -492,3 +492,21 @@ def test_importing_workbench_does_not_load_the_widget_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_tune_progress_saves_its_final_state_for_a_reopened_notebook(fake_display):
+    from workbench.widgets.progress import WidgetProgress
+
+    bar = WidgetProgress(3, kind="tune")
+    first = fake_display.displayed[0]
+    assert first[WIDGET_MIME]["model_id"] == bar.box.model_id
+    assert first[STATIC_MIME] == {"version": 1, "outputs": ["text/html"]}
+    assert "tune: 0 / 3 done" in first["text/html"]
+    bar.update({"done": 2, "failed": 1, "running": 0, "queued": 0})
+    bar.set_best(3.25, {"alpha": 0.5})
+    bar.close()
+    # The output is updated once, at the end: the widget (same model) and its last state.
+    (final,) = fake_display.updates
+    assert final[WIDGET_MIME]["model_id"] == bar.box.model_id
+    assert "2 done" in final["text/html"] and "1 failed" in final["text/html"]
+    assert "best so far: <b>3.25 (alpha=0.5)</b>" in final["text/html"]

@@ -1,7 +1,9 @@
 """Progress of a sweep or a tune: a bar, counts and a Stop button in a notebook; tqdm
 elsewhere. A tune's display also shows the best value so far and its parameters.
 
-ipywidgets and tqdm are imported when a bar is made, never when this module loads.
+ipywidgets and tqdm are imported when a bar is made, never when this module loads. The
+notebook display also carries its last state as HTML, which a saved notebook shows once
+the widget is gone (reopened, kernel restarted), as the runs table does.
 """
 
 from __future__ import annotations
@@ -59,7 +61,19 @@ class WidgetProgress:
         self.best = w.HTML("")
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop")
         row = w.HBox([self.bar, self.label, self.stop_button])
-        display(w.VBox([row, self.best]) if kind == "tune" else row)
+        self.kind = kind
+        self.box = w.VBox([row, self.best]) if kind == "tune" else row
+        self._handle = display(self._bundle(), raw=True, display_id=True)
+
+    def _bundle(self) -> dict[str, Any]:
+        """The widget view, plus the state so far as HTML for viewers without it."""
+        from ._base import STATIC_VIEW_MIMETYPE, static_view
+
+        data = dict(self.box._repr_mimebundle_() or {})
+        best = f"<br>{self.best.value}" if self.best.value else ""
+        data["text/html"] = f"<div>{html.escape(self.kind)}: {self.label.value}{best}</div>"
+        data[STATIC_VIEW_MIMETYPE] = static_view("text/html")
+        return data
 
     def attach(self, runner: Any) -> None:
         """Make the Stop button stop ``runner`` (a :class:`~workbench.rerun.Sweep`, or
@@ -90,6 +104,9 @@ class WidgetProgress:
         """The sweep has ended: no more updates."""
         self.stop_button.disabled = True
         self.bar.bar_style = "success" if self.bar.bar_style == "info" else self.bar.bar_style
+        # The final counts (and best) into the saved output, for when the widget is gone.
+        if self._handle is not None:
+            self._handle.update(self._bundle(), raw=True)
 
 
 def progress_display(total: int, in_kernel: bool, kind: str = "sweep") -> Any:

@@ -569,12 +569,22 @@ def test_saved_wb_outputs_show_static_tables_and_charts_after_a_reopen(page, dem
 
 
 _BULK = """
-import sys
+import base64, sys, tempfile
+from pathlib import Path
 import workbench as wb
 wb.set_store(sys.argv[1])
 for i in range(int(sys.argv[2])):
     with wb.start_run(name=f"bulk-{i}", experiment=sys.argv[3], params={"i": i}):
         wb.log_metric("rmse", 100.0 + i)
+        if sys.argv[3] == "late":  # files of every kind the detail previews
+            d = Path(tempfile.mkdtemp())
+            (d / "preds.csv").write_text("id,pred\\n1,0.25\\n2,0.75\\n")
+            (d / "notes.txt").write_text("trained on the late data")
+            (d / "report.html").write_text("<h1>Report</h1><p>fine</p>")
+            (d / "dot.png").write_bytes(base64.b64decode(
+                "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="))
+            for f in d.iterdir():
+                wb.log_artifact(f)
 wb.flush()
 """
 
@@ -599,6 +609,8 @@ def _palette(page, label: str) -> None:
 
 # Runs last in this module: it adds runs to the demo's store.
 def test_actions_badges_refresh_paging_and_themes(page, demo):
+    import json
+
     from playwright.sync_api import expect
 
     rows = open_panel(page, demo)
@@ -668,6 +680,40 @@ def test_actions_badges_refresh_paging_and_themes(page, demo):
     tab.click()
     expect(rows).to_have_count(9, timeout=30_000)
     expect(count).to_have_text("9 runs")
+    # Its artifacts preview in the detail: a CSV as a table, text, an image, HTML sandboxed.
+    late = panel.locator(".jp-workbench-RunsTable-row").filter(has_text="bulk-0")
+    click_row(late)
+    files = panel.locator(".jp-workbench-RunDetail .jp-workbench-Artifacts-item")
+    expect(files).to_have_count(4, timeout=30_000)
+    for name in ("preds", "notes", "report", "dot"):
+        files.filter(has_text=name).locator(".jp-workbench-Artifacts-preview").click()
+    expect(files.filter(has_text="preds").locator(".jp-workbench-Artifacts-csv td").nth(1)).to_have_text(
+        "0.25"
+    )
+    expect(files.filter(has_text="notes").locator(".jp-workbench-Artifacts-text")).to_have_text(
+        "trained on the late data"
+    )
+    image = files.filter(has_text="dot").locator("img.jp-workbench-Artifacts-image")
+    expect(image).to_be_visible()
+    assert image.evaluate("i => i.complete && i.naturalWidth") == 1
+    frame = files.filter(has_text="report").locator("iframe.jp-workbench-Artifacts-html")
+    assert frame.get_attribute("sandbox") == ""
+    expect(page.frame_locator(".jp-workbench-Artifacts-html").locator("h1")).to_have_text("Report")
+    shot(page, demo, "panel-artifact-previews", panel)
+    # The Export card menu downloads Markdown and JSON too (HTML: test_panel_lineage).
+    detail = panel.locator(".jp-workbench-RunDetail")
+    for fmt, check in (
+        ("md", lambda t: t.startswith("---\n")),
+        ("json", lambda t: "model_details" in json.loads(t)),
+    ):
+        detail.locator(".jp-workbench-RunDetail-exportCard-button").click()
+        item = detail.locator(
+            f'.jp-workbench-RunDetail-exportCard [data-format="{fmt}"][data-action="download"]'
+        )
+        with page.expect_download(timeout=30_000) as info:
+            item.click()
+        assert info.value.suggested_filename.endswith(f".{fmt}"), info.value.suggested_filename
+        assert check(Path(info.value.path()).read_text(encoding="utf-8"))
 
     # 10,000 more runs: the count says so, the table draws only rows on screen, and each
     # request asks for one page.

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "ALL_ROWS",
     "artifact_dicts",
     "wide_frame",
     "wide_runs_query",
@@ -132,7 +133,9 @@ def wide_runs_query(
 ) -> tuple[str, list[Any], list[str]]:
     """Select the runs a query finds into the session's ``_sel`` table and return the
     SQL (with its parameters and column names) that reads them as :func:`runs_frame`
-    shapes them, pivoted inside DuckDB: one row per run, in order.
+    shapes them, pivoted inside DuckDB: one row per run, in order. The SQL takes the
+    range ``lo, hi`` of rows to read (1-based, ``lo`` excluded; :data:`ALL_ROWS` for
+    all) before the returned parameters.
 
     The pivot in DuckDB costs what a raw DuckDB pivot costs, where pivoting long rows in
     pandas cost 2-4x more (issue 16), and the result can be streamed in batches. Columns
@@ -173,13 +176,23 @@ def wide_runs_query(
         aggs = ", ".join(f"first(value) FILTER (WHERE key = ?) AS c{j}" for j in range(len(keys)))
         keys_params += keys
         joins.append(
-            f"LEFT JOIN (SELECT run_id, {aggs} FROM {table} JOIN _sel USING (run_id) GROUP BY run_id) "
+            f"LEFT JOIN (SELECT run_id, {aggs} FROM {table} JOIN s USING (run_id) GROUP BY run_id) "
             f"w{i} USING (run_id)"
         )
         cols += [f"w{i}.c{j}" for j in range(len(keys))]
         names += [f"{prefix}.{k}" for k in keys]
-    sql = f"SELECT {', '.join(cols)} FROM _sel s {' '.join(joins)} ORDER BY s._ord"
+    # Rows ``lo < _ord <= hi`` only: a stream reads the runs a range at a time, so
+    # neither DuckDB nor pandas ever holds the whole result (the ORDER BY alone would
+    # make DuckDB materialize all of it).
+    sql = (
+        "WITH s AS (SELECT * FROM _sel WHERE _ord > ? AND _ord <= ?) "
+        f"SELECT {', '.join(cols)} FROM s {' '.join(joins)} ORDER BY s._ord"
+    )
     return sql, keys_params, names
+
+
+#: ``wide_runs_query``'s range covering every selected run.
+ALL_ROWS = (0, 2**62)
 
 
 def wide_frame(df: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:

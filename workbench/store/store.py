@@ -334,7 +334,7 @@ class Store:
             sql, params, names = queries.wide_runs_query(
                 con, query, experiment, include_deleted, limit, offset
             )
-            df = con.execute(sql, params).df()
+            df = con.execute(sql, [*queries.ALL_ROWS, *params]).df()
             con.execute("DROP TABLE _sel")
         return queries.wide_frame(df, names)
 
@@ -355,7 +355,7 @@ class Store:
             sql, params, names = queries.wide_runs_query(
                 con, query, experiment, include_deleted, limit, offset
             )
-            df = con.execute(sql, params).df()
+            df = con.execute(sql, [*queries.ALL_ROWS, *params]).df()
             con.execute("DROP TABLE _sel")
             total = queries.count_runs(con, query, experiment, include_deleted)
         return queries.wide_frame(df, names), total
@@ -379,14 +379,12 @@ class Store:
         with self.session() as con:
             writes.reap_dead_runs(con)
             sql, params, names = queries.wide_runs_query(con, query, experiment, include_deleted, limit, 0)
-            cur = con.execute(sql, params)
-            # fetch_df_chunk counts DuckDB vectors (2,048 rows); it gives .df()'s dtypes.
-            vectors = max(1, batch_rows // 2048)
+            n = con.execute("SELECT count(*) FROM _sel").fetchone()[0]
             try:
-                df = cur.fetch_df_chunk(vectors)
                 # The first batch comes even when empty: it carries the columns.
-                yield queries.wide_frame(df, names)
-                while len(df := cur.fetch_df_chunk(vectors)):
+                step = max(1, int(batch_rows))
+                for lo in range(0, max(n, 1), step):
+                    df = con.execute(sql, [lo, lo + step, *params]).df()
                     yield queries.wide_frame(df, names)
             finally:
                 con.execute("DROP TABLE _sel")

@@ -135,6 +135,8 @@ def test_demo_records_a_real_sweep(tmp_path, store_dir):
     rec = wb.get_run(df["run_id"][0])
     assert rec.context["notebook_sha"]  # demo runs can be rerun like any notebook run
     assert "best vs worst" in res.output and "* params." in res.output
+    # Two notebooks at a time: the progress bar counted two running at once, never three.
+    assert "running=2" in res.output and "running=3" not in res.output
     champion = wb.get_model_version("diabetes@champion")
     by_rmse = df.sort_values("metrics.rmse")["run_id"].tolist()
     assert champion.run_id == by_rmse[0]

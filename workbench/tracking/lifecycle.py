@@ -4,8 +4,10 @@ the final write at interpreter exit, fork handling, and :func:`reset` for tests.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -91,6 +93,18 @@ def before_final_flush(callback: Callable[[], Any]) -> None:
 
 
 def _at_exit() -> None:
+    # A kernel manager (papermill, nbclient, a Jupyter server) sends SIGTERM 2.5 s after
+    # its shutdown request, which would end the process mid-write: the kernel is exiting
+    # anyway, so it waits for the SIGKILL at 5 s. What is buffered is written first, then
+    # the callbacks (context still being captured) get the time left.
+    if procs.in_kernel() and threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for w in writers():
+        try:
+            w.flush()
+        except Exception:  # noqa: BLE001 - retried by close() below, rescued if it fails again
+            log.debug("first exit flush failed", exc_info=True)
     for callback in _exit_callbacks:
         try:
             callback()

@@ -192,9 +192,16 @@ def test_unsaved_notebook_and_unknown_path_still_record(tmp_path, monkeypatch):
     assert rec.status == "finished" and rec.context["notebook_sha"] is None
     assert rec.experiment == "Untitled3"
     monkeypatch.delenv("JPY_SESSION_NAME")
-    nb = execute(path)
+    nb = execute(path)  # no session: found by its cells, among the folder's notebooks
+    assert "path is unknown" not in text_of(nb.cells[1])
+    assert _one_run(run_name="unsaved", experiment="on_disk").context["notebook_path"] == str(path)
+    # A cell that no notebook on disk holds (edited, not saved): no notebook, still a run.
+    edited = nbformat.read(path, as_version=4)
+    edited.cells[1].source = "%%track --name edited\nq = 2"
+    nbformat.write(edited, tmp_path / "unsaved_copy.json")  # not a notebook name
+    nb = execute(tmp_path / "unsaved_copy.json")
     assert "path is unknown" in text_of(nb.cells[1])
-    assert len(wb.runs()) == 2
+    assert len(wb.runs()) == 3
 
 
 def test_git_state_and_environment_are_recorded_once(session_notebook, tmp_path):

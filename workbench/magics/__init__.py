@@ -235,12 +235,21 @@ class WorkbenchMagics(Magics):
     def notebook(self) -> tuple[Path | None, context.NotebookFile | None, dict[str, str]]:
         """This kernel's notebook path, the file as saved (None if unsaved or unknown), and
         the current values of its ``parameters`` cell's variables, as run parameters."""
+        from ..tracking import discovery
+
         ns = self.shell.user_ns
+        history = list(getattr(self.shell.history_manager, "input_hist_raw", []) or [])
         nb_path = context.notebook_path(ns)
         nb_file = context.read_notebook(nb_path) if nb_path else None
+        if nb_path is None:
+            # No front end named it (papermill, nbconvert, nbclient, Colab): find it.
+            nb_file = discovery.colab_notebook() or discovery.find_notebook(self._raw_cell, history[:-1])
+            nb_path = nb_file.path if nb_file is not None else None
         params: dict[str, str] = {}
         if nb_file is not None:
-            params = {n: context.param_value(ns[n]) for n in context.parameter_names(nb_file.nb) if n in ns}
+            # papermill's injected names too: its input notebook on disk lacks that cell.
+            names = context.parameter_names(nb_file.nb) + discovery.injected_names(history)
+            params = {n: context.param_value(ns[n]) for n in dict.fromkeys(names) if n in ns}
         return nb_path, nb_file, params
 
     def execution_count(self) -> int | None:

@@ -105,7 +105,7 @@ def prepare_rerun(
         src,
         store_snapshot(store, src),
         checked,
-        notebook_kernel(src.nb, kernel),
+        notebook_kernel(src.nb, kernel, src.run.context.get("kernel")),
         "rerun",
         src.run.run_id,
         {},
@@ -384,7 +384,7 @@ def _plan_sweep(
         from ..search import parse_order_by
 
         parse_order_by(order_by)
-    kname = notebook_kernel(src.nb, kernel)
+    kname = notebook_kernel(src.nb, kernel, src.run.context.get("kernel") if src.run else None)
     sha = store_snapshot(store, src)
     sweep_id = uuid.uuid4().hex[:12]
     parent = src.run.run_id if src.run else None

@@ -130,13 +130,16 @@ def check_kernel(name: str | None) -> str:
     return canonical
 
 
-def notebook_kernel(nb: dict[str, Any], kernel: str | None) -> tuple[str, str]:
-    """The kernel a job runs with (``kernel``, else the notebook's kernelspec, else
-    ``python3``; verified installed) and the notebook's language for papermill.
+def notebook_kernel(nb: dict[str, Any], kernel: str | None, recorded: str | None = None) -> tuple[str, str]:
+    """The kernel a job runs with, verified installed, and the notebook's language for
+    papermill.
 
-    The language is the notebook's (``language_info``, else its kernelspec's); a
-    notebook saved without that metadata, which papermill refuses to parameterize
-    ("No language found in notebook"), gets the language of the kernel it runs with.
+    The kernel: ``kernel`` when given; else ``recorded``, the kernel the run ran in
+    (what it recorded), when it is installed here; else the notebook's kernelspec; else
+    ``python3``. The language is the notebook's (``language_info``, else its
+    kernelspec's); a notebook saved without that metadata, which papermill refuses to
+    parameterize ("No language found in notebook"), gets the language of the kernel it
+    runs with.
     """
 
     def mapping(value: Any) -> dict[str, Any]:
@@ -144,6 +147,11 @@ def notebook_kernel(nb: dict[str, Any], kernel: str | None) -> tuple[str, str]:
 
     meta = mapping(nb.get("metadata"))
     kernelspec, info = mapping(meta.get("kernelspec")), mapping(meta.get("language_info"))
+    if kernel is None and recorded:
+        try:
+            kernel = check_kernel(recorded)
+        except KernelNotFoundError:
+            kernel = None  # run elsewhere: the notebook's own kernelspec, as before
     name = check_kernel(kernel or kernelspec.get("name") or None)
     language = info.get("name") or kernelspec.get("language")
     if not language:

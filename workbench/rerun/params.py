@@ -135,19 +135,8 @@ def _cell_text(cell: Mapping[str, Any]) -> str:
 
 
 def _parse(text: str) -> ast.Module:
-    """Parse a cell as IPython runs it: magics (``%matplotlib inline``) and shell lines
-    are IPython syntax, which papermill accepts in a parameters cell too."""
-    try:
-        return ast.parse(text)
-    except SyntaxError as first:
-        try:
-            from IPython.core.inputtransformer2 import TransformerManager
-        except ImportError:
-            raise first from None
-        try:
-            return ast.parse(TransformerManager().transform_cell(text))
-        except SyntaxError:
-            raise first from None
+    """Parse a cell as IPython runs it (see :func:`workbench.tracking.context.parse_cell`)."""
+    return context.parse_cell(text)
 
 
 def read_parameters(nb: Mapping[str, Any]) -> tuple[dict[str, Parameter], ParametersCellError | None]:

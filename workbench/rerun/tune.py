@@ -299,7 +299,7 @@ def tune(
     s = as_store(store)
     src = resolve_source(s, notebook)
     dists = _check_space(space, src.nb, src.label)
-    kname = notebook_kernel(src.nb, kernel)
+    kname = notebook_kernel(src.nb, kernel, src.run.context.get("kernel") if src.run else None)
     packed = None
     if upload:
         if src.origin_path is None or not src.origin_path.parent.is_dir():

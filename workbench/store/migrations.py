@@ -184,6 +184,13 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        "runs.kernel: the Jupyter kernel spec a notebook's run ran in, so a rerun of a "
+        "snapshot that names none (no kernelspec metadata) uses the same",
+        """
+        ALTER TABLE runs ADD COLUMN kernel VARCHAR;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -114,4 +114,5 @@ CONTEXT_COLUMNS = (
     "env_hash",
     "python_version",
     "gpu",
+    "kernel",
 )

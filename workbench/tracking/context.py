@@ -34,11 +34,13 @@ MAX_DIFF_BYTES = 1_000_000
 
 @dataclass(frozen=True)
 class NotebookFile:
-    """A notebook file as read from disk: its parsed JSON, bytes hash and path."""
+    """A notebook file as read from disk: its parsed JSON, bytes hash and path; ``data``
+    holds the bytes when they come from elsewhere (Colab's front end), not the path."""
 
     path: Path
     sha256: str
     nb: dict[str, Any]
+    data: bytes | None = None
 
 
 def notebook_path(user_ns: dict[str, Any] | None = None) -> Path | None:
@@ -98,17 +100,36 @@ def read_notebook(path: Path) -> NotebookFile | None:
     return info
 
 
-def _cell_source(cell: dict[str, Any]) -> str:
+def cell_text(cell: dict[str, Any]) -> str:
+    """A notebook cell's source as one string (nbformat allows a list of lines)."""
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else str(src)
+
+
+def parse_cell(text: str) -> ast.Module:
+    """Parse a cell as IPython runs it: magics (``%load_ext workbench``) and shell lines
+    are IPython syntax, which papermill accepts in a parameters cell too. Raises the
+    plain parse's ``SyntaxError`` when IPython's transform does not help."""
+    try:
+        return ast.parse(text)
+    except SyntaxError as first:
+        try:
+            from IPython.core.inputtransformer2 import TransformerManager
+        except ImportError:
+            raise first from None
+        try:
+            return ast.parse(TransformerManager().transform_cell(text))
+        except SyntaxError:
+            raise first from None
 
 
 def parameter_names(nb: dict[str, Any]) -> list[str]:
     """Names assigned in the cells tagged ``parameters`` or ``injected-parameters``.
 
     papermill's convention: the ``parameters`` cell holds the defaults, the
-    ``injected-parameters`` cell papermill adds after it holds the overrides. A cell
-    that does not parse contributes nothing.
+    ``injected-parameters`` cell papermill adds after it holds the overrides. Magics
+    and shell lines in them are read as IPython reads them; a cell that does not parse
+    contributes nothing.
     """
     names: list[str] = []
     for cell in nb.get("cells", []):
@@ -116,7 +137,7 @@ def parameter_names(nb: dict[str, Any]) -> list[str]:
         if cell.get("cell_type") != "code" or not ({"parameters", "injected-parameters"} & set(tags)):
             continue
         try:
-            tree = ast.parse(_cell_source(cell))
+            tree = parse_cell(cell_text(cell))
         except SyntaxError:
             continue
         for node in tree.body:
@@ -141,7 +162,7 @@ def cell_id_for(nb: dict[str, Any], source: str) -> str | None:
     found = None
     wanted = source.strip()
     for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "code" and _cell_source(cell).strip() == wanted:
+        if cell.get("cell_type") == "code" and cell_text(cell).strip() == wanted:
             found = cell.get("id")
     return found
 
@@ -242,9 +263,15 @@ def capture_in_background(run: Any, notebook: NotebookFile | None, directory: Pa
     def work() -> None:
         ctx: dict[str, Any] = {"python_version": sys.version.split()[0]}
         try:
-            if notebook is not None:
+            if notebook is not None and notebook.data is not None:
+                ctx["notebook_sha"] = run.store.put_bytes(notebook.data)
+            elif notebook is not None:
                 digest, _, _ = run.store.put_file(notebook.path)
                 ctx["notebook_sha"] = digest
+            # What a rerun needs goes first: papermill's kernel manager kills a kernel
+            # that takes over 5 s to shut down, before the slower parts below are done.
+            run.set_context(**ctx)
+            ctx = {"kernel": _kernel(notebook)}
             ctx.update(git_state(directory))
             env = environment()
             run.record_environment(env)
@@ -259,6 +286,18 @@ def capture_in_background(run: Any, notebook: NotebookFile | None, directory: Pa
     _pending.append(t)
     t.start()
     return t
+
+
+def _kernel(notebook: NotebookFile | None) -> str | None:
+    """The kernel a rerun should start: the notebook's kernelspec name; for a notebook
+    saved without one, the installed spec this kernel was started from (looked up)."""
+    meta = (notebook.nb.get("metadata") or {}) if notebook is not None else {}
+    spec = meta.get("kernelspec") if isinstance(meta, dict) else None
+    if isinstance(spec, dict) and isinstance(spec.get("name"), str) and spec["name"]:
+        return spec["name"]
+    from .kernels import kernel_name
+
+    return kernel_name()
 
 
 _pending: list[threading.Thread] = []

@@ -16,6 +16,7 @@ import nbformat
 import pytest
 
 import workbench as wb
+from workbench.store import get_store
 
 from .conftest import execute, make_notebook
 
@@ -164,3 +165,86 @@ def test_a_notebook_without_language_metadata_reruns_with_the_kernel_it_recorded
     new = wb.get_run(result.run_id)
     assert new.metrics == {"score": 8.0, "which": 1.0} and new.context["kernel"] == "wbcapture"
     assert new.params == {"alpha": "4.0"}
+
+
+def test_jupyterhub_single_user_session_names_the_notebook(train, tmp_path, monkeypatch):
+    # JupyterHub's single-user server is a Jupyter server: a kernel it starts for a
+    # notebook gets the Hub's variables and JPY_SESSION_NAME, computed as the server does.
+    from jupyter_server.services.kernels.kernelmanager import MappingKernelManager
+    from jupyter_server.services.sessions.sessionmanager import SessionManager
+
+    sessions = SessionManager(kernel_manager=MappingKernelManager(root_dir=str(tmp_path)))
+    env = sessions.get_kernel_env("train.ipynb", "train.ipynb")
+    for name in (
+        "JUPYTERHUB_USER",
+        "JUPYTERHUB_API_URL",
+        "JUPYTERHUB_SERVICE_PREFIX",
+        "JUPYTERHUB_API_TOKEN",
+    ):
+        monkeypatch.setenv(name, {"JUPYTERHUB_USER": "ada"}.get(name, "x"))
+    monkeypatch.setenv("JPY_SESSION_NAME", env["JPY_SESSION_NAME"])
+    execute(train)
+    rec = _only_run()
+    assert rec.context["notebook_path"] == str(train) and rec.params["alpha"] == "0.1"
+    assert rec.context["notebook_sha"] == hashlib.sha256(train.read_bytes()).hexdigest()
+
+
+def test_colab_session_and_front_end_give_the_notebook_kept_off_the_disk(tmp_path, monkeypatch):
+    # Colab keeps the notebook in Drive: the runtime's session API (a Jupyter server at
+    # $COLAB_JUPYTER_IP:$KMP_TARGET_PORT) names it, and google.colab._message hands its
+    # content over. Neither exists here: a local server answers the session API as Colab's
+    # does, and a stand-in google.colab module answers get_ipynb from a file elsewhere.
+    import http.server
+    import threading
+
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    make_notebook(drive / "Copy of train.ipynb", TRAIN)
+    sessions = json.dumps(
+        [{"name": "Copy%20of%20train.ipynb", "path": "fileId=1AbC", "kernel": {"name": "python3"}}]
+    )
+
+    class Sessions(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            self.send_response(200 if self.path == "/api/sessions" else 404)
+            self.end_headers()
+            self.wfile.write(sessions.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sessions)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stub = tmp_path / "stub" / "google" / "colab"
+    stub.mkdir(parents=True)
+    (stub.parent / "__init__.py").write_text("")
+    (stub / "__init__.py").write_text("")
+    (stub / "_message.py").write_text(
+        "import json, os\n"
+        "def blocking_request(kind, request='', timeout_sec=5):\n"
+        "    assert kind == 'get_ipynb'\n"
+        "    return {'ipynb': json.load(open(os.environ['STAND_IN_NOTEBOOK']))}\n"
+    )
+    content = tmp_path / "content"
+    content.mkdir()
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20251201-060000")
+    monkeypatch.setenv("COLAB_JUPYTER_IP", "127.0.0.1")
+    monkeypatch.setenv("KMP_TARGET_PORT", str(server.server_address[1]))
+    monkeypatch.setenv("STAND_IN_NOTEBOOK", str(drive / "Copy of train.ipynb"))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "stub"))
+    nb = nbformat.read(drive / "Copy of train.ipynb", as_version=4)
+    from nbclient import NotebookClient
+
+    try:
+        NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(content)}}).execute()
+    finally:
+        server.shutdown()
+    rec = _only_run()
+    assert rec.experiment == "Copy of train"
+    assert rec.context["notebook_path"] == str(content / "Copy of train.ipynb")
+    assert rec.params == {"alpha": "0.1", "epochs": "3", "label": "base"}
+    snapshot = json.loads(get_store().blob_path(rec.context["notebook_sha"]).read_bytes())
+    assert ["".join(c["source"]) for c in snapshot["cells"]] == [c.source for c in nb.cells]
+    result = wb.rerun(rec.run_id, {"epochs": 10})
+    assert result.status == "finished", result.error
+    assert wb.get_run(result.run_id).metrics == {"score": 5.0}

@@ -15,7 +15,9 @@ multiplied by 360:
    one by one, 360 an hour, they would cost what one commit costs, 360 times: printed
    too.)
 
-Run: ``python benchmarks/bench_system_metrics.py [--seconds 8] [--writes 100]``.
+Writes the ``system_metrics`` section of RESULTS.md.
+Run: ``python benchmarks/bench_system_metrics.py [--seconds 8] [--writes 60]``
+(``WB_BENCH_QUICK=1``: 2 s and 5 commits).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import os
 import tempfile
 import threading
 import time
+
+from _results import Results, quick
 
 SAMPLES_PER_HOUR = 3600 / 10
 HEARTBEATS_PER_HOUR = 3600 / 30
@@ -86,6 +90,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0, help="how long the sampler runs at 0.02 s")
     ap.add_argument("--writes", type=int, default=60, help="commits of each kind")
     args = ap.parse_args()
+    if quick():
+        args.seconds, args.writes = 2.0, 5
+    res = Results("system_metrics", "the CPU time system metrics cost per hour at the default 10 s interval")
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         os.environ["WORKBENCH_STORE"] = os.path.join(tmp, "store")
         per_sample, n = sampler_cost(args.seconds)
@@ -109,6 +116,12 @@ def main() -> None:
     )
     print(f"  total: {total:.2f} s CPU per hour = {total / 3600 * 100:.3f}% of one core")
     print(f"  (each sample committed on its own would add {carrying * SAMPLES_PER_HOUR:.1f} s CPU per hour)")
+    res.add("sampler_ms_per_sample", per_sample * 1e3, "ms", f"sampler thread CPU per sample ({n} samples)")
+    res.add("heartbeat_commit_ms", heartbeat * 1e3, "ms", "CPU of a heartbeat commit, no samples")
+    res.add("commit_with_samples_ms", carrying * 1e3, "ms", "CPU of a heartbeat commit carrying 3 samples")
+    res.add("cpu_s_per_hour", total, "s", "sampler + writes, CPU per hour at 10 s")
+    res.add("percent_of_one_core", total / 3600 * 100, "%", "the same, as a share of one core")
+    res.write()
 
 
 if __name__ == "__main__":

@@ -124,6 +124,9 @@ class Writer:
             The store cannot be written now (``StoreWriteError``, ``StoreVersionError``,
             ...); the data stays in this writer and is retried.
         """
+        # A forked child exiting (the exit hook flushes every writer) must not write, or
+        # open DuckDB for, what its parent had buffered.
+        self._forget_parent()
         with self._flush_lock:
             self._take()
             self._write_pending()
@@ -209,15 +212,20 @@ class Writer:
             where = f"it could not be saved ({e})"
         _warn(f"Workbench could not write a batch ({error}); {where}")
 
-    def _ensure_thread(self) -> None:
+    def _forget_parent(self) -> None:
         if self._pid != os.getpid():
-            # Forked child: the parent's thread does not exist here, and its buffers are the parent's.
+            # Forked child: the parent's thread does not exist here, and its buffers are the
+            # parent's; so is the flush lock, which that thread may have held at the fork.
             self._pid = os.getpid()
             self._thread = None
+            self._flush_lock = threading.Lock()
             self.ops.clear()
             self.runs.clear()
             self._pending.clear()
             self._pending_n = 0
+
+    def _ensure_thread(self) -> None:
+        self._forget_parent()
         if self._thread is None or not self._thread.is_alive():
             self._stopping = False
             self._thread = threading.Thread(target=self._loop, name="workbench-writer", daemon=True)

@@ -514,7 +514,9 @@ def test_reliability_4_with_no_folder_to_spill_to_errors_are_workbench_errors_an
     errors = int(report.split()[1])
     assert 0 < errors <= 100_000 // 5_000, report  # one attempt per FLUSH_POINTS points at most
     assert "['BufferFullError']" in report, report
-    assert float(report.split("worst")[1].split()[0]) < 2.0, report
+    # No call waits out a lock or retry loop (the lock timeout here is 60 s); the bound
+    # is loose because a loaded machine stalls any one call now and then.
+    assert float(report.split("worst")[1].split()[0]) < 20.0, report
     # At exit nothing could be saved: one line says what was lost, no traceback.
     assert "Traceback" not in err and "Exception ignored" not in err, err
     assert "were lost" in err, err

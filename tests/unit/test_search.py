@@ -337,9 +337,11 @@ def _best_of(f, tries=2):
 
 
 @pytest.mark.parametrize("joiner", [" OR ", " AND "])
-def test_reliability_5_filter_at_the_limits_runs_well_under_a_second(joiner):
+def test_reliability_5_a_filter_at_every_limit_runs_and_selects(joiner):
     """A filter at every limit at once (comparisons, nesting, distinct keys of every
-    entity type), on 1,000 runs."""
+    entity type), on 1,000 runs, compiles and selects the right runs. How fast is
+    ``benchmarks/bench_store.py``'s ``filter_limits_s``, not a timed test; the SQL's
+    shape (one read per table) is checked above."""
     _many_runs(1000)
     n, depth = search.MAX_TERMS, search.MAX_DEPTH
     kinds = [
@@ -351,11 +353,10 @@ def test_reliability_5_filter_at_the_limits_runs_well_under_a_second(joiner):
     ]
     terms = [kinds[i % len(kinds)](i) for i in range(n - 1)]
     text = "(" * depth + "metrics.r2 >= 0" + ")" * depth + joiner + joiner.join(terms)
-    compile_s, _ = _best_of(lambda: parse_filter(text))
-    assert compile_s < 0.2
-    run_s, df = _best_of(lambda: wb.runs(text))
+    sql, _ = parse_filter(text)
+    assert sql.count("SELECT") < 20
+    df = wb.runs(text)
     assert len(df) == 1000
-    assert run_s < 1.0, f"{n} comparisons took {run_s:.2f} s"
 
 
 def test_reliability_5_compiling_is_linear():

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import get_ipython
+from IPython.testing import globalipapp
 
 from workbench.magics import WorkbenchMagics
 
 
+def _shell():
+    # globalipapp's get_ipython() starts the shared test shell once and answers None to
+    # every later caller that imported the function by name: ask the module each time.
+    globalipapp.start_ipython()
+    return globalipapp.get_ipython()
+
+
 @pytest.fixture(scope="module")
 def ip():
-    shell = get_ipython()
+    shell = _shell()
     shell.run_line_magic("load_ext", "workbench")
     return shell
 

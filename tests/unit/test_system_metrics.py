@@ -13,10 +13,18 @@ import time
 from pathlib import Path
 
 import pytest
-from IPython.testing.globalipapp import get_ipython
+from IPython.testing import globalipapp
 
 import workbench as wb
 from workbench.tracking import system_metrics
+
+
+def _shell():
+    # globalipapp's get_ipython() starts the shared test shell once and answers None to
+    # every later caller that imported the function by name: ask the module each time.
+    globalipapp.start_ipython()
+    return globalipapp.get_ipython()
+
 
 CPU = "system/cpu_utilization_percentage"
 
@@ -117,7 +125,7 @@ def test_the_off_switches_record_none(sampling, monkeypatch):
 
 
 def test_track_no_system_metrics_option(sampling):
-    ip = get_ipython()
+    ip = _shell()
     ip.run_line_magic("load_ext", "workbench")
     ip.run_cell_magic("track", "--name quiet --no-system-metrics --no-live", "import time; time.sleep(1.2)")
     ip.run_cell_magic("track", "--name sampled --no-live", "import time; time.sleep(1.2)")

@@ -17,6 +17,8 @@ from .conftest import execute, execute_example, make_notebook, text_of
 
 pytestmark = pytest.mark.slow
 
+VEGALITE = "application/vnd.vegalite.v5+json"
+
 
 def _one_run(**filters):
     df = wb.runs()
@@ -318,3 +320,29 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     assert "application/vnd.jupyter.widget-view+json" in shown["data"]
     html = shown["data"]["text/html"]
     assert all(name in html for name in ("ridge", "lasso", "boosting")) and "rmse" in html
+
+
+def test_papermills_output_notebook_keeps_the_final_live_chart(tmp_path, monkeypatch):
+    """Headless, the live chart's last draw happens before the cell ends: papermill saves
+    the chart with every step, not the empty placeholder a frontend would fill later."""
+    import papermill as pm
+
+    for name in ("JPY_SESSION_NAME", "WORKBENCH_NOTEBOOK_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    src = tmp_path / "curve.ipynb"
+    make_notebook(
+        src,
+        [
+            ("steps = 30", ["parameters"]),
+            "%load_ext workbench\nimport workbench as wb",
+            "%%track --name curve\nfor i in range(steps):\n    wb.log_metric('loss', 1 / (i + 1), step=i)",
+        ],
+    )
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(str(src), str(out), kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+    nb = nbformat.read(out, as_version=4)
+    tracked = next(c for c in nb.cells if c.source.startswith("%%track"))
+    charts = [o["data"][VEGALITE] for o in tracked.outputs if VEGALITE in o.get("data", {})]
+    assert len(charts) == 1, tracked.outputs
+    steps = [r["step"] for r in charts[0]["data"]["values"] if r["key"] == "loss"]
+    assert max(steps) == 29 and len(steps) == 30

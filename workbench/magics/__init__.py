@@ -22,7 +22,7 @@ from .. import autolog, context, tracking
 from ..env import WORKBENCH_SOURCE
 from ..errors import WorkbenchError
 from . import wb as wb_commands
-from .live import attach_live_chart
+from .live import attach_live_chart, frontend_attached
 
 __all__ = ["WorkbenchMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -178,7 +178,7 @@ class WorkbenchMagics(Magics):
             finally:
                 run.end(status, error)
                 if live is not None:
-                    live.finish()
+                    live.finish(in_background=frontend_attached(self.shell.user_ns))
                 wall = time.perf_counter() - t0
                 notes.add(f"{status} run {run.run_name} ({run.run_id[:8]}) in {run.experiment}, {wall:.2f} s")
                 notes.show()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from typing import Any
@@ -58,17 +59,28 @@ class LiveHook:
         if not self._run.ended:  # once ended, the final (forced) render draws
             self._chart.render()
 
-    def finish(self) -> None:
-        """Draw the final state, off the cell's path: the run's last points go through
-        the chart, which then updates its output in place after the cell has ended."""
+    def finish(self, in_background: bool = True) -> None:
+        """Draw the final state: the run's last points go through the chart.
+
+        In the background (the default), off the cell's path: the chart's output is
+        updated in place just after the cell ends, which a frontend (JupyterLab, VS Code)
+        draws. A headless execution (papermill, nbclient, nbconvert) reads a cell's
+        outputs only until the cell ends, so there the final draw happens before.
+        """
         if self._chart is None and self._run.pending_points < 2:
             self._unsubscribe()
             return
-        threading.Thread(target=self._final, name="workbench-live-final", daemon=True).start()
+        if in_background:
+            threading.Thread(
+                target=self._final, args=(0.1,), name="workbench-live-final", daemon=True
+            ).start()
+        else:
+            self._final(0.0)
 
-    def _final(self) -> None:
-        # Let the cell's reply go out first; the update lands in place a moment later.
-        time.sleep(0.1)
+    def _final(self, delay: float) -> None:
+        # In the background, the cell's reply goes out first; the update lands a moment later.
+        if delay:
+            time.sleep(delay)
         try:
             tracking.flush(self._run.store)
         except WorkbenchError:
@@ -76,3 +88,12 @@ class LiveHook:
         self._unsubscribe()
         if self._chart is not None:
             self._chart.close()
+
+
+def frontend_attached(user_ns: dict[str, Any]) -> bool:
+    """Whether a frontend that draws outputs updated after their cell ended shows this
+    kernel: a Jupyter server session (JupyterLab, Notebook) or VS Code. Papermill,
+    nbclient and nbconvert start kernels with neither."""
+    return bool(
+        os.environ.get("JPY_SESSION_NAME") or user_ns.get("__session__") or user_ns.get("__vsc_ipynb_file__")
+    )

@@ -199,8 +199,9 @@ class Executor:
                     self._progress(queued=-1, running=1)
                     result.status = "running"
                     reply = watched(worker, spec, result, watch)
-                    if reply["status"] == "killed":
-                        # An interrupted worker exits after replying: never hand it the next job.
+                    if reply["status"] == "killed" or reply.get("interrupted"):
+                        # An interrupted worker exits after replying, and an interrupt sent as
+                        # the job was finishing may land in the next one: never reuse it.
                         worker.close()
                         worker = None
                     try:
@@ -394,4 +395,6 @@ def watched(worker: Worker, spec: dict[str, Any], result: JobResult, watch: Watc
         t.join()
     if reason and reply["status"] != "finished":
         reply = {**reply, "status": "killed", "error": reason[0], "stopped_by_watch": True}
+    elif reason:
+        reply = {**reply, "interrupted": True}  # it finished first; the interrupt is on its way
     return reply

@@ -172,7 +172,12 @@ def run_task(task: dict[str, Any], upload: bytes | None = None) -> dict[str, Any
             reply = watched(worker, spec, result, _watch(task, store))
         finally:
             # An interrupted (or dead) worker exits: it never gets another job.
-            if reply is None or reply["status"] == "killed" or worker.proc.poll() is not None:
+            if (
+                reply is None
+                or reply["status"] == "killed"
+                or reply.get("interrupted")
+                or worker.proc.poll() is not None
+            ):
                 _retire(worker)
         record_outcome(store, spec, reply, result)
         from ..bridges.bundle import export_runs

@@ -287,39 +287,21 @@ def tune(
         Bad space, objective, direction, counts, study, kernel or executor; optuna (or
         dask, with an executor) not installed. Nothing has run.
     """
-    optuna = _optuna()
-    for what, n in (("n_trials", n_trials), ("jobs", jobs)):
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise InvalidInputError(f"{what} must be a positive integer, got {n!r}")
-    if direction not in ("minimize", "maximize"):
-        raise InvalidInputError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
-    if upload and executor is None:
-        raise InvalidInputError("upload ships the notebook's folder to a Dask cluster; give executor= too")
+    _optuna()
+    _check_counts(n_trials, jobs, direction, upload, executor)
     key = _objective_key(objective)
     s = as_store(store)
     src = resolve_source(s, notebook)
     dists = _check_space(space, src.nb, src.label)
     kname = notebook_kernel(src.nb, kernel, src.run.context.get("kernel") if src.run else None)
-    packed = None
-    if upload:
-        if src.origin_path is None or not src.origin_path.parent.is_dir():
-            raise InvalidInputError(f"upload: the folder of {src.label} is not on this machine")
-        if upload_limit is not None and (not isinstance(upload_limit, int) or upload_limit < 1):
-            raise InvalidInputError(f"upload_limit must be a positive number of bytes, got {upload_limit!r}")
-        packed = pack_folder(src.origin_path.parent, upload_limit or DEFAULT_UPLOAD_LIMIT)
+    packed = _packed_folder(src, upload_limit) if upload else None
     stem = src.origin_path.stem if src.origin_path else "notebook"
     default_name = re.sub(r"[^A-Za-z0-9_.\-]", "-", f"{stem}-{key}")[:100]
     st = _open_study(study, default_name, direction, sampler, pruner, s)
-    tune_id = st.user_attrs[_TUNE_ID_ATTR]
-    sha = store_snapshot(s, src)
-    base = recorded_values(src.nb, src.run) if src.run is not None else {}
-    parent = src.run.run_id if src.run else None
-    tags = {"tune_id": tune_id, "study": st.study_name, "objective": key, "direction": direction}
 
-    from .core import _progress_display, starting_params
+    from .core import _progress_display
 
-    in_kernel = procs.in_kernel()
-    bar = _progress_display(n_trials, in_kernel, kind="tune") if progress else None
+    bar = _progress_display(n_trials, procs.in_kernel(), kind="tune") if progress else None
     client, on_end = (None, None) if executor is None else connect(executor)
     on_progress = bar.update if bar is not None else None
     runner: Any = (
@@ -329,59 +311,9 @@ def tune(
     )
     if bar is not None:
         bar.attach(runner)
-    lock = threading.Lock()
-    trials: dict[str, Any] = {}
-    started = [0]
-
-    def next_job() -> tuple[dict[str, Any], JobResult] | None:
-        with lock:
-            if started[0] >= n_trials:
-                return None
-            started[0] += 1
-            trial = st.ask(dists)
-        params = starting_params(src, trial.params, base)
-        label = ", ".join(f"{k}={v}" for k, v in trial.params.items())
-        spec = make_spec(
-            s, src, sha, params, kname, "tune", parent, {**tags, "trial": str(trial.number)},
-            f"trial {trial.number}: {label}",
-        )  # fmt: skip
-        trials[spec["job_id"]] = trial
-        return spec, JobResult(spec["job_id"], params)
-
-    def on_done(spec: dict[str, Any], reply: dict[str, Any], result: JobResult) -> None:
-        trial = trials[spec["job_id"]]
-        trial.set_user_attr("run_ids", result.run_ids)
-        state, value = optuna.trial.TrialState.FAIL, None
-        if reply.get("stopped_by_watch"):
-            state = optuna.trial.TrialState.PRUNED
-            step = monitor.pruned_at.get(spec["job_id"], -1)
-            s.write(Batch(tags=[(r, PRUNED_TAG, str(step)) for r in result.run_ids]))
-        elif result.status == "finished":
-            value = _value(s, result.run_ids, key)
-            if value is None:
-                result.error = f"the notebook logged no finite {key!r} metric"
-                log.warning("workbench: trial %d: %s", trial.number, result.error)
-            else:
-                state = optuna.trial.TrialState.COMPLETE
-        if result.error:
-            trial.set_user_attr("error", result.error)
-        try:
-            st.tell(trial, value if state == optuna.trial.TrialState.COMPLETE else None, state=state)
-        except RuntimeError as e:
-            # GridSampler calls study.stop() once its grid is done, which Optuna allows only
-            # inside optimize(); the trial's state is stored before that.
-            if "Study.stop" not in str(e):
-                raise
-        if bar is not None and hasattr(bar, "set_best"):
-            try:
-                best = st.best_trial
-                bar.set_best(best.value, best.params)
-            except ValueError:
-                pass  # no complete trial yet
-
-    monitor = _Pruning(key, trials)
+    trials = _Trials(st, s, src, dists, key, direction, kname, n_trials, bar)
     try:
-        runner.run_jobs(next_job, n_trials, on_done=on_done, monitor=monitor)
+        runner.run_jobs(trials.next_job, n_trials, on_done=trials.on_done, monitor=trials.monitor)
     finally:
         if bar is not None:
             bar.close()
@@ -389,6 +321,106 @@ def tune(
             on_end()
         flush()
     return st
+
+
+def _check_counts(n_trials: Any, jobs: Any, direction: Any, upload: bool, executor: Any) -> None:
+    for what, n in (("n_trials", n_trials), ("jobs", jobs)):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise InvalidInputError(f"{what} must be a positive integer, got {n!r}")
+    if direction not in ("minimize", "maximize"):
+        raise InvalidInputError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
+    if upload and executor is None:
+        raise InvalidInputError("upload ships the notebook's folder to a Dask cluster; give executor= too")
+
+
+def _packed_folder(src: Any, upload_limit: int | None) -> Any:
+    """The notebook's folder packed for the Dask workers (``upload=True``)."""
+    if src.origin_path is None or not src.origin_path.parent.is_dir():
+        raise InvalidInputError(f"upload: the folder of {src.label} is not on this machine")
+    if upload_limit is not None and (not isinstance(upload_limit, int) or upload_limit < 1):
+        raise InvalidInputError(f"upload_limit must be a positive number of bytes, got {upload_limit!r}")
+    return pack_folder(src.origin_path.parent, upload_limit or DEFAULT_UPLOAD_LIMIT)
+
+
+class _Trials:
+    """Asks the study for a trial per job and tells it each job's outcome."""
+
+    def __init__(
+        self,
+        st: Any,
+        s: Store,
+        src: Any,
+        dists: dict[str, Any],
+        key: str,
+        direction: str,
+        kname: str | None,
+        n_trials: int,
+        bar: Any,
+    ) -> None:
+        self.st, self.s, self.src, self.dists, self.key, self.kname = st, s, src, dists, key, kname
+        self.n_trials, self.bar = n_trials, bar
+        self.sha = store_snapshot(s, src)
+        self.base = recorded_values(src.nb, src.run) if src.run is not None else {}
+        self.parent = src.run.run_id if src.run else None
+        self.tags = {
+            "tune_id": st.user_attrs[_TUNE_ID_ATTR],
+            "study": st.study_name,
+            "objective": key,
+            "direction": direction,
+        }
+        self.lock = threading.Lock()
+        self.trials: dict[str, Any] = {}
+        self.started = 0
+        self.monitor = _Pruning(key, self.trials)
+
+    def next_job(self) -> tuple[dict[str, Any], JobResult] | None:
+        from .core import starting_params
+
+        with self.lock:
+            if self.started >= self.n_trials:
+                return None
+            self.started += 1
+            trial = self.st.ask(self.dists)
+        params = starting_params(self.src, trial.params, self.base)
+        label = ", ".join(f"{k}={v}" for k, v in trial.params.items())
+        spec = make_spec(
+            self.s, self.src, self.sha, params, self.kname, "tune", self.parent,
+            {**self.tags, "trial": str(trial.number)}, f"trial {trial.number}: {label}",
+        )  # fmt: skip
+        self.trials[spec["job_id"]] = trial
+        return spec, JobResult(spec["job_id"], params)
+
+    def on_done(self, spec: dict[str, Any], reply: dict[str, Any], result: JobResult) -> None:
+        optuna = _optuna()
+        trial = self.trials[spec["job_id"]]
+        trial.set_user_attr("run_ids", result.run_ids)
+        state, value = optuna.trial.TrialState.FAIL, None
+        if reply.get("stopped_by_watch"):
+            state = optuna.trial.TrialState.PRUNED
+            step = self.monitor.pruned_at.get(spec["job_id"], -1)
+            self.s.write(Batch(tags=[(r, PRUNED_TAG, str(step)) for r in result.run_ids]))
+        elif result.status == "finished":
+            value = _value(self.s, result.run_ids, self.key)
+            if value is None:
+                result.error = f"the notebook logged no finite {self.key!r} metric"
+                log.warning("workbench: trial %d: %s", trial.number, result.error)
+            else:
+                state = optuna.trial.TrialState.COMPLETE
+        if result.error:
+            trial.set_user_attr("error", result.error)
+        try:
+            self.st.tell(trial, value if state == optuna.trial.TrialState.COMPLETE else None, state=state)
+        except RuntimeError as e:
+            # GridSampler calls study.stop() once its grid is done, which Optuna allows only
+            # inside optimize(); the trial's state is stored before that.
+            if "Study.stop" not in str(e):
+                raise
+        if self.bar is not None and hasattr(self.bar, "set_best"):
+            try:
+                best = self.st.best_trial
+                self.bar.set_best(best.value, best.params)
+            except ValueError:
+                pass  # no complete trial yet
 
 
 def tune_history(tune_id: str, *, store: str | os.PathLike[str] | Store | None = None) -> dict[str, Any]:

@@ -177,8 +177,20 @@ def param_value(value: Any) -> str:
 
 
 def _run(args: list[str], cwd: Path, timeout: float = 10.0) -> str | None:
+    # In a session of its own: a kernel manager shutting the kernel down signals the
+    # kernel's whole process group (SIGTERM at 2.5 s), which must not reach a git diff
+    # still running for the last cell (a run with git_dirty but no diff was seen once, on a
+    # loaded machine; this cause is likely, not proven).
     try:
-        proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            args,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            start_new_session=True,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout if proc.returncode == 0 else None

@@ -83,11 +83,11 @@ def build_store(directory: Path, n_runs: int, points: int, long_runs: bool) -> d
     for c in range(0, n_runs, chunk):
         b = Batch(experiments={"scale": int(t0 * 1000)})
         part = ids[c : c + chunk]
-        for j, rid in enumerate(part, start=c):
+        for j, run_id in enumerate(part, start=c):
             start = int((t0 + j) * 1000)
             b.runs.append(
                 {
-                    "run_id": rid,
+                    "run_id": run_id,
                     "experiment": "scale",
                     "run_name": f"run-{j}",
                     "status": "finished",
@@ -97,12 +97,12 @@ def build_store(directory: Path, n_runs: int, points: int, long_runs: bool) -> d
                 }
             )
             params, metrics = payload(j)
-            b.params.extend((rid, k, v) for k, v in params.items())
-            b.tags.extend([(rid, "team", "ab"[j % 2]), (rid, "sweep_id", f"s{j // 100}")])
-            b.metrics.append((rid, list(metrics), [0] * 4, list(metrics.values()), [t0 + j] * 4))
+            b.params.extend((run_id, k, v) for k, v in params.items())
+            b.tags.extend([(run_id, "team", "ab"[j % 2]), (run_id, "sweep_id", f"s{j // 100}")])
+            b.metrics.append((run_id, list(metrics), [0] * 4, list(metrics.values()), [t0 + j] * 4))
             b.artifacts.append(
                 {
-                    "run_id": rid,
+                    "run_id": run_id,
                     "path": "model.pkl",
                     "kind": "model",
                     "sha256": f"{j:064x}",

@@ -596,15 +596,24 @@ def _log_runs(store: Path, n: int, experiment: str) -> None:
 
 def _palette(page, label: str) -> None:
     """Run a command from JupyterLab's command palette by its label."""
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import expect
 
-    page.keyboard.press("Control+Shift+C")
     palette = page.locator(".lm-CommandPalette-input")
-    expect(palette).to_be_visible()
-    palette.fill(label)
     item = page.locator(".lm-CommandPalette-item").filter(has_text=label).first
-    expect(item).to_be_visible()
-    item.click()
+    # The palette closes when it loses focus; a panel refresh landing just after it opened
+    # closed it once in CI before the label was typed. Open it again then (3 tries).
+    for attempt in range(3):
+        if not palette.is_visible():
+            page.keyboard.press("Control+Shift+C")
+        expect(palette).to_be_visible()
+        try:
+            palette.fill(label, timeout=10_000)
+            item.click(timeout=10_000)
+            return
+        except PlaywrightError:
+            if attempt == 2:
+                raise
 
 
 # Runs last in this module: it adds runs to the demo's store.

@@ -90,16 +90,15 @@ def _run_conditions(
     return " AND ".join(where), params
 
 
-def select_runs(
+def _select(
     con: duckdb.DuckDBPyConnection,
     query: Query,
     experiment: str | Sequence[str] | None,
     include_deleted: bool,
     limit: int | None,
     offset: int,
-) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """The runs a query finds, in order, and their params, latest metrics and tags in long
-    form (``{"params": df, "metrics": df, "tags": df}``); :func:`runs_frame` joins them."""
+) -> None:
+    """Put the runs a query finds, in order (``_ord``), in the session's ``_sel`` table."""
     where, params = _run_conditions(query, experiment, include_deleted)
     prepare_session(con, query)
     page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
@@ -110,6 +109,19 @@ def select_runs(
         f"ORDER BY {query.order}{page})",
         params + query.order_params,
     )
+
+
+def select_runs(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    experiment: str | Sequence[str] | None,
+    include_deleted: bool,
+    limit: int | None,
+    offset: int,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The runs a query finds, in order, and their params, latest metrics and tags in long
+    form (``{"params": df, "metrics": df, "tags": df}``); :func:`runs_frame` joins them."""
+    _select(con, query, experiment, include_deleted, limit, offset)
     base = con.execute("SELECT * FROM _sel ORDER BY _ord").df()
     wide = {
         prefix: con.execute(f"SELECT t.run_id, t.key, t.value FROM {table} t JOIN _sel USING (run_id)").df()
@@ -142,16 +154,7 @@ def wide_runs_query(
     are aliased by position: keys differing only in case are distinct keys, while SQL
     identifiers are not.
     """
-    where, params = _run_conditions(query, experiment, include_deleted)
-    prepare_session(con, query)
-    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _sel AS SELECT row_number() OVER () AS _ord, * FROM ("
-        "SELECT r.run_id, r.run_name, r.experiment, r.status, r.start_time, r.end_time, "
-        f"r.source, r.parent_run_id FROM runs r WHERE {where} "
-        f"ORDER BY {query.order}{page})",
-        params + query.order_params,
-    )
+    _select(con, query, experiment, include_deleted, limit, offset)
     found = con.execute(
         " UNION ALL ".join(
             f"SELECT DISTINCT {i} AS src, key FROM {table} JOIN _sel USING (run_id)"

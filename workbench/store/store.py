@@ -330,12 +330,21 @@ class Store:
         """
         query = build_query(filter, order_by)  # parse before touching the store
         with self.session() as con:
-            writes.reap_dead_runs(con)
-            sql, params, names = queries.wide_runs_query(
-                con, query, experiment, include_deleted, limit, offset
-            )
-            df = con.execute(sql, [*queries.ALL_ROWS, *params]).df()
-            con.execute("DROP TABLE _sel")
+            return self._wide_runs(con, query, experiment, include_deleted, limit, offset)
+
+    @staticmethod
+    def _wide_runs(
+        con: duckdb.DuckDBPyConnection,
+        query: Any,
+        experiment: str | Sequence[str] | None,
+        include_deleted: bool,
+        limit: int | None,
+        offset: int,
+    ) -> pd.DataFrame:
+        writes.reap_dead_runs(con)
+        sql, params, names = queries.wide_runs_query(con, query, experiment, include_deleted, limit, offset)
+        df = con.execute(sql, [*queries.ALL_ROWS, *params]).df()
+        con.execute("DROP TABLE _sel")
         return queries.wide_frame(df, names)
 
     def runs_page(
@@ -351,14 +360,8 @@ class Store:
         session (the panel asks for both with every page)."""
         query = build_query(filter, order_by)
         with self.session() as con:
-            writes.reap_dead_runs(con)
-            sql, params, names = queries.wide_runs_query(
-                con, query, experiment, include_deleted, limit, offset
-            )
-            df = con.execute(sql, [*queries.ALL_ROWS, *params]).df()
-            con.execute("DROP TABLE _sel")
-            total = queries.count_runs(con, query, experiment, include_deleted)
-        return queries.wide_frame(df, names), total
+            page = self._wide_runs(con, query, experiment, include_deleted, limit, offset)
+            return page, queries.count_runs(con, query, experiment, include_deleted)
 
     def iter_runs(
         self,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import os
 import threading
 import time
 from typing import Any
 
 from .. import tracking
 from ..errors import WorkbenchError
+from ..tracking import context
 
 
 def attach_live_chart(run: tracking.Run, cell: str) -> Any:
@@ -94,6 +94,4 @@ def frontend_attached(user_ns: dict[str, Any]) -> bool:
     """Whether a frontend that draws outputs updated after their cell ended shows this
     kernel: a Jupyter server session (JupyterLab, Notebook) or VS Code. Papermill,
     nbclient and nbconvert start kernels with neither."""
-    return bool(
-        os.environ.get("JPY_SESSION_NAME") or user_ns.get("__session__") or user_ns.get("__vsc_ipynb_file__")
-    )
+    return any(context.frontend_names(user_ns))

@@ -43,6 +43,14 @@ class NotebookFile:
     data: bytes | None = None
 
 
+def frontend_names(user_ns: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """What a frontend showing this kernel says of it, in order: ``__session__`` (set by
+    ipykernel from the Jupyter server's session), ``$JPY_SESSION_NAME`` and VS Code's
+    ``__vsc_ipynb_file__``; all empty under papermill, nbclient and nbconvert."""
+    ns = user_ns or {}
+    return (ns.get("__session__"), os.environ.get("JPY_SESSION_NAME"), ns.get("__vsc_ipynb_file__"))
+
+
 def notebook_path(user_ns: dict[str, Any] | None = None) -> Path | None:
     """The path of the notebook this kernel runs, or None when it cannot be known.
 
@@ -50,13 +58,7 @@ def notebook_path(user_ns: dict[str, Any] | None = None) -> Path | None:
     (set by ipykernel from the Jupyter server's session), ``$JPY_SESSION_NAME``, and VS
     Code's ``__vsc_ipynb_file__``.
     """
-    ns = user_ns or {}
-    for raw in (
-        os.environ.get(WORKBENCH_NOTEBOOK_PATH),
-        ns.get("__session__"),
-        os.environ.get("JPY_SESSION_NAME"),
-        ns.get("__vsc_ipynb_file__"),
-    ):
+    for raw in (os.environ.get(WORKBENCH_NOTEBOOK_PATH), *frontend_names(user_ns)):
         if raw and isinstance(raw, str) and raw.endswith(".ipynb"):
             p = Path(raw)
             if not p.is_absolute():

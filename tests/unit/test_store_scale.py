@@ -1,6 +1,7 @@
 """The query paths added for scale (issue 16) give what the plain paths give, on one store.
 
-- ``search_runs`` pivots params, metrics and tags in DuckDB; the plain path pivots long
+- ``search_runs`` spreads params, metrics and tags into columns in Arrow, once per table;
+  ``iter_runs`` pivots them in DuckDB; the plain path pivots long
   rows in pandas (``queries.select_runs`` + ``queries.runs_frame``).
 - ``iter_runs`` streams the same frame in batches; the CLI's CSV is written from it.
 - ``resolve_run_ids`` resolves full ids in one query; the plain path resolves each.
@@ -88,7 +89,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: ",".join(c) or "all")
-def test_search_runs_pivots_in_duckdb_as_the_plain_path_does(big, case):
+def test_search_runs_equals_the_plain_path(big, case):
     got = big.search_runs(
         case.get("flt"),
         case.get("order"),

@@ -23,6 +23,7 @@ __all__ = [
     "ALL_ROWS",
     "artifact_dicts",
     "wide_frame",
+    "wide_runs_frame",
     "wide_runs_query",
     "count_runs",
     "environment",
@@ -192,6 +193,42 @@ def wide_runs_query(
         f"SELECT {', '.join(cols)} FROM s {' '.join(joins)} ORDER BY s._ord"
     )
     return sql, keys_params, names
+
+
+def wide_runs_frame(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    experiment: str | Sequence[str] | None,
+    include_deleted: bool,
+    limit: int | None,
+    offset: int,
+) -> pd.DataFrame:
+    """The runs a query finds, one row each in order, shaped as :func:`wide_frame`
+    shapes :func:`wide_runs_query`'s result, for a caller that wants them all at once.
+
+    Each of params, latest metrics and tags is read once as long rows and spread into
+    columns in Arrow (:mod:`.pivot`): the SQL pivot reads each table twice, once to find
+    its keys, and evaluates one filter per key over every row (issue 16).
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    from .pivot import spread
+
+    _select(con, query, experiment, include_deleted, limit, offset)
+    try:
+        base = con.execute("SELECT * EXCLUDE (_ord) FROM _sel ORDER BY _ord").df()
+        wide: dict[str, Any] = {}
+        for prefix, table in _WIDE_SOURCES:
+            long = con.sql(f"SELECT s._ord, t.key, t.value FROM {table} t JOIN _sel s USING (run_id)")
+            for key, column in spread(len(base), long.to_arrow_table()):
+                wide[f"{prefix}.{key}"] = column
+    finally:
+        con.execute("DROP TABLE _sel")
+    df = wide_frame(base, list(base.columns))
+    if not wide:
+        return df
+    return pd.concat([df, pa.table(wide).to_pandas()], axis=1)
 
 
 #: ``wide_runs_query``'s range covering every selected run.

@@ -342,10 +342,7 @@ class Store:
         offset: int,
     ) -> pd.DataFrame:
         writes.reap_dead_runs(con)
-        sql, params, names = queries.wide_runs_query(con, query, experiment, include_deleted, limit, offset)
-        df = con.execute(sql, [*queries.ALL_ROWS, *params]).df()
-        con.execute("DROP TABLE _sel")
-        return queries.wide_frame(df, names)
+        return queries.wide_runs_frame(con, query, experiment, include_deleted, limit, offset)
 
     def runs_page(
         self,

@@ -270,6 +270,54 @@ def test_runs_page_is_search_and_count_in_one_session(big, case):
     assert total == big.count_runs(args[0], args[2], args[3]) == len(big.search_runs(*args))
 
 
+@pytest.mark.parametrize(
+    "case",
+    [{}, CASES[1], CASES[2], CASES[3], CASES[6], {"limit": 200, "offset": 4400}],
+    ids=["p0", "filtered", "odd_keys", "e2", "none", "last"],
+)
+def test_the_panels_page_rows_are_the_runs_search_runs_finds(big, case):
+    """The REST page is built from plain rows (no DataFrame); it must say what the
+    DataFrame path says."""
+    from workbench.server.handlers import page_row, run_rows
+
+    args = (case.get("flt"), case.get("order"), case.get("experiment"), case.get("deleted", False))
+    limit, offset = case.get("limit", 200), case.get("offset", 0)
+    page, keys, total = big.runs_page_rows(*args, limit, offset)
+    df, want_total = big.runs_page(*args, limit, offset)
+    assert [page_row(r) for r in page] == run_rows(df)
+    assert keys["params"] == [c[7:] for c in df.columns if c.startswith("params.")]
+    assert keys["metrics"] == [c[8:] for c in df.columns if c.startswith("metrics.")]
+    assert total == want_total
+
+
+def test_page_rows_leave_out_nan_metrics_as_the_dataframe_path_does(tmp_path):
+    """The API refuses NaN, but an MLflow import can bring one in."""
+    from workbench.server.handlers import page_row, run_rows
+
+    store = Store(tmp_path / "nan")
+    store.check_schema()
+    rid = "ab" * 16
+    b = Batch(experiments={"e": 1})
+    b.runs.append(
+        {
+            "run_id": rid,
+            "experiment": "e",
+            "run_name": "r",
+            "status": "finished",
+            "start_time": 1000,
+            "end_time": 2000,
+            "source": "python",
+            "parent_run_id": None,
+        }
+    )
+    b.params.append((rid, "a", "1"))
+    b.metrics.append((rid, ["loss", "acc"], [0, 0], [float("nan"), 0.5], [1.0, 1.0]))
+    store.write(b)
+    page, keys, total = store.runs_page_rows()
+    assert [page_row(r) for r in page] == run_rows(store.runs_page()[0])
+    assert page_row(page[0])["metrics"] == {"acc": 0.5} and total == 1
+
+
 def test_log_metrics_stores_what_log_metric_per_key_stores(tmp_path):
     """log_metrics appends its points itself (the hot path of a training loop); the
     plain path is log_metric per key."""

@@ -162,6 +162,24 @@ def clean(value: Any) -> Any:
     return value
 
 
+def page_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of :meth:`Store.runs_page_rows` as :func:`run_rows` shapes a run."""
+    parent = row["parent_run_id"]
+    tags = row["tags"]
+    return {
+        **{
+            c: row[c]
+            for c in ("run_id", "run_name", "experiment", "status", "start_time", "end_time", "source")
+        },
+        "parent_run_id": parent,
+        "origin": origin(row["source"], parent, tags.get("sweep_id") or tags.get("tune_id")),
+        "params": row["params"],
+        # A NaN latest value is left out, as run_rows leaves it out.
+        "metrics": {k: v for k, v in row["metrics"].items() if not math.isnan(v)},
+        "tags": tags,
+    }
+
+
 def run_rows(df: Any) -> list[dict[str, Any]]:
     """Rows of a ``search_runs`` DataFrame as nested JSON objects."""
     import pandas as pd
@@ -235,12 +253,9 @@ class RunsHandler(WorkbenchHandler):
 
         def work() -> dict[str, Any]:
             store = self.store
-            df, total = store.runs_page(flt, order, experiment, deleted, limit, offset)
-            columns = {
-                "params": [c[7:] for c in df.columns if c.startswith("params.")],
-                "metrics": [c[8:] for c in df.columns if c.startswith("metrics.")],
-            }
-            rows = run_rows(df)
+            page, keys, total = store.runs_page_rows(flt, order, experiment, deleted, limit, offset)
+            columns = {"params": keys["params"], "metrics": keys["metrics"]}
+            rows = [page_row(r) for r in page]
             if deleted:
                 # Rows of soft-deleted runs are marked so the table can show them as deleted.
                 gone = deleted_run_ids([r["run_id"] for r in rows], store=store)

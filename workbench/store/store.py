@@ -360,6 +360,23 @@ class Store:
             page = self._wide_runs(con, query, experiment, include_deleted, limit, offset)
             return page, queries.count_runs(con, query, experiment, include_deleted)
 
+    def runs_page_rows(
+        self,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        experiment: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], dict[str, list[str]], int]:
+        """:meth:`runs_page` as plain rows (see :func:`.queries.page_rows`): the rows,
+        the keys of each kind on the page, and the total."""
+        query = build_query(filter, order_by)
+        with self.session() as con:
+            writes.reap_dead_runs(con)
+            rows, keys = queries.page_rows(con, query, experiment, include_deleted, limit, offset)
+            return rows, keys, queries.count_runs(con, query, experiment, include_deleted)
+
     def iter_runs(
         self,
         filter: str | None = None,
@@ -484,6 +501,20 @@ class Store:
         steps)."""
         with self.session() as con:
             yield functools.partial(lineage_sql.lineage_step, con)
+
+    def lineage_scope(self, ref: str, depth: int) -> lineage_sql.LineageScope:
+        """Resolve ``ref`` (id or unique prefix) and read, in one session and one query,
+        everything a lineage walk of ``depth`` hops from it can need: the runs it can
+        reach, their artifacts, the rows sharing their hashes, and the registered model
+        versions. ``scope.step(run_ids, shas)`` then answers the walk's steps as
+        :meth:`lineage_step` would.
+
+        Raises
+        ------
+        RunNotFoundError, AmbiguousRunError
+        """
+        with self.session() as con:
+            return lineage_sql.lineage_scope(con, ref, depth)
 
     def dataset_rows(self, run_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Input artifacts of kind ``dataset`` of the given runs, with their metadata."""

@@ -32,6 +32,7 @@ from .run_edits import (
 )
 from .run_edits import check_text as _check_text
 from .store.lock import limit_wait
+from .store.rows import runs_rows as _runs_rows
 from .store.store import Store
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ __all__ = [
     "run_columns",
     "run_tags",
     "runs",
+    "runs_rows",
     "set_run_description",
     "set_run_tags",
 ]
@@ -134,6 +136,33 @@ def iter_runs(
     _check_text("order_by", order_by)
     _check_text("experiment", experiment)
     return open_store(store).iter_runs(filter, order_by, experiment, include_deleted, limit, batch_rows)
+
+
+def runs_rows(
+    filter: str | None = None,
+    order_by: str | Sequence[str] | None = None,
+    experiment: str | Sequence[str] | None = None,
+    *,
+    include_deleted: bool = False,
+    limit: int | None = None,
+    store: str | os.PathLike[str] | Store | None = None,
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """:func:`runs` as plain Python rows, without pandas: the column names (those of
+    :func:`runs`) and one tuple per run, None where a run lacks a key, ``start_time``
+    and ``end_time`` in epoch milliseconds. For printing a few runs from a fresh process
+    (``workbench runs -n 20``), where importing pandas would cost more than the query.
+
+    Raises
+    ------
+    FilterSyntaxError, InvalidInputError
+        As :func:`runs`.
+    """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidInputError(f"limit must be a non-negative integer, got {limit!r}")
+    _check_text("filter", filter, many=False)
+    _check_text("order_by", order_by)
+    _check_text("experiment", experiment)
+    return _runs_rows(open_store(store), filter, order_by, experiment, include_deleted, limit)
 
 
 def metric_history(

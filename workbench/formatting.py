@@ -6,7 +6,7 @@ import math
 import re
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .store.store import RunRecord
@@ -41,6 +41,68 @@ def runs_table(df: Any, wide: bool = False, columns: Sequence[str] | None = None
     return table.to_string(index=False, na_rep="")
 
 
+def runs_rows_table(names: Sequence[str], rows: Sequence[Sequence[Any]], wide: bool = False) -> str:
+    """:func:`runs_table` of runs given as plain rows (``workbench.api.runs_rows``: column
+    names, one tuple per run, times in epoch ms), without pandas: the same text
+    ``runs_table`` gives for the DataFrame of those runs, character for character
+    (``DataFrame.to_string(index=False, na_rep="")``: cells and headers right-justified,
+    one space between columns, tabs and newlines shown escaped, missing values blank).
+    """
+    from .comparison import origin
+
+    at = {n: i for i, n in enumerate(names)}
+
+    def column(name: str) -> list[Any]:
+        i = at.get(name)
+        return [None] * len(rows) if i is None else [r[i] for r in rows]
+
+    def text(v: Any) -> str | None:
+        return v if isinstance(v, str) else None
+
+    sweeps, tunes = column("tags.sweep_id"), column("tags.tune_id")
+    starts, ends = column("start_time"), column("end_time")
+    cells: dict[str, list[str | None]] = {
+        "id": [rid[:8] for rid in column("run_id")],
+        "run_name": column("run_name"),
+        "experiment": column("experiment"),
+        "status": column("status"),
+        "origin": [
+            origin(text(src), text(par), sw if isinstance(sw, str) else text(tu))
+            for src, par, sw, tu in zip(column("source"), column("parent_run_id"), sweeps, tunes)
+        ],
+        "start": [
+            None if s is None else (_EPOCH + timedelta(milliseconds=s)).strftime(_START) for s in starts
+        ],
+        "duration": [
+            None if s is None or e is None else f"{(e - s) / 1000:.1f}s" for s, e in zip(starts, ends)
+        ],
+    }
+    shown = list(cells)
+    shown += [c for c in names if c.startswith("metrics.")]
+    shown += [c for c in names if c.startswith("params.") and (wide or "." not in c[7:])]
+    for c in shown:
+        if c.startswith("metrics."):
+            cells[c] = list(_aligned(column(c)))
+        elif c not in cells:
+            cells[c] = column(c)
+    table = []
+    for c in shown:
+        col = [_escaped(c.split(".", 1)[1] if "." in c else c)]
+        col += ["" if v is None or v != v else _escaped(str(v)) for v in cells[c]]
+        width = max(map(len, col))
+        table.append([s.rjust(width) for s in col])
+    return "\n".join(" ".join(line) for line in zip(*table))
+
+
+_EPOCH = datetime(1970, 1, 1)
+_START = "%Y-%m-%d %H:%M:%S"
+
+
+def _escaped(s: str) -> str:
+    # As pandas shows text in a table: a tab or line break as its escape, on one line.
+    return s.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _aligned(values: Any) -> list[str]:
     """A column of numbers with one number of decimals: four significant digits for its
     largest value (``58.87``, ``62.00``; ``0.3228``), blank where missing."""
@@ -48,10 +110,10 @@ def _aligned(values: Any) -> list[str]:
     if not nums:
         return ["" for _ in values]
     top = max(abs(v) for v in nums) or 1.0
+    if top >= 1e7 or top < 1e-3:  # infinities too (an imported run may hold them)
+        return ["" if v is None or v != v else f"{float(v):.4g}" for v in values]
     digits = math.floor(math.log10(top)) + 1 if top >= 1 else 0
     decimals = max(0, min(6, 4 - digits))
-    if top >= 1e7 or top < 1e-3:
-        return ["" if v is None or v != v else f"{float(v):.4g}" for v in values]
     return ["" if v is None or v != v else f"{float(v):.{decimals}f}" for v in values]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import click
 
-from ..formatting import compare_table, format_run, runs_table
+from ..formatting import compare_table, format_run, runs_rows_table
 from .base import FORMATS, cli, in_notebook, store_of
 
 
@@ -53,6 +53,9 @@ def runs_cmd(
     if fmt == "csv" and not in_notebook(ctx):
         _echo_csv(filter_, list(order_by) or None, experiment, deleted, limit, store_of(ctx))
         return None
+    if fmt == "table" and not in_notebook(ctx):
+        _echo_table(filter_, list(order_by) or None, experiment, deleted, limit, wide, store_of(ctx))
+        return None
     df = runs(
         filter_, list(order_by) or None, experiment, include_deleted=deleted, limit=limit, store=store_of(ctx)
     )
@@ -63,14 +66,32 @@ def runs_cmd(
         except ImportError:  # no ipywidgets: the DataFrame shows as a table
             return df
         return runs_widget(filter_, list(order_by) or None, experiment, store=store_of(ctx))
+    # The text table was printed above: what is left is CSV in a notebook, or JSON.
     if fmt == "csv":
         click.echo(df.to_csv(index=False), nl=False)
-    elif fmt == "json":
+    else:
         click.echo(df.to_json(orient="records", date_format="iso", indent=2))
-    elif df.empty:
+
+
+def _echo_table(
+    filter_: str | None,
+    order_by: list[str] | None,
+    experiment: str | None,
+    deleted: bool,
+    limit: int | None,
+    wide: bool,
+    store: object,
+) -> None:
+    """The runs as a text table, read as plain rows and formatted without pandas: the
+    same text as ``runs_table`` of the DataFrame, in a fraction of the time for a few
+    runs (``workbench runs -n 20`` no longer imports pandas)."""
+    from ..api import runs_rows
+
+    names, rows = runs_rows(filter_, order_by, experiment, include_deleted=deleted, limit=limit, store=store)
+    if not rows:
         click.echo("no runs" + (" match" if filter_ or experiment else " yet"))
     else:
-        click.echo(runs_table(df, wide))
+        click.echo(runs_rows_table(names, rows, wide))
 
 
 def _echo_csv(

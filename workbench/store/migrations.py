@@ -191,6 +191,17 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE runs ADD COLUMN kernel VARCHAR;
         """,
     ),
+    Migration(
+        "metric_spans.min_ts/max_ts: the time range of each (run, key)'s points, so a read "
+        "of one run's points scans only the row groups written in that range",
+        """
+        ALTER TABLE metric_spans ADD COLUMN min_ts BIGINT;
+        ALTER TABLE metric_spans ADD COLUMN max_ts BIGINT;
+        UPDATE metric_spans SET min_ts = t.lo, max_ts = t.hi
+        FROM (SELECT run_id, key, min(timestamp) AS lo, max(timestamp) AS hi FROM metrics GROUP BY ALL) t
+        WHERE metric_spans.run_id = t.run_id AND metric_spans.key = t.key;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -271,12 +271,15 @@ def write_metrics(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
     )
     con.execute(
         """
-        INSERT INTO metric_spans
-        SELECT run_id::VARCHAR, key, min(step), max(step), count(*) FROM _m GROUP BY run_id, key
+        INSERT INTO metric_spans (run_id, key, min_step, max_step, n, min_ts, max_ts)
+        SELECT run_id::VARCHAR, key, min(step), max(step), count(*), min(timestamp), max(timestamp)
+        FROM _m GROUP BY run_id, key
         ON CONFLICT (run_id, key) DO UPDATE SET
             min_step = least(metric_spans.min_step, excluded.min_step),
             max_step = greatest(metric_spans.max_step, excluded.max_step),
-            n = metric_spans.n + excluded.n
+            n = metric_spans.n + excluded.n,
+            min_ts = least(metric_spans.min_ts, excluded.min_ts),
+            max_ts = greatest(metric_spans.max_ts, excluded.max_ts)
         """
     )
     con.unregister("_m")

@@ -503,10 +503,10 @@ class Store:
             yield functools.partial(lineage_sql.lineage_step, con)
 
     def lineage_scope(self, ref: str, depth: int) -> lineage_sql.LineageScope:
-        """Resolve ``ref`` (id or unique prefix) and read, in one session and one query,
-        everything a lineage walk of ``depth`` hops from it can need: the runs it can
-        reach, their artifacts, the rows sharing their hashes, and the registered model
-        versions. ``scope.step(run_ids, shas)`` then answers the walk's steps as
+        """Resolve ``ref`` (id or unique prefix) and read, in one session, everything a
+        lineage walk of ``depth`` hops from it can need: the runs it can reach, their
+        artifacts and the rows sharing their hashes (one query), and the registered
+        model versions. ``scope.step(run_ids, shas)`` then answers the walk's steps as
         :meth:`lineage_step` would.
 
         Raises

@@ -358,22 +358,84 @@ def get_run(con: duckdb.DuckDBPyConnection, run_id: str) -> RunRecord:
     )
 
 
+#: A read of some runs' points scans one time window per group of runs close in time:
+#: more groups than this are merged (each window is one more pass over the zone maps).
+MAX_WINDOWS = 16
+
+
+def point_ranges(
+    con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], keys: Sequence[str] | None
+) -> dict[str, tuple[int | None, int | None]]:
+    """The first and last point time of each run (of these keys) that has points.
+
+    Every write of points updates ``metric_spans`` in the same transaction, so a run
+    missing here has no such points. A range of None (a span written before the store
+    kept times) means the run's points must be read without a time bound.
+    """
+    sql = (
+        "SELECT run_id, CASE WHEN count(*) = count(min_ts) THEN min(min_ts) END, "
+        "CASE WHEN count(*) = count(max_ts) THEN max(max_ts) END "
+        "FROM metric_spans WHERE run_id = ANY(?::VARCHAR[])"
+    )
+    params: list[Any] = [list(run_ids)]
+    if keys is not None:
+        sql += " AND key = ANY(?::VARCHAR[])"
+        params.append(list(keys))
+    return {r: (lo, hi) for r, lo, hi in con.execute(sql + " GROUP BY run_id", params).fetchall()}
+
+
+def windowed_points(
+    ranges: dict[str, tuple[int | None, int | None]], keys: Sequence[str] | None
+) -> tuple[str, list[Any]]:
+    """A subquery (and its parameters) of the points of the runs in ``ranges`` (of these
+    keys), columns ``run_id, key, step, value, timestamp``.
+
+    Points are appended in time order and run ids are random, so a filter on run ids
+    alone scans the whole table; each run's time range lets DuckDB's zone maps skip
+    every row group written outside it (issue 16: one run's points out of 100M).
+    Runs are grouped by start into at most :data:`MAX_WINDOWS` windows.
+    """
+    bounded = sorted((lo, hi, r) for r, (lo, hi) in ranges.items() if lo is not None and hi is not None)
+    unbounded = [r for r, (lo, hi) in ranges.items() if lo is None or hi is None]
+    size = -(-len(bounded) // MAX_WINDOWS) if bounded else 1
+    windows: list[tuple[list[str], int | None, int | None]] = [
+        (
+            [r for _, _, r in chunk],
+            min(lo for lo, _, _ in chunk),
+            max(hi for _, hi, _ in chunk),
+        )
+        for chunk in (bounded[i : i + size] for i in range(0, len(bounded), size))
+    ]
+    if unbounded:
+        windows.append((unbounded, None, None))
+    parts, params = [], []
+    for ids, lo, hi in windows:
+        cond, p = "run_id = ANY(?::VARCHAR[])", [ids]
+        if lo is not None:
+            cond += " AND timestamp BETWEEN ? AND ?"
+            p += [lo, hi]
+        if keys is not None:
+            cond += " AND key = ANY(?::VARCHAR[])"
+            p.append(list(keys))
+        parts.append(f"SELECT run_id, key, step, value, timestamp FROM metrics WHERE {cond}")
+        params += p
+    if not parts:
+        parts.append("SELECT run_id, key, step, value, timestamp FROM metrics WHERE false")
+    return "(" + " UNION ALL ".join(parts) + ")", params
+
+
 def metric_history(
     con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], keys: Sequence[str] | None
 ) -> pd.DataFrame:
     """Every point of the given metrics of the given (full) run ids, in run order, then
     key and step; ``timestamp`` in milliseconds."""
+    points, params = windowed_points(point_ranges(con, run_ids, keys), keys)
     sql = (
-        "SELECT m.run_id, m.key, m.step, m.value, m.timestamp FROM metrics m "
+        f"SELECT m.run_id, m.key, m.step, m.value, m.timestamp FROM {points} m "
         "JOIN (SELECT unnest(?::VARCHAR[]) AS run_id, generate_subscripts(?::VARCHAR[], 1) AS o) s "
-        "USING (run_id)"
+        "USING (run_id) ORDER BY s.o, m.key, m.step, m.timestamp"
     )
-    params: list[Any] = [list(run_ids), list(run_ids)]
-    if keys is not None:
-        sql += " WHERE m.key IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(keys))
-    sql += " ORDER BY s.o, m.key, m.step, m.timestamp"
-    return con.execute(sql, params).df()
+    return con.execute(sql, [*params, list(run_ids), list(run_ids)]).df()
 
 
 def metric_buckets(
@@ -391,25 +453,35 @@ def metric_buckets(
     count, bucketed the same way over that range: a live chart's next points.
     """
     buckets = max(1, int(max_points) // 2)
-    key_filter, params = "", [list(run_ids)]
-    if keys is not None:
-        key_filter = " AND key = ANY(?::VARCHAR[])"
-        params.append(list(keys))
-    if after is None:
-        source = "metrics WHERE run_id = ANY(?::VARCHAR[])"
-        spans = con.execute(
-            f"SELECT run_id, key, min_step, max_step, n FROM metric_spans WHERE run_id = ANY(?::VARCHAR[]){key_filter}",
-            params,
-        ).fetchall()
-    else:
-        # The cursors as a table joined on run_id; a NULL cursor keeps every point.
-        source = (
-            "metrics JOIN (SELECT unnest(?::VARCHAR[]) AS c_run, unnest(?::BIGINT[]) AS c_after) "
-            "ON run_id = c_run WHERE (c_after IS NULL OR step > c_after)"
+    ranges = point_ranges(con, run_ids, keys)
+
+    def source(
+        runs: Sequence[str], cursors: Sequence[int | None] | None, of: Sequence[str] | None = keys
+    ) -> tuple[str, list[Any]]:
+        # The points of these runs (of these keys); with cursors, only those past each
+        # run's cursor (the cursors as a table joined on run_id; a NULL one keeps all).
+        points, params = windowed_points({r: ranges[r] for r in runs if r in ranges}, of)
+        if cursors is None:
+            return f"{points} m", params
+        return (
+            f"{points} m JOIN (SELECT unnest(?::VARCHAR[]) AS c_run, unnest(?::BIGINT[]) AS c_after) "
+            "ON run_id = c_run WHERE (c_after IS NULL OR step > c_after)",
+            [*params, list(runs), list(cursors)],
         )
+
+    if after is None:
+        sql, params = (
+            "SELECT run_id, key, min_step, max_step, n FROM metric_spans WHERE run_id = ANY(?::VARCHAR[])",
+            [list(run_ids)],
+        )
+        if keys is not None:
+            sql += " AND key = ANY(?::VARCHAR[])"
+            params.append(list(keys))
+        spans = con.execute(sql, params).fetchall()
+    else:
+        src, params = source(run_ids, after)
         spans = con.execute(
-            f"SELECT run_id, key, min(step), max(step), count(*) FROM {source}{key_filter} GROUP BY ALL",
-            [list(run_ids), list(after), *params[1:]],
+            f"SELECT run_id, key, min(step), max(step), count(*) FROM {src} GROUP BY ALL", params
         ).fetchall()
     # Series of the same span share one bucketing formula, so each group is one
     # scan with constants (a join or CASE per row costs twice as much).
@@ -421,19 +493,17 @@ def metric_buckets(
     for (s0, width), pairs in groups.items():
         bucket = "step" if width == 0.0 else "floor((step - ?) / ?)"
         bparams = [] if width == 0.0 else [s0, width]
+        wanted, of = {p[0] for p in pairs}, sorted({p[1] for p in pairs})
         if after is None:
-            gparams = [sorted({p[0] for p in pairs})]
+            src, params = source(sorted(wanted), None, of)
         else:
-            wanted = {p[0] for p in pairs}
-            gparams = [
-                [r for r in run_ids if r in wanted],
-                [a for r, a in zip(run_ids, after) if r in wanted],
-            ]
+            src, params = source(
+                [r for r in run_ids if r in wanted], [a for r, a in zip(run_ids, after) if r in wanted], of
+            )
         found = con.execute(
             f"SELECT run_id, key, {bucket} AS b, arg_min(step, value), min(value), "
-            f"arg_max(step, value), max(value) FROM {source} "
-            "AND key = ANY(?::VARCHAR[]) GROUP BY ALL ORDER BY b",
-            [*bparams, *gparams, sorted({p[1] for p in pairs})],
+            f"arg_max(step, value), max(value) FROM {src} GROUP BY ALL ORDER BY b",
+            [*bparams, *params],
         ).fetchall()
         rows.extend(r for r in found if (r[0], r[1]) in pairs)
     return rows

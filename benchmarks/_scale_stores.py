@@ -16,7 +16,7 @@ from pathlib import Path
 
 MODELS = ["ridge", "lasso", "tree", "forest"]
 CACHE = Path(os.environ.get("WB_SCALE_CACHE", "/tmp/wb-scale-cache"))
-BUILD_VERSION = 3  # bump when the built stores change shape
+BUILD_VERSION = 4  # bump when the built stores change shape (the schema version is in the key too)
 LONG_RUNS, LONG_STEPS = 10, 1_000_000
 CHAIN = 11  # runs chained by files: lineage depth 10 from the middle reaches both ends
 
@@ -38,9 +38,10 @@ def payload(i: int) -> tuple[dict[str, str], dict[str, float]]:
     return params, metrics
 
 
-def curve_table(run_ids: list[str], steps: int, t0: float, seed: int):
+def curve_table(run_ids: list[str], steps: int, starts_ms: list[int], span_ms: int, seed: int):
     """A ``loss`` curve per run, as a training loop logs it: decaying with noise, one
-    point per step, timestamps ~2 ms apart."""
+    point per step, the points of each run spread over ``span_ms`` from its start (so
+    each run's points lie within its own lifetime, as a real run's do)."""
     import numpy as np
     import pyarrow as pa
 
@@ -50,7 +51,7 @@ def curve_table(run_ids: list[str], steps: int, t0: float, seed: int):
     scale = np.repeat(rng.uniform(0.5, 2.0, n), steps)
     value = scale * np.exp(-step / max(steps / 4, 1)) + 0.05 * rng.standard_normal(n * steps)
     value = np.round(value.astype(np.float32), 6).astype(np.float64)  # float32 precision, as GPUs log
-    ts = (t0 * 1000 + step * 2).astype(np.int64)
+    ts = np.repeat(np.asarray(starts_ms, dtype=np.int64), steps) + step * span_ms // max(steps, 1)
     return pa.table(
         {
             "run_id": pa.DictionaryArray.from_arrays(
@@ -114,7 +115,8 @@ def build_store(directory: Path, n_runs: int, points: int, long_runs: bool) -> d
             )
         store.write(b)
         if points:
-            store.write(Batch(metrics_table=curve_table(part, points, t0 + c, c)))
+            starts = [int((t0 + j) * 1000) for j in range(c, c + len(part))]
+            store.write(Batch(metrics_table=curve_table(part, points, starts, 900, c)))
     info = {"ids": ids, "long": [], "chain": []}
     if long_runs:
         info["long"] = _add_long_runs(store, t0)
@@ -141,7 +143,8 @@ def _add_long_runs(store, t0: float) -> list[str]:
     ]
     store.write(Batch(experiments={"long": int(t0 * 1000)}, runs=runs))
     for i, r in enumerate(ids):
-        store.write(Batch(metrics_table=curve_table([r], LONG_STEPS, t0, 100 + i)))
+        start = int(t0 * 1000) + i
+        store.write(Batch(metrics_table=curve_table([r], LONG_STEPS, [start], 10**6 - i, 100 + i)))
     return ids
 
 
@@ -186,7 +189,10 @@ def _add_chain(store, t0: float) -> list[str]:
 
 def cached_store(n_runs: int, points: int, long_runs: bool) -> tuple[Path, dict, float | None]:
     """The store for these sizes: from the cache, else built (and the build time)."""
-    directory = CACHE / f"v{BUILD_VERSION}-{n_runs}-{points}-{int(long_runs)}"
+    from workbench.store.migrations import SCHEMA_VERSION
+
+    # A store of an older schema would be migrated on open, and timed doing it.
+    directory = CACHE / f"v{BUILD_VERSION}-s{SCHEMA_VERSION}-{n_runs}-{points}-{int(long_runs)}"
     meta = directory / "bench-meta.json"
     if meta.exists():
         return directory, json.loads(meta.read_text()), None

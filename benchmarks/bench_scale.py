@@ -360,7 +360,10 @@ def bench_size(res: Results, directory: Path, n_points: int, root: Path, mlflow_
         f"store file {mb:,.0f} MB for {n_points:,} points",
     )
     runs, steps = 10, 10_000
-    curves = curve_table([uuid.uuid4().hex for _ in range(runs)], steps, time.time(), 1)
+    now = int(time.time() * 1000)
+    curves = curve_table(
+        [uuid.uuid4().hex for _ in range(runs)], steps, [now + 1000 * r for r in range(runs)], 900, 1
+    )
     s = Store(root / "size-sample")
     s.check_schema()
     # What the points add to the file (an empty store is a few MB of table blocks).

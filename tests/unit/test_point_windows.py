@@ -71,6 +71,39 @@ def store(tmp_path_factory):
     return store
 
 
+@pytest.fixture(params=["one window", "many windows"])
+def budget(request, monkeypatch):
+    """Read through one window (all runs merged) and through one per run."""
+    if request.param == "one window":
+        monkeypatch.setattr(queries, "MAX_WINDOWS", 1)
+    return request.param
+
+
+def test_time_windows_merge_overlaps_then_cut_at_the_widest_gaps():
+    ranges = {
+        "a": (0, 10),
+        "b": (5, 20),
+        "c": (100, 110),
+        "d": (115, 120),
+        "e": (500, 510),
+        "x": (None, None),
+    }
+    assert queries.time_windows(ranges, 16) == [
+        (["a", "b"], 0, 20),
+        (["c"], 100, 110),
+        (["d"], 115, 120),
+        (["e"], 500, 510),
+        (["x"], None, None),
+    ]
+    assert queries.time_windows(ranges, 2) == [
+        (["a", "b", "c", "d"], 0, 120),
+        (["e"], 500, 510),
+        (["x"], None, None),
+    ]
+    assert queries.time_windows(ranges, 1) == [(["a", "b", "c", "d", "e"], 0, 510), (["x"], None, None)]
+    assert queries.time_windows({}, 4) == []
+
+
 CASES = {
     "one": (slice(3, 4), None),
     "few": (slice(0, 5), ["loss"]),
@@ -82,7 +115,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-def test_history_through_windows_equals_the_plain_filter(store, case):
+def test_history_through_windows_equals_the_plain_filter(store, case, budget):
     sl, keys = CASES[case]
     ids = store.ids[sl]
     with store.session() as con:
@@ -93,25 +126,28 @@ def test_history_through_windows_equals_the_plain_filter(store, case):
         assert len(got) > 50_000  # the case reads something
 
 
-def test_a_run_given_twice_reads_twice_as_before(store):
+def test_a_run_given_twice_reads_twice_as_before(store, budget):
     ids = [store.ids[1], store.ids[2], store.ids[1]]
     with store.session() as con:
         pd.testing.assert_frame_equal(queries.metric_history(con, ids, None), _plain_history(con, ids, None))
 
 
-def test_spans_without_times_are_read_without_a_time_bound(store, tmp_path):
+def test_spans_without_times_are_read_without_a_time_bound(store, budget):
     with store.session() as con:
         want = _plain_history(con, store.ids[:6], None)
         con.execute("BEGIN")
         con.execute("UPDATE metric_spans SET min_ts = NULL WHERE run_id = ?", [store.ids[2]])
-        assert queries.point_ranges(con, store.ids[:6], None)[store.ids[2]][0] is None
+        assert queries.point_ranges(queries.series_spans(con, store.ids[:6], None))[store.ids[2]] == (
+            None,
+            None,
+        )
         got = queries.metric_history(con, store.ids[:6], None)
         con.execute("ROLLBACK")
     pd.testing.assert_frame_equal(got, want)
 
 
 @pytest.mark.parametrize("max_points", [50, 1000, 10_000])
-def test_buckets_through_windows_equal_the_plain_series(store, max_points):
+def test_buckets_through_windows_equal_the_plain_series(store, max_points, budget):
     """Series and live cursors read through windows, against buckets computed in pandas
     from the plain history."""
     ids = store.ids[:20]

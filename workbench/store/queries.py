@@ -358,30 +358,71 @@ def get_run(con: duckdb.DuckDBPyConnection, run_id: str) -> RunRecord:
     )
 
 
-#: A read of some runs' points scans one time window per group of runs close in time:
-#: more groups than this are merged (each window is one more pass over the zone maps).
-MAX_WINDOWS = 16
+#: A read of some runs' points keeps to their time windows, at most this many (closer
+#: windows are merged): one OR'd condition per window, checked against each row group's
+#: zone map, then against the rows of the row groups it keeps.
+MAX_WINDOWS = 64
 
 
-def point_ranges(
+def time_windows(
+    ranges: dict[str, tuple[int | None, int | None]], budget: int
+) -> list[tuple[list[str], int | None, int | None]]:
+    """The runs grouped into at most ``budget`` time windows ``(run_ids, lo, hi)`` (plus
+    one without bounds for the runs whose range is unknown): overlapping ranges share a
+    window, then the closest windows are merged until few enough remain."""
+    bounded = sorted((lo, hi, r) for r, (lo, hi) in ranges.items() if lo is not None and hi is not None)
+    merged: list[list[Any]] = []
+    for lo, hi, r in bounded:
+        if merged and lo <= merged[-1][2]:
+            merged[-1][0].append(r)
+            merged[-1][2] = max(merged[-1][2], hi)
+        else:
+            merged.append([[r], lo, hi])
+    if len(merged) > budget:
+        # Keep the budget - 1 widest gaps between neighbours as the cuts.
+        gaps = sorted(range(1, len(merged)), key=lambda i: merged[i][1] - merged[i - 1][2])
+        cuts = sorted(gaps[len(gaps) - (budget - 1) :]) if budget > 1 else []
+        groups, prev = [], 0
+        for c in [*cuts, len(merged)]:
+            part = merged[prev:c]
+            groups.append([[r for w in part for r in w[0]], part[0][1], max(w[2] for w in part)])
+            prev = c
+        merged = groups
+    windows = [(ids, lo, hi) for ids, lo, hi in merged]
+    unbounded = [r for r, (lo, hi) in ranges.items() if lo is None or hi is None]
+    if unbounded:
+        windows.append((unbounded, None, None))
+    return windows
+
+
+def series_spans(
     con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], keys: Sequence[str] | None
-) -> dict[str, tuple[int | None, int | None]]:
-    """The first and last point time of each run (of these keys) that has points.
+) -> list[tuple[Any, ...]]:
+    """``(run_id, key, min_step, max_step, n, min_ts, max_ts)`` of each series of these
+    runs (of these keys) that has points.
 
     Every write of points updates ``metric_spans`` in the same transaction, so a run
-    missing here has no such points. A range of None (a span written before the store
-    kept times) means the run's points must be read without a time bound.
+    missing here has no such points.
     """
-    sql = (
-        "SELECT run_id, CASE WHEN count(*) = count(min_ts) THEN min(min_ts) END, "
-        "CASE WHEN count(*) = count(max_ts) THEN max(max_ts) END "
-        "FROM metric_spans WHERE run_id = ANY(?::VARCHAR[])"
-    )
+    sql = "SELECT run_id, key, min_step, max_step, n, min_ts, max_ts FROM metric_spans WHERE run_id = ANY(?::VARCHAR[])"
     params: list[Any] = [list(run_ids)]
     if keys is not None:
         sql += " AND key = ANY(?::VARCHAR[])"
         params.append(list(keys))
-    return {r: (lo, hi) for r, lo, hi in con.execute(sql + " GROUP BY run_id", params).fetchall()}
+    return con.execute(sql, params).fetchall()
+
+
+def point_ranges(spans: Sequence[tuple[Any, ...]]) -> dict[str, tuple[int | None, int | None]]:
+    """The first and last point time of each run in :func:`series_spans` rows; None for
+    a run with a span written before the store kept times (read it without a bound)."""
+    out: dict[str, tuple[int | None, int | None]] = {}
+    for run_id, _key, _s0, _s1, _n, lo, hi in spans:
+        if run_id in out:
+            olo, ohi = out[run_id]
+            lo = None if olo is None or lo is None else min(olo, lo)
+            hi = None if ohi is None or hi is None else max(ohi, hi)
+        out[run_id] = (lo, hi)
+    return {r: (None, None) if lo is None or hi is None else (lo, hi) for r, (lo, hi) in out.items()}
 
 
 def windowed_points(
@@ -391,37 +432,23 @@ def windowed_points(
     keys), columns ``run_id, key, step, value, timestamp``.
 
     Points are appended in time order and run ids are random, so a filter on run ids
-    alone scans the whole table; each run's time range lets DuckDB's zone maps skip
-    every row group written outside it (issue 16: one run's points out of 100M).
-    Runs are grouped by start into at most :data:`MAX_WINDOWS` windows.
+    alone scans the whole table; the runs' time windows (:func:`time_windows`) let
+    DuckDB's zone maps skip every row group written outside them (issue 16: 20 runs'
+    points out of 100M). One scan: a UNION of a scan per window costs more per window.
     """
-    bounded = sorted((lo, hi, r) for r, (lo, hi) in ranges.items() if lo is not None and hi is not None)
-    unbounded = [r for r, (lo, hi) in ranges.items() if lo is None or hi is None]
-    size = -(-len(bounded) // MAX_WINDOWS) if bounded else 1
-    windows: list[tuple[list[str], int | None, int | None]] = [
-        (
-            [r for _, _, r in chunk],
-            min(lo for lo, _, _ in chunk),
-            max(hi for _, hi, _ in chunk),
-        )
-        for chunk in (bounded[i : i + size] for i in range(0, len(bounded), size))
-    ]
-    if unbounded:
-        windows.append((unbounded, None, None))
-    parts, params = [], []
-    for ids, lo, hi in windows:
-        cond, p = "run_id = ANY(?::VARCHAR[])", [ids]
-        if lo is not None:
-            cond += " AND timestamp BETWEEN ? AND ?"
-            p += [lo, hi]
-        if keys is not None:
-            cond += " AND key = ANY(?::VARCHAR[])"
-            p.append(list(keys))
-        parts.append(f"SELECT run_id, key, step, value, timestamp FROM metrics WHERE {cond}")
-        params += p
-    if not parts:
-        parts.append("SELECT run_id, key, step, value, timestamp FROM metrics WHERE false")
-    return "(" + " UNION ALL ".join(parts) + ")", params
+    windows = time_windows(ranges, MAX_WINDOWS)
+    cond, params = "run_id = ANY(?::VARCHAR[])", [list(ranges)]
+    bounds = [(lo, hi) for _, lo, hi in windows if lo is not None]
+    if bounds and len(bounds) == len(windows):
+        cond += " AND (" + " OR ".join("timestamp BETWEEN ? AND ?" for _ in bounds) + ")"
+        params += [x for b in bounds for x in b]
+    if keys is not None:
+        cond += " AND key = ANY(?::VARCHAR[])"
+        params.append(list(keys))
+    if not ranges:
+        cond = "false"
+        params = []
+    return f"(SELECT run_id, key, step, value, timestamp FROM metrics WHERE {cond})", params
 
 
 def metric_history(
@@ -429,7 +456,7 @@ def metric_history(
 ) -> pd.DataFrame:
     """Every point of the given metrics of the given (full) run ids, in run order, then
     key and step; ``timestamp`` in milliseconds."""
-    points, params = windowed_points(point_ranges(con, run_ids, keys), keys)
+    points, params = windowed_points(point_ranges(series_spans(con, run_ids, keys)), keys)
     sql = (
         f"SELECT m.run_id, m.key, m.step, m.value, m.timestamp FROM {points} m "
         "JOIN (SELECT unnest(?::VARCHAR[]) AS run_id, generate_subscripts(?::VARCHAR[], 1) AS o) s "
@@ -453,7 +480,8 @@ def metric_buckets(
     count, bucketed the same way over that range: a live chart's next points.
     """
     buckets = max(1, int(max_points) // 2)
-    ranges = point_ranges(con, run_ids, keys)
+    known = series_spans(con, run_ids, keys)
+    ranges = point_ranges(known)
 
     def source(
         runs: Sequence[str], cursors: Sequence[int | None] | None, of: Sequence[str] | None = keys
@@ -470,14 +498,7 @@ def metric_buckets(
         )
 
     if after is None:
-        sql, params = (
-            "SELECT run_id, key, min_step, max_step, n FROM metric_spans WHERE run_id = ANY(?::VARCHAR[])",
-            [list(run_ids)],
-        )
-        if keys is not None:
-            sql += " AND key = ANY(?::VARCHAR[])"
-            params.append(list(keys))
-        spans = con.execute(sql, params).fetchall()
+        spans = [row[:5] for row in known]
     else:
         src, params = source(run_ids, after)
         spans = con.execute(

@@ -46,10 +46,12 @@ test: setup lint
 # Every figure the README quotes comes from one of these; each writes its own section of
 # benchmarks/RESULTS.md, and benchmarks/check_readme.py compares the README with it.
 # WB_BENCH_QUICK=1 make bench: small sizes, a smoke run (its figures are not for quoting).
-BENCH_SCRIPTS := core write_designs store track_overhead sweep server server_load lineage bridges beyond
+# bench_wandb needs the wandb-bench extra (W&B), which only this rule installs.
+BENCH_SCRIPTS := core write_designs store track_overhead sweep server server_load lineage bridges beyond wandb
 BENCH_OTHER := $(wildcard benchmarks/bench_scale.py benchmarks/bench_system_metrics.py)
 
 bench: setup
+	$(PY) -c "import wandb" 2>/dev/null || $(PY) -m pip install --quiet -e ".[wandb-bench]"
 	@set -e; for b in $(BENCH_SCRIPTS); do echo "== bench_$$b"; $(PY) benchmarks/bench_$$b.py; done
 	@set -e; for f in $(BENCH_OTHER); do echo "== $$f"; $(PY) $$f; done
 	$(PY) benchmarks/check_readme.py || true

@@ -31,7 +31,6 @@ __all__ = [
     "get_run",
     "metric_buckets",
     "metric_history",
-    "page_rows",
     "resolve_run_id",
     "resolve_run_ids",
     "runs_frame",
@@ -230,37 +229,6 @@ def wide_runs_frame(
     if not wide:
         return df
     return pd.concat([df, pa.table(wide).to_pandas()], axis=1)
-
-
-def page_rows(
-    con: duckdb.DuckDBPyConnection,
-    query: Query,
-    experiment: str | Sequence[str] | None,
-    include_deleted: bool,
-    limit: int,
-    offset: int,
-) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """One page of runs as plain rows, for a caller that sends them on as JSON (the
-    panel): each row has the run's columns (times in ms) and ``params``, ``metrics``
-    and ``tags`` dicts of what it has, keys sorted; with the sorted keys of each kind
-    found on the page. No DataFrame is built: a page is small, and pandas would cost
-    more than the query (issue 16: the panel's page at 100k runs)."""
-    _select(con, query, experiment, include_deleted, limit, offset)
-    try:
-        rows = rows_as_dicts(con.execute("SELECT * EXCLUDE (_ord) FROM _sel ORDER BY _ord"))
-        found: dict[str, list[str]] = {}
-        for prefix, table in _WIDE_SOURCES:
-            long: list[list[tuple[str, Any]]] = [[] for _ in rows]
-            for o, key, value in con.execute(
-                f"SELECT s._ord, t.key, t.value FROM {table} t JOIN _sel s USING (run_id)"
-            ).fetchall():
-                long[o - 1].append((key, value))
-            for row, pairs in zip(rows, long):
-                row[prefix] = dict(sorted(pairs))
-            found[prefix] = sorted({k for pairs in long for k, _ in pairs})
-    finally:
-        con.execute("DROP TABLE _sel")
-    return rows, found
 
 
 #: ``wide_runs_query``'s range covering every selected run.

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from .store import Store
 
-__all__ = ["BASE_COLUMNS", "runs_rows", "wide_rows"]
+__all__ = ["BASE_COLUMNS", "nested_rows", "runs_rows", "wide_rows"]
 
 #: The first columns of every row, as :meth:`Store.search_runs` names them.
 BASE_COLUMNS = (
@@ -93,3 +93,26 @@ def wide_rows(
         columns += [(i, k) for k in keys]
     rows = [(*r, *(values[i].get((r[0], k)) for i, k in columns)) for r in base]
     return names, rows
+
+
+def nested_rows(
+    names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """:func:`wide_rows`' result as one dict per run, for a caller that sends it on as
+    JSON (the panel's page): the base columns, then ``params``, ``metrics`` and ``tags``
+    dicts of the keys the run has; with the (sorted) keys of each kind on the page."""
+    n = len(BASE_COLUMNS)
+    wide = [(i, *name.split(".", 1)) for i, name in enumerate(names) if i >= n]
+    keys: dict[str, list[str]] = {prefix: [] for prefix, _ in _SOURCES}
+    for _, prefix, key in wide:
+        keys[prefix].append(key)
+    out = []
+    for row in rows:
+        d: dict[str, Any] = dict(zip(BASE_COLUMNS, row))
+        for prefix in keys:
+            d[prefix] = {}
+        for i, prefix, key in wide:
+            if row[i] is not None:
+                d[prefix][key] = row[i]
+        out.append(d)
+    return out, keys

@@ -24,6 +24,7 @@ from . import blobs, migrations, queries, registry, spool, writes
 from . import lineage as lineage_sql
 from .lock import StoreLock
 from .records import Batch, RunRecord
+from .rows import nested_rows, wide_rows
 from .search import build_query
 from .session import MemoryDatabase, attached, first_line
 
@@ -369,12 +370,13 @@ class Store:
         limit: int = 200,
         offset: int = 0,
     ) -> tuple[list[dict[str, Any]], dict[str, list[str]], int]:
-        """:meth:`runs_page` as plain rows (see :func:`.queries.page_rows`): the rows,
+        """:meth:`runs_page` as plain rows (see :func:`.rows.nested_rows`): the rows,
         the keys of each kind on the page, and the total."""
         query = build_query(filter, order_by)
         with self.session() as con:
             writes.reap_dead_runs(con)
-            rows, keys = queries.page_rows(con, query, experiment, include_deleted, limit, offset)
+            names, found = wide_rows(con, query, experiment, include_deleted, limit, offset)
+            rows, keys = nested_rows(names, found)
             return rows, keys, queries.count_runs(con, query, experiment, include_deleted)
 
     def iter_runs(

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import random
 
+import duckdb
 import pandas as pd
 import pytest
 
 from workbench.store import queries
-from workbench.store.migrations import SCHEMA_VERSION
+from workbench.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from workbench.store.records import Batch
 from workbench.store.store import Store
 
@@ -132,17 +133,22 @@ def test_a_run_given_twice_reads_twice_as_before(store, budget):
         pd.testing.assert_frame_equal(queries.metric_history(con, ids, None), _plain_history(con, ids, None))
 
 
-def test_spans_without_times_are_read_without_a_time_bound(store, budget):
+def test_spans_without_times_are_read_without_a_time_bound(store, budget, monkeypatch):
+    # Since migration 9 every series has its times (metric_series: NOT NULL); a span
+    # without them is still read whole.
+    spans = queries.series_spans
+
+    def untimed(*args, **kwargs):
+        return [s[:5] + (None, None) if s[0] == store.ids[2] else s for s in spans(*args, **kwargs)]
+
+    monkeypatch.setattr(queries, "series_spans", untimed)
     with store.session() as con:
         want = _plain_history(con, store.ids[:6], None)
-        con.execute("BEGIN")
-        con.execute("UPDATE metric_spans SET min_ts = NULL WHERE run_id = ?", [store.ids[2]])
         assert queries.point_ranges(queries.series_spans(con, store.ids[:6], None))[store.ids[2]] == (
             None,
             None,
         )
         got = queries.metric_history(con, store.ids[:6], None)
-        con.execute("ROLLBACK")
     pd.testing.assert_frame_equal(got, want)
 
 
@@ -176,27 +182,28 @@ def test_buckets_through_windows_equal_the_plain_series(store, max_points, budge
 
 def test_migration_8_backfills_the_point_times(tmp_path):
     """A store written before migration 8 gets each span's times from its points."""
-    store = Store(tmp_path / "old")
-    store.check_schema()
-    b = Batch(experiments={"e": 1})
-    b.runs.append(
-        {
-            "run_id": "cd" * 16,
-            "experiment": "e",
-            "run_name": "r",
-            "status": "finished",
-            "start_time": 1,
-            "end_time": 2,
-            "source": "python",
-            "parent_run_id": None,
-        }
+    (tmp_path / "old").mkdir()
+    con = duckdb.connect(str(tmp_path / "old" / "workbench.duckdb"))
+    con.execute(
+        "CREATE TABLE _workbench_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+        "applied_at TIMESTAMP NOT NULL)"
     )
-    b.metrics.append(("cd" * 16, ["loss"] * 3, [0, 1, 2], [0.5, 0.4, 0.3], [5.0, 7.0, 6.0]))
-    store.write(b)
-    with store.session() as con:
-        con.execute("ALTER TABLE metric_spans DROP COLUMN min_ts")
-        con.execute("ALTER TABLE metric_spans DROP COLUMN max_ts")
-        con.execute("DELETE FROM _workbench_migrations WHERE version >= 8")
+    for number, (name, sql) in enumerate(MIGRATIONS[:7], start=1):
+        con.execute(sql)
+        con.execute("INSERT INTO _workbench_migrations VALUES (?, ?, current_timestamp)", [number, name])
+    con.execute("INSERT INTO experiments VALUES ('e', 1)")
+    con.execute(
+        "INSERT INTO runs (run_id, experiment, run_name, status, start_time, source) "
+        "VALUES (?, 'e', 'r', 'finished', 1, 'python')",
+        ["cd" * 16],
+    )
+    con.execute(
+        "INSERT INTO metrics VALUES (?, 'loss', 0, 0.5, 5000), (?, 'loss', 1, 0.4, 7000), (?, 'loss', 2, 0.3, 6000)",
+        ["cd" * 16] * 3,
+    )
+    con.execute("INSERT INTO latest_metrics VALUES (?, 'loss', 2, 0.3, 6000)", ["cd" * 16])
+    con.execute("INSERT INTO metric_spans VALUES (?, 'loss', 0, 2, 3)", ["cd" * 16])
+    con.close()
     assert SCHEMA_VERSION >= 8
     store = Store(tmp_path / "old")
     with store.session() as con:

@@ -288,8 +288,13 @@ def insert_points(con: duckdb.DuckDBPyConnection, points: Any, dedupe: bool = Tr
 
 def delete_metrics(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> None:
     """Remove every metric point (and latest value and span) of these runs."""
-    for table in ("metrics", "latest_metrics", "metric_spans"):
-        con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [list(run_ids)])
+    ids = [list(run_ids)]
+    con.execute(
+        "DELETE FROM metric_points WHERE sid IN "
+        "(SELECT sid FROM metric_series WHERE run_id IN (SELECT unnest(?::VARCHAR[])))",
+        ids,
+    )
+    con.execute("DELETE FROM metric_series WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", ids)
 
 
 def metric_points(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import procs
+from .points import series_points
 from .records import CONTEXT_COLUMNS, Batch, now_ms
 
 if TYPE_CHECKING:
@@ -250,39 +251,48 @@ def _update_ends(con: duckdb.DuckDBPyConnection, ends: list[tuple[str, str, int,
 
 
 def write_metrics(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
-    """Append the batch's metric points and update the latest values and step spans."""
-    tbl = metrics_table(batch)
-    con.register("_m", tbl)
-    con.execute("INSERT INTO metrics SELECT run_id::VARCHAR, key, step, value, timestamp FROM _m")
-    # MLflow's notion of "latest" (its sqlalchemy store's _update_latest_metrics_if_necessary):
-    # highest step, then newest timestamp, then the largest value, so the same points give
-    # the same latest value whatever order or batches they arrive in.
-    con.execute(
-        """
-        INSERT INTO latest_metrics
-        SELECT run_id::VARCHAR, key, max(step), arg_max(value, (step, timestamp, value)),
-               arg_max(timestamp, (step, timestamp, value))
-        FROM _m GROUP BY run_id, key
-        ON CONFLICT (run_id, key) DO UPDATE SET
-            step = excluded.step, value = excluded.value, timestamp = excluded.timestamp
-        WHERE (excluded.step, excluded.timestamp, excluded.value)
-            > (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)
-        """
-    )
-    con.execute(
-        """
-        INSERT INTO metric_spans (run_id, key, min_step, max_step, n, min_ts, max_ts)
-        SELECT run_id::VARCHAR, key, min(step), max(step), count(*), min(timestamp), max(timestamp)
-        FROM _m GROUP BY run_id, key
-        ON CONFLICT (run_id, key) DO UPDATE SET
-            min_step = least(metric_spans.min_step, excluded.min_step),
-            max_step = greatest(metric_spans.max_step, excluded.max_step),
-            n = metric_spans.n + excluded.n,
-            min_ts = least(metric_spans.min_ts, excluded.min_ts),
-            max_ts = greatest(metric_spans.max_ts, excluded.max_ts)
-        """
-    )
-    con.unregister("_m")
+    """Append the batch's metric points and update each series' latest point and extent."""
+    points = series_points(batch)
+    if points is None:
+        return
+    import numpy as np
+
+    con.register("_g", points.summary())
+    try:
+        found = {(r, k): sid for r, k, sid in con.execute(_UPSERT_SERIES).fetchall()}
+    finally:
+        con.unregister("_g")
+    sids = np.array([found[s] for s in points.series], np.int64)
+    con.register("_p", points.points_table(sids))
+    try:
+        con.execute("INSERT INTO metric_points SELECT sid, step, value32, value64, timestamp FROM _p")
+    finally:
+        con.unregister("_p")
+
+
+# MLflow's notion of "latest" (its sqlalchemy store's _update_latest_metrics_if_necessary):
+# highest step, then newest timestamp, then the largest value, so the same points give the
+# same latest value whatever order or batches they arrive in. A new series gets the next
+# id; every series of the batch is returned with its id.
+_NEWER = (
+    "(excluded.max_step, excluded.timestamp, excluded.value) "
+    "> (metric_series.max_step, metric_series.timestamp, metric_series.value)"
+)
+_UPSERT_SERIES = f"""
+INSERT INTO metric_series (sid, run_id, key, min_step, max_step, n, value, timestamp, min_ts, max_ts)
+SELECT (SELECT coalesce(max(sid), 0) FROM metric_series) + row_number() OVER (),
+       run_id, key, min_step, max_step, n, value, timestamp, min_ts, max_ts
+FROM _g
+ON CONFLICT (run_id, key) DO UPDATE SET
+    value = CASE WHEN {_NEWER} THEN excluded.value ELSE metric_series.value END,
+    timestamp = CASE WHEN {_NEWER} THEN excluded.timestamp ELSE metric_series.timestamp END,
+    min_step = least(metric_series.min_step, excluded.min_step),
+    max_step = greatest(metric_series.max_step, excluded.max_step),
+    n = metric_series.n + excluded.n,
+    min_ts = least(metric_series.min_ts, excluded.min_ts),
+    max_ts = greatest(metric_series.max_ts, excluded.max_ts)
+RETURNING run_id, key, sid
+"""
 
 
 def metrics_table(batch: Batch) -> Any:

@@ -518,7 +518,7 @@ def report(res: Results) -> None:
         (
             "log_metrics(10-key dict) loop, flush incl.",
             f"{get('log_metrics_10_keys_pts_s', '{:,.0f}')} pts/s",
-            "W&B offline: wandb not installed, not measured",
+            "W&B offline: bench_wandb.py (wandb/wb_vs_wandb)",
             ">= 1M pts/s",
             chk("log_metrics_10_keys_pts_s", test=lambda a: a >= 1e6),
         ),

@@ -423,14 +423,23 @@ def metric_history(
     con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], keys: Sequence[str] | None
 ) -> pd.DataFrame:
     """Every point of the given metrics of the given (full) run ids, in run order, then
-    key and step; ``timestamp`` in milliseconds."""
-    points, params = windowed_points(point_ranges(series_spans(con, run_ids, keys)), keys)
+    key and step; ``timestamp`` in milliseconds.
+
+    A join on run ids, not :func:`windowed_points`: the ``metrics`` view joins points to
+    their series, and DuckDB pushes the few series ids into the points' scan, so zone maps
+    skip other runs' row groups already; time windows on top cost more than they saved
+    (bench_scale at 100k runs: 21 ms against 14 ms).
+    """
     sql = (
-        f"SELECT m.run_id, m.key, m.step, m.value, m.timestamp FROM {points} m "
+        "SELECT m.run_id, m.key, m.step, m.value, m.timestamp FROM metrics m "
         "JOIN (SELECT unnest(?::VARCHAR[]) AS run_id, generate_subscripts(?::VARCHAR[], 1) AS o) s "
-        "USING (run_id) ORDER BY s.o, m.key, m.step, m.timestamp"
+        "USING (run_id)"
     )
-    return con.execute(sql, [*params, list(run_ids), list(run_ids)]).df()
+    params: list[Any] = [list(run_ids), list(run_ids)]
+    if keys is not None:
+        sql += " WHERE m.key IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(keys))
+    return con.execute(sql + " ORDER BY s.o, m.key, m.step, m.timestamp", params).df()
 
 
 def metric_buckets(

@@ -1,6 +1,7 @@
-"""Reads of some runs' points go through time windows (``queries.windowed_points``) so
-DuckDB's zone maps skip the row groups written outside them (issue 16). They must find
-exactly what a plain filter on run ids finds, however the points lie in time."""
+"""Curves and live polls read some runs' points through time windows
+(``queries.windowed_points``) so DuckDB's zone maps skip the row groups written outside
+them (issue 16). They, and ``metric_history`` (a series-id join), must find exactly what
+a plain filter on run ids finds, however the points lie in time."""
 
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-def test_history_through_windows_equals_the_plain_filter(store, case, budget):
+def test_history_equals_the_plain_filter(store, case, budget):
     sl, keys = CASES[case]
     ids = store.ids[sl]
     with store.session() as con:

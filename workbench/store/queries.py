@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALL_ROWS",
+    "BASE_COLUMNS",
     "artifact_dicts",
     "wide_frame",
     "wide_runs_frame",
@@ -91,6 +92,19 @@ def _run_conditions(
     return " AND ".join(where), params
 
 
+#: The run columns every wide read starts with, as :meth:`Store.search_runs` names them.
+BASE_COLUMNS = (
+    "run_id",
+    "run_name",
+    "experiment",
+    "status",
+    "start_time",
+    "end_time",
+    "source",
+    "parent_run_id",
+)
+
+
 def _select(
     con: duckdb.DuckDBPyConnection,
     query: Query,
@@ -105,8 +119,7 @@ def _select(
     page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _sel AS SELECT row_number() OVER () AS _ord, * FROM ("
-        "SELECT r.run_id, r.run_name, r.experiment, r.status, r.start_time, r.end_time, "
-        f"r.source, r.parent_run_id FROM runs r WHERE {where} "
+        f"SELECT {', '.join(f'r.{c}' for c in BASE_COLUMNS)} FROM runs r WHERE {where} "
         f"ORDER BY {query.order}{page})",
         params + query.order_params,
     )
@@ -162,16 +175,7 @@ def wide_runs_query(
             for i, (_, table) in enumerate(_WIDE_SOURCES)
         )
     ).fetchall()
-    names = [
-        "run_id",
-        "run_name",
-        "experiment",
-        "status",
-        "start_time",
-        "end_time",
-        "source",
-        "parent_run_id",
-    ]
+    names = list(BASE_COLUMNS)
     cols, joins, keys_params = [f"s.{c}" for c in names], [], []
     for i, (prefix, table) in enumerate(_WIDE_SOURCES):
         keys = sorted(k for src, k in found if src == i)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import queries, writes
+from .queries import BASE_COLUMNS
 from .search import Query, build_query
 
 if TYPE_CHECKING:
@@ -21,20 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BASE_COLUMNS", "nested_rows", "runs_rows", "wide_rows"]
 
-#: The first columns of every row, as :meth:`Store.search_runs` names them.
-BASE_COLUMNS = (
-    "run_id",
-    "run_name",
-    "experiment",
-    "status",
-    "start_time",
-    "end_time",
-    "source",
-    "parent_run_id",
-)
-
 #: (column prefix, table of run_id, key, value), in the order their columns come.
-_SOURCES = (("params", "params"), ("metrics", "latest_metrics"), ("tags", "tags"))
+_SOURCES = queries._WIDE_SOURCES
 
 
 def runs_rows(

@@ -64,6 +64,15 @@ __all__ = [
 limit_store_wait = limit_wait
 
 
+def _check_search(filter: Any, order_by: Any, experiment: Any, limit: Any) -> None:
+    """The checks :func:`runs`, :func:`iter_runs` and :func:`runs_rows` share."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidInputError(f"limit must be a non-negative integer, got {limit!r}")
+    _check_text("filter", filter, many=False)
+    _check_text("order_by", order_by)
+    _check_text("experiment", experiment)
+
+
 def runs(
     filter: str | None = None,
     order_by: str | Sequence[str] | None = None,
@@ -105,11 +114,7 @@ def runs(
     FilterSyntaxError
         The filter or order_by does not parse (the message shows where).
     """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise InvalidInputError(f"limit must be a non-negative integer, got {limit!r}")
-    _check_text("filter", filter, many=False)
-    _check_text("order_by", order_by)
-    _check_text("experiment", experiment)
+    _check_search(filter, order_by, experiment, limit)
     return open_store(store).search_runs(filter, order_by, experiment, include_deleted, limit)
 
 
@@ -130,11 +135,7 @@ def iter_runs(
 
     The store is held until the iterator is exhausted or closed.
     """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise InvalidInputError(f"limit must be a non-negative integer, got {limit!r}")
-    _check_text("filter", filter, many=False)
-    _check_text("order_by", order_by)
-    _check_text("experiment", experiment)
+    _check_search(filter, order_by, experiment, limit)
     return open_store(store).iter_runs(filter, order_by, experiment, include_deleted, limit, batch_rows)
 
 
@@ -157,11 +158,7 @@ def runs_rows(
     FilterSyntaxError, InvalidInputError
         As :func:`runs`.
     """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise InvalidInputError(f"limit must be a non-negative integer, got {limit!r}")
-    _check_text("filter", filter, many=False)
-    _check_text("order_by", order_by)
-    _check_text("experiment", experiment)
+    _check_search(filter, order_by, experiment, limit)
     return _runs_rows(open_store(store), filter, order_by, experiment, include_deleted, limit)
 
 

@@ -289,11 +289,12 @@ def insert_points(con: duckdb.DuckDBPyConnection, points: Any, dedupe: bool = Tr
 def delete_metrics(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> None:
     """Remove every metric point (and latest value and span) of these runs."""
     ids = [list(run_ids)]
-    con.execute(
-        "DELETE FROM metric_points WHERE sid IN "
-        "(SELECT sid FROM metric_series WHERE run_id IN (SELECT unnest(?::VARCHAR[])))",
-        ids,
-    )
+    for table in ("metric_points", "metric_blocks"):
+        con.execute(
+            f"DELETE FROM {table} WHERE sid IN "
+            "(SELECT sid FROM metric_series WHERE run_id IN (SELECT unnest(?::VARCHAR[])))",
+            ids,
+        )
     con.execute("DELETE FROM metric_series WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", ids)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import StoreCorruptError, StoreVersionError
+from .blocks import BLOCKS_DDL, insert_blocks
 from .session import ALIAS
 
 if TYPE_CHECKING:
@@ -127,6 +128,13 @@ def _split_metric_points(con: duckdb.DuckDBPyConnection) -> None:
         )
     con.execute("DROP TABLE metrics; DROP TABLE latest_metrics; DROP TABLE metric_spans")
     con.execute(METRIC_VIEWS)
+
+
+def _add_metric_blocks(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``metric_blocks`` and summarize the points already stored (about 1 s per
+    10M points on 2 cores)."""
+    con.execute(BLOCKS_DDL)
+    insert_blocks(con, "metric_points")
 
 
 MIGRATIONS: list[Migration] = [
@@ -309,6 +317,11 @@ MIGRATIONS: list[Migration] = [
         "exactly and its series by id, the latest point and spans in one row per series; "
         "metrics, latest_metrics and metric_spans become views",
         _split_metric_points,
+    ),
+    Migration(
+        "metric_blocks: per series and range of 256 steps, its point count and lowest and "
+        "highest point, so a chart of a long curve reads summaries, not every point",
+        _add_metric_blocks,
     ),
 ]
 

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AmbiguousRunError, InvalidInputError, RunNotFoundError
+from .blocks import block_buckets, blocks_layout, covered_sids
 from .records import CONTEXT_COLUMNS, RunRecord
 from .search import Query, prepare_session
-from .sql import rows_as_dicts
+from .sql import int_list, rows_as_dicts
 
 if TYPE_CHECKING:
     import duckdb
@@ -330,53 +331,13 @@ def get_run(con: duckdb.DuckDBPyConnection, run_id: str) -> RunRecord:
     )
 
 
-#: A read of some runs' points keeps to their time windows, at most this many (closer
-#: windows are merged): one OR'd condition per window, checked against each row group's
-#: zone map, then against the rows of the row groups it keeps.
-MAX_WINDOWS = 64
-
-
-def time_windows(
-    ranges: dict[str, tuple[int | None, int | None]], budget: int
-) -> list[tuple[list[str], int | None, int | None]]:
-    """The runs grouped into at most ``budget`` time windows ``(run_ids, lo, hi)`` (plus
-    one without bounds for the runs whose range is unknown): overlapping ranges share a
-    window, then the closest windows are merged until few enough remain."""
-    bounded = sorted((lo, hi, r) for r, (lo, hi) in ranges.items() if lo is not None and hi is not None)
-    merged: list[list[Any]] = []
-    for lo, hi, r in bounded:
-        if merged and lo <= merged[-1][2]:
-            merged[-1][0].append(r)
-            merged[-1][2] = max(merged[-1][2], hi)
-        else:
-            merged.append([[r], lo, hi])
-    if len(merged) > budget:
-        # Keep the budget - 1 widest gaps between neighbours as the cuts.
-        gaps = sorted(range(1, len(merged)), key=lambda i: merged[i][1] - merged[i - 1][2])
-        cuts = sorted(gaps[len(gaps) - (budget - 1) :]) if budget > 1 else []
-        groups, prev = [], 0
-        for c in [*cuts, len(merged)]:
-            part = merged[prev:c]
-            groups.append([[r for w in part for r in w[0]], part[0][1], max(w[2] for w in part)])
-            prev = c
-        merged = groups
-    windows = [(ids, lo, hi) for ids, lo, hi in merged]
-    unbounded = [r for r, (lo, hi) in ranges.items() if lo is None or hi is None]
-    if unbounded:
-        windows.append((unbounded, None, None))
-    return windows
-
-
-def series_spans(
+def series_of(
     con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], keys: Sequence[str] | None
-) -> list[tuple[Any, ...]]:
-    """``(run_id, key, min_step, max_step, n, min_ts, max_ts)`` of each series of these
-    runs (of these keys) that has points.
-
-    Every write of points updates ``metric_spans`` in the same transaction, so a run
-    missing here has no such points.
-    """
-    sql = "SELECT run_id, key, min_step, max_step, n, min_ts, max_ts FROM metric_spans WHERE run_id = ANY(?::VARCHAR[])"
+) -> list[tuple[int, str, str, int, int, int]]:
+    """``(sid, run_id, key, min_step, max_step, n)`` of each series of these runs (of these
+    keys) that has points: every write of points updates ``metric_series`` in the same
+    transaction, so a series missing here has none."""
+    sql = "SELECT sid, run_id, key, min_step, max_step, n FROM metric_series WHERE run_id = ANY(?::VARCHAR[])"
     params: list[Any] = [list(run_ids)]
     if keys is not None:
         sql += " AND key = ANY(?::VARCHAR[])"
@@ -384,66 +345,41 @@ def series_spans(
     return con.execute(sql, params).fetchall()
 
 
-def point_ranges(spans: Sequence[tuple[Any, ...]]) -> dict[str, tuple[int | None, int | None]]:
-    """The first and last point time of each run in :func:`series_spans` rows; None for
-    a run with a span written before the store kept times (read it without a bound)."""
-    out: dict[str, tuple[int | None, int | None]] = {}
-    for run_id, _key, _s0, _s1, _n, lo, hi in spans:
-        if run_id in out:
-            olo, ohi = out[run_id]
-            lo = None if olo is None or lo is None else min(olo, lo)
-            hi = None if ohi is None or hi is None else max(ohi, hi)
-        out[run_id] = (lo, hi)
-    return {r: (None, None) if lo is None or hi is None else (lo, hi) for r, (lo, hi) in out.items()}
+def _points(sids: Sequence[int]) -> str:
+    """A subquery of these series' points, columns ``sid, step, v, timestamp``.
 
-
-def windowed_points(
-    ranges: dict[str, tuple[int | None, int | None]], keys: Sequence[str] | None
-) -> tuple[str, list[Any]]:
-    """A subquery (and its parameters) of the points of the runs in ``ranges`` (of these
-    keys), columns ``run_id, key, step, value, timestamp``.
-
-    Points are appended in time order and run ids are random, so a filter on run ids
-    alone scans the whole table; the runs' time windows (:func:`time_windows`) let
-    DuckDB's zone maps skip every row group written outside them (issue 16: 20 runs'
-    points out of 100M). One scan: a UNION of a scan per window costs more per window.
+    By series id, not through the ``metrics`` view: the ids skip other series' row groups
+    (they were written in id order), and grouping by an integer costs half of grouping by
+    run id and key (bench_scale, 10 runs x 1M points).
     """
-    windows = time_windows(ranges, MAX_WINDOWS)
-    cond, params = "run_id = ANY(?::VARCHAR[])", [list(ranges)]
-    bounds = [(lo, hi) for _, lo, hi in windows if lo is not None]
-    if bounds and len(bounds) == len(windows):
-        cond += " AND (" + " OR ".join("timestamp BETWEEN ? AND ?" for _ in bounds) + ")"
-        params += [x for b in bounds for x in b]
-    if keys is not None:
-        cond += " AND key = ANY(?::VARCHAR[])"
-        params.append(list(keys))
-    if not ranges:
-        cond = "false"
-        params = []
-    return f"(SELECT run_id, key, step, value, timestamp FROM metrics WHERE {cond})", params
+    return (
+        "(SELECT sid, step, coalesce(value32::DOUBLE, value64) AS v, timestamp FROM metric_points "
+        f"WHERE sid IN ({int_list(sids)}))"
+    )
 
 
 def metric_history(
     con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], keys: Sequence[str] | None
 ) -> pd.DataFrame:
     """Every point of the given metrics of the given (full) run ids, in run order, then
-    key and step; ``timestamp`` in milliseconds.
+    key and step; ``timestamp`` in milliseconds. A run given twice is read twice."""
+    import numpy as np
 
-    A join on run ids, not :func:`windowed_points`: the ``metrics`` view joins points to
-    their series, and DuckDB pushes the few series ids into the points' scan, so zone maps
-    skip other runs' row groups already; time windows on top cost more than they saved
-    (bench_scale at 100k runs: 21 ms against 14 ms).
-    """
-    sql = (
-        "SELECT m.run_id, m.key, m.step, m.value, m.timestamp FROM metrics m "
-        "JOIN (SELECT unnest(?::VARCHAR[]) AS run_id, generate_subscripts(?::VARCHAR[], 1) AS o) s "
-        "USING (run_id)"
-    )
-    params: list[Any] = [list(run_ids), list(run_ids)]
-    if keys is not None:
-        sql += " WHERE m.key IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(keys))
-    return con.execute(sql + " ORDER BY s.o, m.key, m.step, m.timestamp", params).df()
+    found: dict[str, list[tuple[str, int]]] = {}
+    for sid, run_id, key, *_ in series_of(con, run_ids, keys):
+        found.setdefault(run_id, []).append((key, sid))
+    listed = [(rid, key, sid) for rid in run_ids for key, sid in sorted(found.get(rid, ()))]
+    sids = [sid for _, _, sid in listed]
+    df = con.execute(
+        f"SELECT o, step, v AS value, timestamp FROM {_points(sids)} p JOIN "
+        "(SELECT unnest(?::BIGINT[]) AS sid, generate_subscripts(?::BIGINT[], 1) - 1 AS o) USING (sid) "
+        "ORDER BY o, step, timestamp",
+        [sids, sids],
+    ).df()
+    o = df.pop("o").to_numpy().astype(np.int64)
+    df.insert(0, "key", np.array([k for _, k, _ in listed], dtype=object)[o])
+    df.insert(0, "run_id", np.array([r for r, _, _ in listed], dtype=object)[o])
+    return df
 
 
 def metric_buckets(
@@ -455,60 +391,72 @@ def metric_buckets(
 ) -> list[tuple[Any, ...]]:
     """Per (run, key, bucket): ``(run_id, key, bucket, lo_step, lo, hi_step, hi)``.
 
-    A series longer than ``max_points`` is cut into ``max_points // 2`` step ranges;
-    shorter ones keep every step as its own bucket. With ``after`` (one cursor per run,
-    aligned with ``run_ids``; None for none), only the points past each run's cursor
-    count, bucketed the same way over that range: a live chart's next points.
+    A series longer than ``max_points`` is cut into at most ``max_points // 2`` step
+    ranges: whole blocks of ``metric_blocks`` where the series spans enough of them
+    (its points are not read), else equal ranges of its points. Shorter ones keep every
+    step as its own bucket. With ``after`` (one cursor per run, aligned with ``run_ids``;
+    None for none), only the points past each run's cursor count, bucketed over that
+    range from the points: a live chart's next points.
     """
     buckets = max(1, int(max_points) // 2)
-    known = series_spans(con, run_ids, keys)
-    ranges = point_ranges(known)
-
-    def source(
-        runs: Sequence[str], cursors: Sequence[int | None] | None, of: Sequence[str] | None = keys
-    ) -> tuple[str, list[Any]]:
-        # The points of these runs (of these keys); with cursors, only those past each
-        # run's cursor (the cursors as a table joined on run_id; a NULL one keeps all).
-        points, params = windowed_points({r: ranges[r] for r in runs if r in ranges}, of)
-        if cursors is None:
-            return f"{points} m", params
-        return (
-            f"{points} m JOIN (SELECT unnest(?::VARCHAR[]) AS c_run, unnest(?::BIGINT[]) AS c_after) "
-            "ON run_id = c_run WHERE (c_after IS NULL OR step > c_after)",
-            [*params, list(runs), list(cursors)],
-        )
-
+    known = series_of(con, run_ids, keys)
+    name = {row[0]: row[1:3] for row in known}
+    rows: list[tuple[Any, ...]] = []
+    cursors: dict[int, int | None] = {}
     if after is None:
-        spans = [row[:5] for row in known]
+        spans = {sid: (s0, s1, n) for sid, _, _, s0, s1, n in known}
+        layouts = {
+            sid: layout
+            for sid, (s0, s1, n) in spans.items()
+            if n > max_points and (layout := blocks_layout(s0, s1, buckets)) is not None
+        }
+        summarized = covered_sids(con, {sid: spans[sid][2] for sid in layouts})
+        by_layout: dict[tuple[int, int], list[int]] = {}
+        for sid in sorted(summarized):
+            by_layout.setdefault(layouts[sid], []).append(sid)
+        for (first, per), sids in by_layout.items():
+            rows.extend((*name[sid], b, *rest) for sid, b, *rest in block_buckets(con, sids, first, per))
+        spans = {sid: span for sid, span in spans.items() if sid not in summarized}
     else:
-        src, params = source(run_ids, after)
-        spans = con.execute(
-            f"SELECT run_id, key, min(step), max(step), count(*) FROM {src} GROUP BY ALL", params
-        ).fetchall()
+        at = dict(zip(run_ids, after))
+        cursors = {sid: at[run_id] for sid, run_id, *_ in known}
+        spans = {
+            sid: (s0, s1, n)
+            for sid, s0, s1, n in con.execute(
+                f"SELECT sid, min(step), max(step), count(*) FROM {_past(cursors)} GROUP BY sid",
+                [list(cursors), list(cursors.values())],
+            ).fetchall()
+        }
     # Series of the same span share one bucketing formula, so each group is one
     # scan with constants (a join or CASE per row costs twice as much).
-    groups: dict[tuple[int, float], set[tuple[str, str]]] = {}
-    for run_id, key, s0, s1, n in spans:
+    groups: dict[tuple[int, float], list[int]] = {}
+    for sid, (s0, s1, n) in sorted(spans.items()):
         width = (s1 - s0 + 1) / buckets if n > max_points else 0.0
-        groups.setdefault((s0, width), set()).add((run_id, key))
-    rows = []
-    for (s0, width), pairs in groups.items():
+        groups.setdefault((s0, width), []).append(sid)
+    for (s0, width), sids in groups.items():
         bucket = "step" if width == 0.0 else "floor((step - ?) / ?)"
-        bparams = [] if width == 0.0 else [s0, width]
-        wanted, of = {p[0] for p in pairs}, sorted({p[1] for p in pairs})
+        bparams: list[Any] = [] if width == 0.0 else [s0, width]
         if after is None:
-            src, params = source(sorted(wanted), None, of)
+            src, params = f"{_points(sids)} m", []
         else:
-            src, params = source(
-                [r for r in run_ids if r in wanted], [a for r, a in zip(run_ids, after) if r in wanted], of
-            )
+            part = {sid: cursors[sid] for sid in sids}
+            src, params = _past(part), [list(part), list(part.values())]
         found = con.execute(
-            f"SELECT run_id, key, {bucket} AS b, arg_min(step, value), min(value), "
-            f"arg_max(step, value), max(value) FROM {src} GROUP BY ALL ORDER BY b",
+            f"SELECT sid, {bucket} AS b, arg_min(step, v), min(v), arg_max(step, v), max(v) "
+            f"FROM {src} GROUP BY ALL ORDER BY b",
             [*bparams, *params],
         ).fetchall()
-        rows.extend(r for r in found if (r[0], r[1]) in pairs)
+        rows.extend((*name[sid], b, *rest) for sid, b, *rest in found)
     return rows
+
+
+def _past(cursors: dict[int, int | None]) -> str:
+    """The points of these series past their cursors (parameters: the series ids, then
+    their cursors; a NULL cursor keeps every point)."""
+    return (
+        f"{_points(list(cursors))} m JOIN (SELECT unnest(?::BIGINT[]) AS c_sid, "
+        "unnest(?::BIGINT[]) AS c_after) ON m.sid = c_sid WHERE (c_after IS NULL OR step > c_after)"
+    )
 
 
 def series_from_buckets(rows: Sequence[tuple[Any, ...]], run_ids: Sequence[str]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import procs
+from .blocks import insert_blocks
 from .points import series_points
 from .records import CONTEXT_COLUMNS, Batch, now_ms
 
@@ -251,7 +252,8 @@ def _update_ends(con: duckdb.DuckDBPyConnection, ends: list[tuple[str, str, int,
 
 
 def write_metrics(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
-    """Append the batch's metric points and update each series' latest point and extent."""
+    """Append the batch's metric points and their block summaries, and update each
+    series' latest point and extent."""
     points = series_points(batch)
     if points is None:
         return
@@ -266,6 +268,7 @@ def write_metrics(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
     con.register("_p", points.points_table(sids))
     try:
         con.execute("INSERT INTO metric_points SELECT sid, step, value32, value64, timestamp FROM _p")
+        insert_blocks(con, "_p")
     finally:
         con.unregister("_p")
 

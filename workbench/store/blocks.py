@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .points import POINT_VALUE
 from .sql import int_list
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def insert_blocks(con: duckdb.DuckDBPyConnection, source: str) -> None:
     con.execute(
         f"INSERT INTO metric_blocks SELECT sid, step >> {BLOCK_SHIFT} AS block, count(*), "
         "arg_min(step, v), min(v), arg_max(step, v), max(v) "
-        f"FROM (SELECT sid, step, coalesce(value32::DOUBLE, value64) AS v FROM {source}) "
+        f"FROM (SELECT sid, step, {POINT_VALUE} AS v FROM {source}) "
         "GROUP BY ALL ORDER BY sid, block"
     )
 

@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 
     from .records import Batch
 
-__all__ = ["SeriesPoints", "series_points"]
+__all__ = ["POINT_VALUE", "SeriesPoints", "series_points"]
+
+#: A ``metric_points`` row's value as SQL: in ``value32`` when float32 holds it exactly,
+#: else in ``value64`` (see :meth:`SeriesPoints.points_table`).
+POINT_VALUE = "coalesce(value32::DOUBLE, value64)"
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import AmbiguousRunError, InvalidInputError, RunNotFoundError
 from .blocks import block_buckets, blocks_layout, covered_sids
+from .points import POINT_VALUE
 from .records import CONTEXT_COLUMNS, RunRecord
 from .search import Query, prepare_session
 from .sql import int_list, rows_as_dicts
@@ -353,7 +354,7 @@ def _points(sids: Sequence[int]) -> str:
     run id and key (bench_scale, 10 runs x 1M points).
     """
     return (
-        "(SELECT sid, step, coalesce(value32::DOUBLE, value64) AS v, timestamp FROM metric_points "
+        f"(SELECT sid, step, {POINT_VALUE} AS v, timestamp FROM metric_points "
         f"WHERE sid IN ({int_list(sids)}))"
     )
 

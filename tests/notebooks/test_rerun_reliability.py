@@ -302,3 +302,66 @@ def test_reliability_9_recorded_values_a_rerun_cannot_inject_are_named_or_left_t
         wb.InvalidInputError, match=r"got 'oops' \(the value run abcdef12 recorded; give alpha"
     ):
         starting_params(src, {})
+
+
+# A kernel whose first ``WB_TEST_DEATHS`` starts exit at once, before answering kernel_info:
+# what a loaded machine did to one papermill job of a CI demo sweep.
+_DYING_KERNEL = """
+import os, sys
+count = os.environ["WB_TEST_STARTS"]
+starts = int(open(count).read()) + 1 if os.path.exists(count) else 1
+open(count, "w").write(str(starts))
+if starts <= int(os.environ["WB_TEST_DEATHS"]):
+    sys.exit(1)
+os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *sys.argv[1:]])
+"""
+
+
+def _dying_kernel_job(tmp_path, monkeypatch, deaths: int) -> tuple[dict, Path]:
+    """Run a one-cell notebook in the worker on a kernel that dies ``deaths`` times first."""
+    from workbench.rerun import worker
+
+    script = tmp_path / "dying_kernel.py"
+    script.write_text(_DYING_KERNEL)
+    spec_dir = tmp_path / "jupyter" / "kernels" / "dying"
+    spec_dir.mkdir(parents=True)
+    argv = [sys.executable, str(script), "-f", "{connection_file}"]
+    (spec_dir / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "dying", "language": "python"})
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    starts = tmp_path / "starts"
+    nb = tmp_path / "nb.ipynb"
+    make_notebook(nb, [("x = 1", ["parameters"]), "open('ran', 'a').write('ran\\n')"])
+    spec = {
+        "input": str(nb),
+        "output": str(tmp_path / "out.ipynb"),
+        "parameters": {"x": 2},
+        "kernel": "dying",
+        "cwd": str(tmp_path),
+        "env": {"WB_TEST_STARTS": str(starts), "WB_TEST_DEATHS": str(deaths)},
+    }
+    result = worker._run_job(spec)
+    return result, starts
+
+
+@pytest.mark.slow
+def test_a_kernel_that_dies_before_kernel_info_is_started_again(tmp_path, monkeypatch):
+    result, starts = _dying_kernel_job(tmp_path, monkeypatch, deaths=1)
+    assert result == {"status": "finished"}
+    assert starts.read_text() == "2"
+    # The notebook ran once: the failed start ran none of it.
+    assert (tmp_path / "ran").read_text() == "ran\n"
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert "x = 2" in "".join(c.source for c in out.cells)
+
+
+@pytest.mark.slow
+def test_a_kernel_that_never_starts_fails_the_job_after_three_starts(tmp_path, monkeypatch):
+    from workbench.rerun import worker
+
+    result, starts = _dying_kernel_job(tmp_path, monkeypatch, deaths=99)
+    assert result["status"] == "failed"
+    assert result["error"] == "RuntimeError: Kernel died before replying to kernel_info"
+    assert starts.read_text() == str(worker.KERNEL_START_TRIES)
+    assert not (tmp_path / "ran").exists()

@@ -602,18 +602,20 @@ def _palette(page, label: str) -> None:
     palette = page.locator(".lm-CommandPalette-input")
     item = page.locator(".lm-CommandPalette-item").filter(has_text=label).first
     # The palette closes when it loses focus; a panel refresh landing just after it opened
-    # closed it once in CI before the label was typed. Open it again then (3 tries).
-    for attempt in range(3):
-        if not palette.is_visible():
-            page.keyboard.press("Control+Shift+C")
-        expect(palette).to_be_visible()
+    # closed it twice in CI, once before the label was typed and once between the check that
+    # it was open and the wait for it. So every step, opening included, is retried (4 tries).
+    for attempt in range(4):
         try:
+            if not palette.is_visible():
+                page.keyboard.press("Control+Shift+C")
+            expect(palette).to_be_visible(timeout=5_000)
             palette.fill(label, timeout=10_000)
             item.click(timeout=10_000)
             return
-        except PlaywrightError:
-            if attempt == 2:
+        except (PlaywrightError, AssertionError):
+            if attempt == 3:
                 raise
+            page.wait_for_timeout(500)
 
 
 # Runs last in this module: it adds runs to the demo's store.

@@ -16,28 +16,47 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import traceback
 from typing import Any, TextIO
 
+# A kernel that dies before it answers kernel_info ran none of the notebook: starting it
+# again cannot run anything twice. On a loaded machine one start in a few hundred fails so.
+KERNEL_START_TRIES = 3
+_DIED_AT_START = "before replying to kernel_info"
+
+
+def _execute(spec: dict[str, Any]) -> None:
+    import papermill as pm
+
+    for attempt in range(1, KERNEL_START_TRIES + 1):
+        try:
+            pm.execute_notebook(
+                spec["input"],
+                spec["output"],
+                parameters=spec["parameters"],
+                kernel_name=spec["kernel"],
+                language=spec.get("language"),
+                cwd=spec["cwd"],
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=True,
+            )
+            return
+        except RuntimeError as e:
+            if _DIED_AT_START not in str(e) or attempt == KERNEL_START_TRIES:
+                raise
+            print(f"workbench: kernel died while starting ({e}); starting it again", file=sys.stderr)
+            time.sleep(0.5 * attempt)
+
 
 def _run_job(spec: dict[str, Any]) -> dict[str, Any]:
-    import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     saved = dict(os.environ)
     os.environ.update(spec["env"])
     try:
-        pm.execute_notebook(
-            spec["input"],
-            spec["output"],
-            parameters=spec["parameters"],
-            kernel_name=spec["kernel"],
-            language=spec.get("language"),
-            cwd=spec["cwd"],
-            progress_bar=False,
-            log_output=False,
-            request_save_on_cell_execute=True,
-        )
+        _execute(spec)
         return {"status": "finished"}
     except PapermillExecutionError as e:
         return {

@@ -4,6 +4,8 @@
 WORKBENCH_STORE = "WORKBENCH_STORE"
 #: Seconds a process waits for the store lock before giving up (default 120).
 WORKBENCH_LOCK_TIMEOUT = "WORKBENCH_LOCK_TIMEOUT"
+#: Milliseconds a process keeps the store attached after a session (default 250; 0: off).
+WORKBENCH_LINGER_MS = "WORKBENCH_LINGER_MS"
 #: Set by rerun/sweep so the child notebook's run records where it came from.
 WORKBENCH_PARENT_RUN_ID = "WORKBENCH_PARENT_RUN_ID"
 #: Set by rerun/sweep: the ``source`` recorded for runs of the child notebook.

@@ -234,6 +234,7 @@ def test_git_state_and_environment_are_recorded_once(session_notebook, tmp_path)
     assert a.context["env_hash"] == b.context["env_hash"]
     import duckdb
 
+    get_store().release()
     con = duckdb.connect(str(get_store().db_path))
     assert con.execute("SELECT count(*) FROM environments").fetchone()[0] == 1
     con.close()

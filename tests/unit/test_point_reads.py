@@ -330,6 +330,7 @@ def test_migration_10_summarizes_the_stored_points(long_store, tmp_path):
         want = con.execute(
             "SELECT sid, block, sum(n), min(lo), max(hi) FROM metric_blocks GROUP BY ALL"
         ).fetchall()
+    long_store.release()  # the copy must not be taken while the file is attached
     shutil.copytree(long_store.directory, tmp_path / "old")
     con = duckdb.connect(str(tmp_path / "old" / "workbench.duckdb"))
     con.execute("DROP TABLE metric_blocks")

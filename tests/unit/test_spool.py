@@ -73,6 +73,7 @@ def test_a_fold_interrupted_after_its_commit_does_not_apply_a_file_twice(store_d
     path = store._spool(
         Batch(metrics=[(run.run_id, ["y"] * 5, [0, 1, 2, 3, 4], [1.0] * 5, [time.time()] * 5)])
     )
+    store.release()
     with store.lock:
         con = store._memory_connection()
         con.execute(f"ATTACH '{store.db_path}' AS crash")
@@ -119,6 +120,7 @@ def test_an_older_store_is_migrated_in_place_and_keeps_its_runs(store_dir):
     assert get_store().schema_version() == SCHEMA_VERSION > 1
     df = wb.runs()
     assert list(df["run_name"]) == ["legacy"]
+    get_store().release()
     con = duckdb.connect(str(store_dir / "workbench.duckdb"))
     versions = [
         r[0] for r in con.execute("SELECT version FROM _workbench_migrations ORDER BY version").fetchall()

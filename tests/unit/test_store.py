@@ -45,6 +45,7 @@ def test_newer_schema_is_refused_and_left_untouched(store_dir):
 
     store = get_store()
     store.schema_version()
+    store.release()  # the process keeps the file for a moment after a session
     con = duckdb.connect(str(store.db_path))
     con.execute("INSERT INTO _workbench_migrations VALUES (99, 'from the future', current_timestamp)")
     con.close()

@@ -53,9 +53,9 @@ def test_a_lineage_walk_holds_one_session(tmp_path, monkeypatch):
     sessions = []
     attached = store._attached
 
-    def counting():
+    def counting(*args, **kwargs):
         sessions.append(1)
-        return attached()
+        return attached(*args, **kwargs)
 
     monkeypatch.setattr(store, "_attached", counting)
     with store.lineage_steps() as step:

@@ -420,9 +420,9 @@ def test_reliability_2_a_write_whose_commit_happened_before_its_error_is_not_app
     # The full disk of the issue: the COMMIT went through, then DETACH's checkpoint failed
     # and the write reported an error. The retry of that batch changes nothing.
     from workbench.errors import StoreWriteError
-    from workbench.store import session
+    from workbench.store import sessions as store_mod
 
-    real = session._detach
+    real = store_mod.detach_file
     hits = []
 
     def detach_then_fail(con, db_path, raise_errors):
@@ -434,7 +434,7 @@ def test_reliability_2_a_write_whose_commit_happened_before_its_error_is_not_app
     with wb.start_run() as first:
         wb.log_metric("warm", 1.0)
     wb.flush()
-    monkeypatch.setattr(session, "_detach", detach_then_fail)
+    monkeypatch.setattr(store_mod, "detach_file", detach_then_fail)
     with wb.start_run(name="retried", params={"a": 1}) as run:
         for i in range(1000):
             wb.log_metric("x", float(i), step=i)

@@ -1,7 +1,8 @@
 """``Store``: the facade over the store package, the only code in Workbench that speaks SQL.
 
 Every operation is one short session (see :mod:`.session`): take the cross-process lock,
-attach the DuckDB file, run one transaction, detach, release. The SQL itself lives in
+attach the DuckDB file, run one transaction, detach, release; the last two wait a moment
+for the next session of the process, unless another process asks (:mod:`.linger`). The SQL itself lives in
 the package's modules, as functions taking the session's connection: ``migrations``,
 ``writes``, ``spool``, ``blobs``, ``queries``, ``search``, ``lineage``, ``registry`` and
 ``profile``.
@@ -19,14 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, NotFoundError, StoreWriteError, WorkbenchError
-from ..paths import DB_FILENAME, resolve_store
-from . import blobs, migrations, queries, registry, spool, writes
+from ..paths import resolve_store
+from . import blobs, queries, registry, spool, writes
 from . import lineage as lineage_sql
-from .lock import StoreLock
 from .records import Batch, RunRecord
 from .rows import nested_rows, wide_rows
 from .search import build_query
-from .session import MemoryDatabase, attached, first_line
+from .session import first_line
+from .sessions import Sessions
 
 # Kept importable from here, where they used to live.
 from .spool import read_spool as _read_spool  # noqa: F401
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 LineageStep = Callable[[Sequence[str], Sequence[str]], dict[str, Any]]
 
 
-class Store:
+class Store(Sessions):
     """A Workbench store: one directory holding ``workbench.duckdb`` and its artifacts.
 
     Use :func:`get_store` rather than the constructor, so every user of one directory in
@@ -52,110 +53,12 @@ class Store:
     """
 
     def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
-        self.db_path = self.directory / DB_FILENAME
+        super().__init__(directory)
         self.artifact_dir = self.directory / "artifacts"
-        self.spool_dir = self.directory / "spool"
-        self.lock = StoreLock(self.directory / "workbench.lock")
-        self._memory = MemoryDatabase()
-        self._rescue_dirs: list[Path] | None = None
         self._pruned = False
-        self._fold_failed = False
 
     def __repr__(self) -> str:
         return f"Store({str(self.directory)!r})"
-
-    # -- sessions ------------------------------------------------------------------
-    def _memory_connection(self) -> duckdb.DuckDBPyConnection:
-        return self._memory.connection()
-
-    @contextlib.contextmanager
-    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Hold the store for one unit of work and yield a connection whose default
-        catalog is the store. Commit or roll back inside; the file is released after.
-
-        Spooled batches of other processes are folded in first, so what a session reads
-        includes everything any process has flushed. (When they cannot be folded now,
-        e.g. the disk is full, a warning says so and the session reads what is stored.)
-        """
-        with self.lock, self._attached() as con:
-            yield con
-
-    @contextlib.contextmanager
-    def _attached(self, strict: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        # The caller holds self.lock. ``strict``: a fold that fails fails the session
-        # (a write must not land before the spooled batches it follows).
-        try:
-            with attached(self._memory_connection(), self.db_path) as con:
-                self._ensure_schema(con)
-                self._fold(con, strict)
-                yield con
-        except BaseException:
-            self._memory.recover()
-            raise
-
-    def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
-        try:
-            migrations.ensure_schema(con, self.db_path)
-        except WorkbenchError:
-            raise
-        except Exception as e:
-            raise StoreWriteError(f"could not prepare the store {self.db_path}: {first_line(e)}") from e
-
-    def _fold(self, con: duckdb.DuckDBPyConnection, strict: bool) -> None:
-        try:
-            spool.fold(con, self.spool_dir, self.rescue_dirs())
-        except Exception as e:
-            msg = (
-                f"could not fold the spool into {self.db_path} ({first_line(e)}); "
-                "the files stay for the next session"
-            )
-            if strict:
-                raise StoreWriteError(msg) from e
-            if not self._fold_failed:
-                log.warning("workbench: %s", msg)
-            self._fold_failed = True
-        else:
-            self._fold_failed = False
-
-    def rescue_dirs(self) -> list[Path]:
-        """The folders rescue files of this store may be in (``unflushed/`` first, then
-        the fallback folders used when the store's folder cannot take them)."""
-        if self._rescue_dirs is None:
-            self._rescue_dirs = spool.rescue_dirs(self.directory)
-        return self._rescue_dirs
-
-    def schema_version(self) -> int:
-        """The schema version recorded in the store (creating the store if needed)."""
-        with self.session() as con:
-            return migrations.schema_version(con)
-
-    def check_schema(self, wait: bool = True) -> bool:
-        """Create or migrate the store, or raise if it must not be used (newer schema,
-        not a store). With ``wait=False`` only if the lock is free now: returns False,
-        checking nothing, while another process holds the store.
-
-        Raises
-        ------
-        StoreVersionError, StoreCorruptError, StoreWriteError
-        """
-        if wait:
-            self.lock.acquire()
-        else:
-            try:
-                if not self.lock.try_acquire():
-                    return False
-            except OSError as e:
-                raise StoreWriteError(f"cannot use the store {self.directory}: {first_line(e)}") from e
-        try:
-            with attached(self._memory_connection(), self.db_path) as con:
-                self._ensure_schema(con)
-        except BaseException:
-            self._memory.recover()
-            raise
-        finally:
-            self.lock.release()
-        return True
 
     # -- writes ----------------------------------------------------------------------
     def write(self, batch: Batch, batch_id: str | None = None) -> None:
@@ -207,8 +110,6 @@ class Store:
             raise
         except Exception as e:
             raise StoreWriteError(f"could not write to {self.db_path}: {first_line(e)}") from e
-        finally:
-            self.lock.release()
 
     def _spool(self, batch: Batch, batch_id: str | None = None) -> Path:
         return spool.write_spool(self.spool_dir, batch, batch_id)

@@ -64,6 +64,7 @@ def bench_session(res: Results, root: Path) -> None:
     def session() -> None:
         with store.session():
             pass
+        store.release()  # a cold session each time (the store keeps a warm one a moment)
 
     n = reps(200, 20)
     t = interleave({"attach": attach, "connect": connect, "session": session}, n, warmup=5)
@@ -113,6 +114,7 @@ def bench_spool_write(res: Results, root: Path) -> None:
         holder.wait()
     with store.session():  # folds the spool
         pass
+    store.release()
     con = duckdb.connect(str(store.db_path), read_only=True)
     stored = con.execute("SELECT count(*) FROM metrics WHERE run_id = 'spooled'").fetchone()[0]
     con.close()

@@ -212,25 +212,42 @@ def wide_runs_frame(
     """The runs a query finds, one row each in order, shaped as :func:`wide_frame`
     shapes :func:`wide_runs_query`'s result, for a caller that wants them all at once.
 
-    Each of params, latest metrics and tags is read once as long rows and spread into
+    Params, latest metrics and tags are read as long rows, in one query, and spread into
     columns in Arrow (:mod:`.pivot`): the SQL pivot reads each table twice, once to find
-    its keys, and evaluates one filter per key over every row (issue 16).
+    its keys, and evaluates one filter per key over every row; three reads cost 1.8 ms
+    more than one at 10k runs (issue 16).
     """
     import pandas as pd
     import pyarrow as pa
 
     from .pivot import spread
 
+    # Strings (params, tags) in one column, doubles (metrics) in another; ``src`` says whose.
+    long_sql = " UNION ALL ".join(
+        f"SELECT {i} AS src, s._ord, t.key, "
+        + ("NULL::VARCHAR AS s, t.value AS d" if prefix == "metrics" else "t.value AS s, NULL::DOUBLE AS d")
+        + f" FROM {table} t JOIN _sel s USING (run_id)"
+        for i, (prefix, table) in enumerate(_WIDE_SOURCES)
+    )
     _select(con, query, experiment, include_deleted, limit, offset)
     try:
         base = con.execute("SELECT * EXCLUDE (_ord) FROM _sel ORDER BY _ord").df()
-        wide: dict[str, Any] = {}
-        for prefix, table in _WIDE_SOURCES:
-            long = con.sql(f"SELECT s._ord, t.key, t.value FROM {table} t JOIN _sel s USING (run_id)")
-            for key, column in spread(len(base), long.to_arrow_table()):
-                wide[f"{prefix}.{key}"] = column
+        long = con.sql(long_sql).to_arrow_table()
     finally:
         con.execute("DROP TABLE _sel")
+    src = long.column("src").to_numpy()
+    wide: dict[str, Any] = {}
+    for i, (prefix, _) in enumerate(_WIDE_SOURCES):
+        part = long.filter(pa.array(src == i)) if long.num_rows else long
+        rows = pa.table(
+            {
+                "_ord": part.column("_ord"),
+                "key": part.column("key"),
+                "value": part.column("d" if prefix == "metrics" else "s"),
+            }
+        )
+        for key, column in spread(len(base), rows):
+            wide[f"{prefix}.{key}"] = column
     df = wide_frame(base, list(base.columns))
     if not wide:
         return df

@@ -54,6 +54,7 @@ __all__ = [
     "log_param",
     "log_params",
     "reset",
+    "release_store",
     "set_store",
     "set_tag",
     "set_tags",
@@ -88,6 +89,17 @@ def set_store(path: str | os.PathLike[str] | None) -> Path:
         raise InvalidInputError(f"set_store takes a directory path, got {type(path).__name__}")
     _store_override = None if path is None else os.fspath(path)
     return current_store().directory
+
+
+def release_store(path: str | os.PathLike[str] | None = None) -> None:
+    """Make this process let go of a store's DuckDB file now (by default the current one).
+
+    After each use a process keeps the file attached for ``$WORKBENCH_LINGER_MS``
+    (default 250 ms) so its next read starts warm; other Workbench processes get it as
+    soon as they ask. Call this before opening the file with ``duckdb.connect`` in the
+    same process, which DuckDB refuses while the file is attached.
+    """
+    get_store(path).release()
 
 
 def start_run(

@@ -147,3 +147,14 @@ def test_a_store_file_damaged_while_kept_is_refused_not_read_through_the_attachm
         wb.runs()
     assert db.read_bytes() == b"garbage" * 1000  # left untouched, not written over
     assert not get_store().lock.kept
+
+
+def test_a_session_opened_inside_another_is_refused_and_the_outer_one_goes_on():
+    _record("a", 3)
+    store = get_store()
+    with store.session() as con:
+        with pytest.raises(RuntimeError, match="already open in this thread"):
+            with store.session():
+                pass
+        assert con.execute("SELECT run_name FROM runs").fetchall() == [("a",)]
+    assert list(wb.runs()["run_name"]) == ["a"]

@@ -75,6 +75,11 @@ class Sessions:
         # fails the session (a write must not land before the spooled batches it follows).
         # ``linger``: keep the file for a moment after (a tracking write does not: its
         # checkpoint, and a failure of it, belong to the write).
+        warm = self._warm
+        if warm is not None and warm[1] is None and warm[0] == os.getpid():
+            # Only the thread holding the lock gets here: it opened a session inside its own.
+            self.lock.release()
+            raise RuntimeError("a store session is already open in this thread; pass its connection on")
         ok = False
         try:
             con = self._memory_connection()

@@ -696,8 +696,16 @@ def test_actions_badges_refresh_paging_and_themes(page, demo):
     click_row(late)
     files = panel.locator(".jp-workbench-RunDetail .jp-workbench-Artifacts-item")
     expect(files).to_have_count(4, timeout=30_000)
+    # Each preview is opened and checked in turn: clicked together, one of four clicks was
+    # lost once in CI while the others' previews were still growing the list.
     for name in ("preds", "notes", "report", "dot"):
-        files.filter(has_text=name).locator(".jp-workbench-Artifacts-preview").click()
+        button = files.filter(has_text=name).locator(".jp-workbench-Artifacts-preview")
+        for _ in range(3):
+            if button.get_attribute("aria-expanded") == "true":
+                break
+            button.click()
+            page.wait_for_timeout(200)
+        expect(button).to_have_attribute("aria-expanded", "true")
     expect(files.filter(has_text="preds").locator(".jp-workbench-Artifacts-csv td").nth(1)).to_have_text(
         "0.25"
     )

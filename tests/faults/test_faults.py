@@ -158,7 +158,14 @@ def _read_only(path: Path):
     if proc.returncode:
         pytest.skip(f"mount --bind failed: {proc.stderr.decode().strip()}")
     try:
-        proc = subprocess.run(["mount", "-o", "remount,bind,ro", str(path)], capture_output=True)
+        # "mount point is busy" while a process has a file there open for writing: a
+        # Workbench process keeps the store file for a moment after each session, so
+        # try again until it lets go (it does within $WORKBENCH_LINGER_MS, 250 ms).
+        for _ in range(40):
+            proc = subprocess.run(["mount", "-o", "remount,bind,ro", str(path)], capture_output=True)
+            if proc.returncode == 0 or b"busy" not in proc.stderr:
+                break
+            time.sleep(0.25)
         if proc.returncode:
             pytest.skip(f"remounting read-only failed: {proc.stderr.decode().strip()}")
         yield path

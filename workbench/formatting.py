@@ -10,13 +10,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .store.store import RunRecord
+from .tracking.system_metrics import PREFIX as SYSTEM_PREFIX
 
 
 def runs_table(df: Any, wide: bool = False, columns: Sequence[str] | None = None) -> str:
     """A plain-text table of a ``runs()`` DataFrame for terminals and notebooks.
 
     Unless ``wide``, autologged estimator parameters (``Ridge.alpha``: names with a dot)
-    are left out, since a single estimator brings dozens of them; ``show`` lists all.
+    and system metrics (``system/cpu_utilization_percentage``...) are left out, since a
+    single estimator brings dozens of the one and every run a dozen of the other; ``show``
+    lists all.
     ``columns`` (``metrics.rmse``, ``params.alpha``...) picks the metric and parameter
     columns instead. Each metric column shows its values with the same decimals.
     """
@@ -32,13 +35,20 @@ def runs_table(df: Any, wide: bool = False, columns: Sequence[str] | None = None
     if columns is not None:
         cols += [c for c in columns if c in out.columns]
     else:
-        cols += [c for c in out.columns if c.startswith("metrics.")]
-        cols += [c for c in out.columns if c.startswith("params.") and (wide or "." not in c[7:])]
+        cols += [c for c in out.columns if c.startswith("metrics.") and _shown(c, wide)]
+        cols += [c for c in out.columns if c.startswith("params.") and _shown(c, wide)]
     for c in cols:
         if c.startswith("metrics."):
             out[c] = _aligned(out[c])
     table = out[cols].rename(columns=lambda c: c.split(".", 1)[1] if "." in c else c)
     return table.to_string(index=False, na_rep="")
+
+
+def _shown(column: str, wide: bool) -> bool:
+    """Whether the runs table shows a ``metrics.*`` or ``params.*`` column."""
+    if column.startswith("metrics."):
+        return wide or not column.startswith(SYSTEM_PREFIX, 8)
+    return column.startswith("params.") and (wide or "." not in column[7:])
 
 
 def runs_rows_table(names: Sequence[str], rows: Sequence[Sequence[Any]], wide: bool = False) -> str:
@@ -78,8 +88,8 @@ def runs_rows_table(names: Sequence[str], rows: Sequence[Sequence[Any]], wide: b
         ],
     }
     shown = list(cells)
-    shown += [c for c in names if c.startswith("metrics.")]
-    shown += [c for c in names if c.startswith("params.") and (wide or "." not in c[7:])]
+    shown += [c for c in names if c.startswith("metrics.") and _shown(c, wide)]
+    shown += [c for c in names if c.startswith("params.") and _shown(c, wide)]
     for c in shown:
         if c.startswith("metrics."):
             cells[c] = list(_aligned(column(c)))

@@ -174,6 +174,23 @@ def test_runs_table_hides_autologged_params_unless_wide():
     assert "fit_intercept" in invoke("runs", "--wide").output
 
 
+def test_runs_table_hides_system_metrics_unless_wide():
+    # A dozen system/ columns before the model's own metrics hid what matters (the demo).
+    with wb.start_run(name="sys", params={"alpha": 1}):
+        wb.log_metric("rmse", 1.5)
+        wb.log_metric("system/cpu_utilization_percentage", 80.0)
+    wb.flush()
+    narrow = invoke("runs").output
+    header = narrow.splitlines()[0].split()
+    assert "rmse" in header and "alpha" in header
+    assert not any(h.startswith("system/") for h in header), header
+    assert "system/cpu_utilization_percentage" in invoke("runs", "--wide").output.splitlines()[0]
+    from workbench.formatting import runs_table
+
+    assert "system/" not in runs_table(wb.runs()).splitlines()[0]
+    assert "system/" in runs_table(wb.runs(), wide=True).splitlines()[0]
+
+
 def test_experiments_limit_origin_reruns_and_alias_delete():
     with wb.start_run(name="base", experiment="e1", params={"alpha": 1}) as base:
         wb.log_metric("rmse", 2.0)

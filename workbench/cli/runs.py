@@ -25,7 +25,11 @@ from .base import FORMATS, cli, in_notebook, store_of
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("-n", "--limit", type=click.IntRange(min=0), help="At most this many runs.")
 @click.option("--deleted", is_flag=True, help="Include soft-deleted runs.")
-@click.option("--wide", is_flag=True, help="Table: also show autologged estimator params (Ridge.alpha...).")
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Table: also show autologged estimator params (Ridge.alpha...) and system metrics.",
+)
 @click.pass_context
 def runs_cmd(
     ctx: click.Context,

@@ -212,31 +212,49 @@ def wide_runs_frame(
     """The runs a query finds, one row each in order, shaped as :func:`wide_frame`
     shapes :func:`wide_runs_query`'s result, for a caller that wants them all at once.
 
-    Params, latest metrics and tags are read as long rows, in one query, and spread into
-    columns in Arrow (:mod:`.pivot`): the SQL pivot reads each table twice, once to find
-    its keys, and evaluates one filter per key over every row; three reads cost 1.8 ms
-    more than one at 10k runs (issue 16).
+    Three queries in all: the selection (straight into Arrow, no temporary table), then
+    params, latest metrics and tags as long rows in one query against the selection
+    registered as an Arrow table, spread into columns in Arrow (:mod:`.pivot`) and made
+    a DataFrame once. The SQL pivot read each table twice, once to find its keys, and
+    evaluated one filter per key over every row; a temporary table, three long reads
+    and a pandas concat cost 4 ms more at 10k runs (issue 16).
     """
-    import pandas as pd
+    import numpy as np
     import pyarrow as pa
 
     from .pivot import spread
 
+    where, params = _run_conditions(query, experiment, include_deleted)
+    prepare_session(con, query)
+    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    cols = ", ".join(f"r.{c}" for c in BASE_COLUMNS)
+    # ``con.sql``: Arrow from ``execute`` copies every row (DuckDB warns). The caller
+    # leaves no unfetched result on ``con`` (``Store._wide_runs`` reaps with fetchall).
+    base = con.sql(
+        f"SELECT {cols} FROM runs r WHERE {where} ORDER BY {query.order}{page}",
+        params=params + query.order_params,
+    ).to_arrow_table()
+    n = base.num_rows
     # Strings (params, tags) in one column, doubles (metrics) in another; ``src`` says whose.
     long_sql = " UNION ALL ".join(
         f"SELECT {i} AS src, s._ord, t.key, "
         + ("NULL::VARCHAR AS s, t.value AS d" if prefix == "metrics" else "t.value AS s, NULL::DOUBLE AS d")
-        + f" FROM {table} t JOIN _sel s USING (run_id)"
+        + f" FROM {table} t JOIN _wb_sel s USING (run_id)"
         for i, (prefix, table) in enumerate(_WIDE_SOURCES)
     )
-    _select(con, query, experiment, include_deleted, limit, offset)
+    ords = pa.array(np.arange(1, n + 1, dtype=np.int64))
+    con.register("_wb_sel", pa.table({"run_id": base.column("run_id"), "_ord": ords}))
     try:
-        base = con.execute("SELECT * EXCLUDE (_ord) FROM _sel ORDER BY _ord").df()
         long = con.sql(long_sql).to_arrow_table()
     finally:
-        con.execute("DROP TABLE _sel")
+        con.unregister("_wb_sel")
+    columns: dict[str, Any] = {}
+    for name in base.column_names:
+        column = base.column(name)
+        if name in ("start_time", "end_time"):
+            column = column.cast(pa.timestamp("ms", tz="UTC")).cast(pa.timestamp("us", tz="UTC"))
+        columns[name] = column
     src = long.column("src").to_numpy()
-    wide: dict[str, Any] = {}
     for i, (prefix, _) in enumerate(_WIDE_SOURCES):
         part = long.filter(pa.array(src == i)) if long.num_rows else long
         rows = pa.table(
@@ -246,12 +264,16 @@ def wide_runs_frame(
                 "value": part.column("d" if prefix == "metrics" else "s"),
             }
         )
-        for key, column in spread(len(base), rows):
-            wide[f"{prefix}.{key}"] = column
-    df = wide_frame(base, list(base.columns))
-    if not wide:
-        return df
-    return pd.concat([df, pa.table(wide).to_pandas()], axis=1)
+        for key, column in spread(n, rows):
+            columns[f"{prefix}.{key}"] = column
+    df = pa.table(columns).to_pandas()
+    # As DuckDB's own DataFrames have it (what this returned before): a text column of
+    # the run itself with no value at all (parent_run_id, mostly) holds None, not NaN.
+    for name in base.column_names:
+        kind = base.schema.field(name).type
+        if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and base.column(name).null_count == n:
+            df[name] = np.full(n, None, dtype=object)
+    return df
 
 
 #: ``wide_runs_query``'s range covering every selected run.

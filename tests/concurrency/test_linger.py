@@ -158,3 +158,17 @@ def test_a_session_opened_inside_another_is_refused_and_the_outer_one_goes_on():
                 pass
         assert con.execute("SELECT run_name FROM runs").fetchall() == [("a",)]
     assert list(wb.runs()["run_name"]) == ["a"]
+
+
+def test_release_store_lets_go_of_the_store_set_store_chose(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_LINGER_MS", "60000")
+    wb.set_store(tmp_path / "other")
+    try:
+        _record("elsewhere", 3)
+        assert list(wb.runs()["run_name"]) == ["elsewhere"]
+        chosen = get_store(tmp_path / "other")
+        assert chosen.lock.kept
+        wb.release_store()
+        assert not chosen.lock.kept
+    finally:
+        wb.set_store(None)

@@ -116,15 +116,28 @@ def _select(
     offset: int,
 ) -> None:
     """Put the runs a query finds, in order (``_ord``), in the session's ``_sel`` table."""
+    sql, params = _selection(con, query, experiment, include_deleted, limit, offset)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _sel AS SELECT row_number() OVER () AS _ord, * FROM ({sql})", params
+    )
+
+
+def _selection(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    experiment: str | Sequence[str] | None,
+    include_deleted: bool,
+    limit: int | None,
+    offset: int,
+) -> tuple[str, list[Any]]:
+    """The SQL (and its parameters) of the runs a query finds, ``BASE_COLUMNS`` in order;
+    prepares the session for it."""
     where, params = _run_conditions(query, experiment, include_deleted)
     prepare_session(con, query)
     page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _sel AS SELECT row_number() OVER () AS _ord, * FROM ("
-        f"SELECT {', '.join(f'r.{c}' for c in BASE_COLUMNS)} FROM runs r WHERE {where} "
-        f"ORDER BY {query.order}{page})",
-        params + query.order_params,
-    )
+    cols = ", ".join(f"r.{c}" for c in BASE_COLUMNS)
+    sql = f"SELECT {cols} FROM runs r WHERE {where} ORDER BY {query.order}{page}"
+    return sql, params + query.order_params
 
 
 def select_runs(
@@ -201,6 +214,17 @@ def wide_runs_query(
     return sql, keys_params, names
 
 
+#: Params, latest metrics and tags of the runs in ``_wb_sel(run_id, _ord)`` as long rows:
+#: strings (params, tags) in ``s``, doubles (metrics) in ``d``; ``src`` is the source's
+#: position in ``_WIDE_SOURCES``.
+_LONG_ROWS_SQL = " UNION ALL ".join(
+    f"SELECT {i} AS src, s._ord, t.key, "
+    + ("NULL::VARCHAR AS s, t.value AS d" if prefix == "metrics" else "t.value AS s, NULL::DOUBLE AS d")
+    + f" FROM {table} t JOIN _wb_sel s USING (run_id)"
+    for i, (prefix, table) in enumerate(_WIDE_SOURCES)
+)
+
+
 def wide_runs_frame(
     con: duckdb.DuckDBPyConnection,
     query: Query,
@@ -224,28 +248,15 @@ def wide_runs_frame(
 
     from .pivot import spread
 
-    where, params = _run_conditions(query, experiment, include_deleted)
-    prepare_session(con, query)
-    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    cols = ", ".join(f"r.{c}" for c in BASE_COLUMNS)
+    sql, params = _selection(con, query, experiment, include_deleted, limit, offset)
     # ``con.sql``: Arrow from ``execute`` copies every row (DuckDB warns). The caller
     # leaves no unfetched result on ``con`` (``Store._wide_runs`` reaps with fetchall).
-    base = con.sql(
-        f"SELECT {cols} FROM runs r WHERE {where} ORDER BY {query.order}{page}",
-        params=params + query.order_params,
-    ).to_arrow_table()
+    base = con.sql(sql, params=params).to_arrow_table()
     n = base.num_rows
-    # Strings (params, tags) in one column, doubles (metrics) in another; ``src`` says whose.
-    long_sql = " UNION ALL ".join(
-        f"SELECT {i} AS src, s._ord, t.key, "
-        + ("NULL::VARCHAR AS s, t.value AS d" if prefix == "metrics" else "t.value AS s, NULL::DOUBLE AS d")
-        + f" FROM {table} t JOIN _wb_sel s USING (run_id)"
-        for i, (prefix, table) in enumerate(_WIDE_SOURCES)
-    )
     ords = pa.array(np.arange(1, n + 1, dtype=np.int64))
     con.register("_wb_sel", pa.table({"run_id": base.column("run_id"), "_ord": ords}))
     try:
-        long = con.sql(long_sql).to_arrow_table()
+        long = con.sql(_LONG_ROWS_SQL).to_arrow_table()
     finally:
         con.unregister("_wb_sel")
     columns: dict[str, Any] = {}

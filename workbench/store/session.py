@@ -2,8 +2,9 @@
 
 Every operation is one short session: take the cross-process lock (``lock.py``), ATTACH
 the DuckDB file to a long-lived in-memory DuckDB instance, run one transaction, DETACH,
-release (or keep both for a moment: ``linger.py``). Attaching costs about 0.3 ms where opening a new connection costs about 12 ms,
-so a batch write is a few milliseconds and no process keeps the file from the others.
+release (or keep both for a moment: ``linger.py``). Attaching costs about 0.3 ms where
+opening a new connection costs about 12 ms, so a batch write is a few milliseconds and
+no process keeps the file from the others.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,6 @@ __all__ = [
     "ALIAS",
     "MemoryDatabase",
     "attach_file",
-    "attached",
     "checkpoint_file",
     "detach_file",
     "first_line",
@@ -107,25 +106,6 @@ def attach_file(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
     except BaseException:
         detach_file(con, db_path, raise_errors=False)
         raise
-
-
-@contextlib.contextmanager
-def attached(con: duckdb.DuckDBPyConnection, db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Attach ``db_path`` to ``con`` (see :func:`attach_file`) for the ``with`` block.
-
-    An exception inside rolls back any open transaction; the file is detached in every case.
-    """
-    attach_file(con, db_path)
-    ok = False
-    try:
-        yield con
-        ok = True
-    except BaseException:
-        with contextlib.suppress(Exception):
-            con.execute("ROLLBACK")
-        raise
-    finally:
-        detach_file(con, db_path, raise_errors=ok)
 
 
 def checkpoint_file(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:

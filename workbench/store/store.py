@@ -2,8 +2,8 @@
 
 Every operation is one short session (see :mod:`.session`): take the cross-process lock,
 attach the DuckDB file, run one transaction, detach, release; the last two wait a moment
-for the next session of the process, unless another process asks (:mod:`.linger`). The SQL itself lives in
-the package's modules, as functions taking the session's connection: ``migrations``,
+for the next session of the process, unless another process asks (:mod:`.linger`). The
+SQL itself lives in the package's modules, as functions taking the session's connection: ``migrations``,
 ``writes``, ``spool``, ``blobs``, ``queries``, ``search``, ``lineage``, ``registry`` and
 ``profile``.
 """

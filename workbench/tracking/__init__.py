@@ -99,7 +99,7 @@ def release_store(path: str | os.PathLike[str] | None = None) -> None:
     soon as they ask. Call this before opening the file with ``duckdb.connect`` in the
     same process, which DuckDB refuses while the file is attached.
     """
-    get_store(path).release()
+    (current_store() if path is None else get_store(path)).release()
 
 
 def start_run(

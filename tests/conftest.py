@@ -35,3 +35,31 @@ def store_dir(tmp_path, monkeypatch):
         # Tests that break their store on purpose leave unwritable data behind: drop it.
         tracking.reset()
         wb.set_store(None)
+    _check_run_values(tmp_path)
+
+
+def _check_run_values(root) -> None:
+    """Every store a test wrote keeps ``run_values`` equal to its long tables: whatever
+    the test did (tracking, imports, bundles, edits, the MLflow bridge, reruns), no
+    write path may leave it behind. A store that cannot be opened now (damaged on
+    purpose, still held by a process, or older than run_values) is skipped."""
+    import duckdb
+
+    from workbench.store import run_values
+    from workbench.store.sessions import _kept_stores
+
+    for store in list(_kept_stores):
+        store.release()
+    for db in sorted(root.rglob("workbench.duckdb"))[:20]:
+        try:
+            con = duckdb.connect(str(db), read_only=True)
+        except duckdb.Error:
+            continue
+        try:
+            try:
+                drift = run_values.drift(con)
+            except duckdb.CatalogException:
+                continue
+            assert not drift, f"run_values of {db} differs from its long tables for runs {drift[:5]}"
+        finally:
+            con.close()

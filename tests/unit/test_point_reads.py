@@ -334,7 +334,8 @@ def test_migration_10_summarizes_the_stored_points(long_store, tmp_path):
     shutil.copytree(long_store.directory, tmp_path / "old")
     con = duckdb.connect(str(tmp_path / "old" / "workbench.duckdb"))
     con.execute("DROP TABLE metric_blocks")
-    con.execute("DELETE FROM _workbench_migrations WHERE version = 10")
+    con.execute("DROP TABLE run_values")  # migration 11, after it
+    con.execute("DELETE FROM _workbench_migrations WHERE version >= 10")
     con.close()
     with Store(tmp_path / "old").session() as con:
         got = con.execute(

@@ -163,6 +163,43 @@ def test_extensions_mlflow_lacks(filter_string, expected):
     assert set(wb.runs(filter_string)["run_name"]) == expected
 
 
+# Beyond the parity cases: missing keys, IS NULL, NOT IN, keys no run has.
+MORE_FILTERS = [
+    "params.alpha IS NULL",
+    "params.alpha IS NOT NULL",
+    "tags.`data set` IS NULL",
+    "tags.team IS NOT NULL",
+    "params.model NOT IN ('ridge', 'tree')",
+    "tags.team NOT IN ('a')",
+    "params.nothere != 'x'",
+    "params.nothere IS NULL",
+    "metrics.nothere < 1e9",
+    "params.alpha = '0.1' OR tags.team = 'b' OR metrics.rmse > 60",
+    "(params.model LIKE 'r%' AND params.alpha IS NULL) OR tags.`data set` ILIKE '%V1'",
+]
+
+
+@pytest.mark.parametrize("filter_string", FILTERS + MORE_FILTERS)
+def test_lookups_in_run_values_find_what_the_long_tables_find(monkeypatch, filter_string):
+    """A filter of a few terms reads each run's run_values maps; one of many terms joins
+    the long tables (params, tags, metric_series) instead. Forced onto the second path,
+    every filter finds the same runs in the same order, runs with no values at all
+    included."""
+    _seed_workbench()
+    wb.start_run(name="bare", experiment="parity").end()
+    wb.flush()
+    query = search.build_query(filter_string)
+    assert query.values == any(
+        k in filter_string for k in ("params.", "param.", "metrics.", "metric.", "tags.")
+    )
+    got = list(wb.runs(filter_string)["run_name"])
+    monkeypatch.setattr(search, "INLINE_MAX", 0)
+    long = list(wb.runs(filter_string)["run_name"])
+    assert got == long
+    if query.values:
+        assert "v." not in search.build_query(filter_string).where  # the second path really ran
+
+
 def test_run_id_in_list():
     _seed_workbench()
     df = wb.runs(order_by="attributes.run_name")

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import run_values
 from .sql import quote_literal
 from .writes import write_metrics
 
@@ -172,10 +173,13 @@ def merge_tables(
         ),
     )
     con.execute("BEGIN")
+    run_values.begin(con)
     try:
         out = _merge(con)
+        run_values.settle(con)
         con.execute("COMMIT")
     except BaseException:
+        run_values.abandon(con)
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
         raise
@@ -275,6 +279,7 @@ def _merge_key_values(
             f"INSERT INTO {table} (run_id, key, value) SELECT b.run_id, b.key, b.value FROM _b_{table} b "
             f"ANTI JOIN {table} s USING (run_id, key) RETURNING run_id"
         ).fetchall()
+        run_values.touch(con, {r[0] for r in added})
         updated.update(r[0] for r in added if r[0] in existing)
 
 

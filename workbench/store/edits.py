@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 
 import duckdb
 
+from . import run_values
+
 
 def edit_tags(
     con: duckdb.DuckDBPyConnection, run_id: str, tags: Mapping[str, str], delete: Sequence[str] = ()
@@ -36,6 +38,7 @@ def edit_tags(
                 "INSERT INTO tags VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
                 [run_id, key, value],
             )
+        run_values.refresh(con, [run_id])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 # The experiment, logged-model and registry records live in :mod:`.imports_meta`; their
 # functions are re-exported here (see __all__), where the bridges find them.
+from . import run_values
 from .imports_meta import (
     delete_experiment_tag,
     delete_model_version,
@@ -160,10 +161,13 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     import duckdb
 
     con.execute("BEGIN")
+    run_values.begin(con)
     try:
         yield con
+        run_values.settle(con)
         con.execute("COMMIT")
     except BaseException:
+        run_values.abandon(con)
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
         raise
@@ -241,13 +245,17 @@ def upsert_key_values(
         )
     finally:
         con.unregister("_imp_kv")
+    run_values.touch(con, run_ids)
 
 
 def delete_tag(con: duckdb.DuckDBPyConnection, run_id: str, key: str) -> bool:
     """Remove one tag of a run; False when it had none."""
-    return bool(
+    found = bool(
         con.execute("DELETE FROM tags WHERE run_id = ? AND key = ? RETURNING key", [run_id, key]).fetchall()
     )
+    if found:
+        run_values.touch(con, [run_id])
+    return found
 
 
 def insert_points(con: duckdb.DuckDBPyConnection, points: Any, dedupe: bool = True) -> int:
@@ -296,6 +304,7 @@ def delete_metrics(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> No
             ids,
         )
     con.execute("DELETE FROM metric_series WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", ids)
+    run_values.touch(con, run_ids)
 
 
 def metric_points(
@@ -439,7 +448,7 @@ def clear_runs(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> None:
         return
     for table in ("params", "tags", "artifacts"):
         con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
-    delete_metrics(con, ids)
+    delete_metrics(con, ids)  # touches the runs
 
 
 def existing_run_ids(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> set[str]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import StoreCorruptError, StoreVersionError
 from .blocks import BLOCKS_DDL, insert_blocks
+from .run_values import RUN_VALUES_DDL, rebuild
 from .session import ALIAS
 
 if TYPE_CHECKING:
@@ -135,6 +136,12 @@ def _add_metric_blocks(con: duckdb.DuckDBPyConnection) -> None:
     110M points of bench_scale's large store, on 2 cores)."""
     con.execute(BLOCKS_DDL)
     insert_blocks(con, "metric_points")
+
+
+def _add_run_values(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``run_values`` and fill it from the long tables."""
+    con.execute(RUN_VALUES_DDL)
+    rebuild(con)
 
 
 MIGRATIONS: list[Migration] = [
@@ -322,6 +329,11 @@ MIGRATIONS: list[Migration] = [
         "metric_blocks: per series and range of 256 steps, its point count and lowest and "
         "highest point, so a chart of a long curve reads summaries, not every point",
         _add_metric_blocks,
+    ),
+    Migration(
+        "run_values: one row per run with its params, latest metrics and tags as maps, "
+        "kept by every write, so a search reads one row per run instead of three long tables",
+        _add_run_values,
     ),
 ]
 

@@ -14,7 +14,7 @@ from ..errors import AmbiguousRunError, InvalidInputError, RunNotFoundError
 from .blocks import block_buckets, blocks_layout, covered_sids
 from .points import POINT_VALUE
 from .records import CONTEXT_COLUMNS, RunRecord
-from .search import Query, prepare_session
+from .search import VALUES_JOIN, Query, prepare_session
 from .sql import int_list, rows_as_dicts
 
 if TYPE_CHECKING:
@@ -107,6 +107,11 @@ BASE_COLUMNS = (
 )
 
 
+#: The wide columns' sources: (column prefix, table of run_id, key, value); the prefix is
+#: also the name of the source's map column in ``run_values``.
+_WIDE_SOURCES = (("params", "params"), ("metrics", "latest_metrics"), ("tags", "tags"))
+
+
 def _select(
     con: duckdb.DuckDBPyConnection,
     query: Query,
@@ -129,14 +134,20 @@ def _selection(
     include_deleted: bool,
     limit: int | None,
     offset: int,
+    values: bool = False,
 ) -> tuple[str, list[Any]]:
-    """The SQL (and its parameters) of the runs a query finds, ``BASE_COLUMNS`` in order;
-    prepares the session for it."""
+    """The SQL (and its parameters) of the runs a query finds, ``BASE_COLUMNS`` in order
+    (then, with ``values``, their params, latest metrics and tags as three maps: the
+    columns of ``run_values``); prepares the session for it."""
     where, params = _run_conditions(query, experiment, include_deleted)
     prepare_session(con, query)
     page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
     cols = ", ".join(f"r.{c}" for c in BASE_COLUMNS)
-    sql = f"SELECT {cols} FROM runs r WHERE {where} ORDER BY {query.order}{page}"
+    source = query.source
+    if values:
+        cols += ", " + ", ".join(f"v.{prefix}" for prefix, _ in _WIDE_SOURCES)
+        source = f"runs r {VALUES_JOIN}"
+    sql = f"SELECT {cols} FROM {source} WHERE {where} ORDER BY {query.order}{page}"
     return sql, params + query.order_params
 
 
@@ -158,10 +169,6 @@ def select_runs(
     }
     con.execute("DROP TABLE _sel")
     return base, wide
-
-
-#: The wide columns' sources: (column prefix, table of run_id, key, value).
-_WIDE_SOURCES = (("params", "params"), ("metrics", "latest_metrics"), ("tags", "tags"))
 
 
 def wide_runs_query(
@@ -214,17 +221,6 @@ def wide_runs_query(
     return sql, keys_params, names
 
 
-#: Params, latest metrics and tags of the runs in ``_wb_sel(run_id, _ord)`` as long rows:
-#: strings (params, tags) in ``s``, doubles (metrics) in ``d``; ``src`` is the source's
-#: position in ``_WIDE_SOURCES``.
-_LONG_ROWS_SQL = " UNION ALL ".join(
-    f"SELECT {i} AS src, s._ord, t.key, "
-    + ("NULL::VARCHAR AS s, t.value AS d" if prefix == "metrics" else "t.value AS s, NULL::DOUBLE AS d")
-    + f" FROM {table} t JOIN _wb_sel s USING (run_id)"
-    for i, (prefix, table) in enumerate(_WIDE_SOURCES)
-)
-
-
 def wide_runs_frame(
     con: duckdb.DuckDBPyConnection,
     query: Query,
@@ -236,43 +232,38 @@ def wide_runs_frame(
     """The runs a query finds, one row each in order, shaped as :func:`wide_frame`
     shapes :func:`wide_runs_query`'s result, for a caller that wants them all at once.
 
-    Three queries in all: the selection (straight into Arrow, no temporary table), then
-    params, latest metrics and tags as long rows in one query against the selection
-    registered as an Arrow table, spread into columns in Arrow (:mod:`.pivot`) and made
-    a DataFrame once. The SQL pivot read each table twice, once to find its keys, and
-    evaluated one filter per key over every row; a temporary table, three long reads
-    and a pandas concat cost 4 ms more at 10k runs (issue 16).
+    One query: the selection with each run's ``run_values`` maps, straight into Arrow;
+    the maps are spread into columns in Arrow (:mod:`.pivot`) and the DataFrame is made
+    once. Reading params, latest metrics and tags from their long tables (one scan of
+    each, joined to the selection) cost 8 ms more at 10k runs (issue 16).
     """
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from .pivot import spread
 
-    sql, params = _selection(con, query, experiment, include_deleted, limit, offset)
+    sql, params = _selection(con, query, experiment, include_deleted, limit, offset, values=True)
     # ``con.sql``: Arrow from ``execute`` copies every row (DuckDB warns). The caller
     # leaves no unfetched result on ``con`` (``Store._wide_runs`` reaps with fetchall).
     base = con.sql(sql, params=params).to_arrow_table()
     n = base.num_rows
-    ords = pa.array(np.arange(1, n + 1, dtype=np.int64))
-    con.register("_wb_sel", pa.table({"run_id": base.column("run_id"), "_ord": ords}))
-    try:
-        long = con.sql(_LONG_ROWS_SQL).to_arrow_table()
-    finally:
-        con.unregister("_wb_sel")
     columns: dict[str, Any] = {}
-    for name in base.column_names:
+    for name in BASE_COLUMNS:
         column = base.column(name)
         if name in ("start_time", "end_time"):
             column = column.cast(pa.timestamp("ms", tz="UTC")).cast(pa.timestamp("us", tz="UTC"))
         columns[name] = column
-    src = long.column("src").to_numpy()
-    for i, (prefix, _) in enumerate(_WIDE_SOURCES):
-        part = long.filter(pa.array(src == i)) if long.num_rows else long
+    for prefix, _ in _WIDE_SOURCES:
+        maps = base.column(prefix).combine_chunks()
+        # As a list of (key, value) structs, which Arrow's list kernels take.
+        maps = maps.cast(pa.list_(pa.struct([("key", pa.string()), ("value", maps.type.item_type)])))
+        entries = pc.list_flatten(maps)
         rows = pa.table(
             {
-                "_ord": part.column("_ord"),
-                "key": part.column("key"),
-                "value": part.column("d" if prefix == "metrics" else "s"),
+                "_ord": pc.add(pc.list_parent_indices(maps), 1),
+                "key": entries.field("key"),
+                "value": entries.field("value"),
             }
         )
         for key, column in spread(n, rows):
@@ -280,7 +271,7 @@ def wide_runs_frame(
     df = pa.table(columns).to_pandas()
     # As DuckDB's own DataFrames have it (what this returned before): a text column of
     # the run itself with no value at all (parent_run_id, mostly) holds None, not NaN.
-    for name in base.column_names:
+    for name in BASE_COLUMNS:
         kind = base.schema.field(name).type
         if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and base.column(name).null_count == n:
             df[name] = np.full(n, None, dtype=object)
@@ -329,7 +320,7 @@ def count_runs(
     """How many runs :func:`select_runs` would find without a limit."""
     where, params = _run_conditions(query, experiment, include_deleted)
     prepare_session(con, query)
-    return con.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {query.source} WHERE {where}", params).fetchone()[0]
 
 
 def artifact_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:

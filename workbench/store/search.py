@@ -125,14 +125,26 @@ def prepare_session(con: duckdb.DuckDBPyConnection, query: Query) -> None:
         )
 
 
+#: What a query's SQL reads a run's params, latest metrics and tags from (as maps), when
+#: ``Query.values`` says it does: ``FROM runs r`` followed by this.
+VALUES_JOIN = "LEFT JOIN run_values v ON v.run_id = r.run_id"
+
+
 @dataclass
 class Query:
-    """A parsed filter/order: SQL fragments over ``runs r`` plus their bound parameters."""
+    """A parsed filter/order: SQL fragments over ``runs r`` plus their bound parameters;
+    ``values``: whether they read ``v`` (the runs' ``run_values``, :data:`VALUES_JOIN`)."""
 
     where: str = "TRUE"
     where_params: list[Any] = field(default_factory=list)
     order: str = "r.start_time DESC, r.run_id"
     order_params: list[Any] = field(default_factory=list)
+    values: bool = False
+
+    @property
+    def source(self) -> str:
+        """The FROM clause its SQL reads: ``runs r``, joined with ``v`` when it needs it."""
+        return f"runs r {VALUES_JOIN}" if self.values else "runs r"
 
 
 _STRING_MATCH = (
@@ -180,6 +192,7 @@ class _Compiler:
         self.terms: dict[str, list[tuple[int, Leaf]]] = {}
         self.n = 0
         self.params: list[Any] = []
+        self.values = False  # whether the SQL reads ``v`` (VALUES_JOIN)
 
     def expr(self, node: Any) -> str:
         kind, body = node
@@ -213,7 +226,10 @@ class _Compiler:
         return f"{column} {'<>' if leaf.op == '!=' else leaf.op} ?"
 
     def subquery(self, leaf: Leaf) -> str:
-        """A param/tag/metric/dataset comparison as its own semi-join."""
+        """A param/tag/metric comparison on the run's ``run_values`` row (``v``, see
+        :data:`VALUES_JOIN`); a dataset comparison as its own semi-join."""
+        if leaf.entity != "datasets":
+            return self.lookup(leaf)
         source = _SOURCES[leaf.entity]
         self.params.append(leaf.key)
         if leaf.op in ("IS NULL", "IS NOT NULL"):
@@ -224,9 +240,26 @@ class _Compiler:
             self.params.append(list(leaf.value))
             cond = f"{neg}list_contains(?::VARCHAR[], value)"
         else:
-            self.params.append(float(leaf.value) if leaf.entity == "metrics" else leaf.value)
+            self.params.append(leaf.value)
             cond = f"value {'<>' if leaf.op == '!=' else leaf.op} ?"
         return f"r.run_id IN (SELECT run_id FROM {source} WHERE key = ? AND {cond})"
+
+    def lookup(self, leaf: Leaf) -> str:
+        """A param/tag/metric comparison as a map lookup. A run without the key matches
+        no comparison but IS NULL (a missing key reads NULL: each condition is made
+        FALSE by coalesce, as the semi-join it replaces would have found no row)."""
+        self.values = True
+        column = f"v.{leaf.entity}"
+        if leaf.op in ("IS NULL", "IS NOT NULL"):
+            self.params.append(leaf.key)
+            neg = "NOT " if leaf.op == "IS NULL" else ""
+            return f"{neg}coalesce(map_contains({column}, ?), FALSE)"
+        if leaf.op in ("IN", "NOT IN"):
+            neg = "NOT " if leaf.op == "NOT IN" else ""
+            self.params += [list(leaf.value), leaf.key]
+            return f"coalesce({neg}list_contains(?::VARCHAR[], {column}[?]), FALSE)"
+        self.params += [leaf.key, float(leaf.value) if leaf.entity == "metrics" else leaf.value]
+        return f"coalesce({column}[?] {'<>' if leaf.op == '!=' else leaf.op} ?, FALSE)"
 
     def hits(self) -> tuple[str, list[Any]]:
         branches, params = [], []
@@ -260,7 +293,8 @@ class _Compiler:
 
 
 def parse_filter(text: str | None) -> tuple[str, list[Any]]:
-    """Parse a filter string into a SQL boolean expression over ``runs r``.
+    """Parse a filter string into a SQL boolean expression over ``runs r`` joined with
+    their ``run_values v`` (:data:`VALUES_JOIN`).
 
     Parameters
     ----------
@@ -280,25 +314,31 @@ def parse_filter(text: str | None) -> tuple[str, list[Any]]:
         The filter does not parse; the message names the position and what was expected.
         A :class:`FilterLimitError` (a subclass) when it exceeds a limit.
     """
+    sql, params, _ = _compile_filter(text)
+    return sql, params
+
+
+def _compile_filter(text: str | None) -> tuple[str, list[Any], bool]:
+    """:func:`parse_filter`, and whether the SQL reads ``v``."""
     if text is None or not str(text).strip():
-        return "TRUE", []
+        return "TRUE", [], False
     if not isinstance(text, str):
         raise FilterSyntaxError(str(text), 0, "a filter string")
     if len(text) > MAX_FILTER_LENGTH:
         raise FilterLimitError(text, "characters in the filter", MAX_FILTER_LENGTH, len(text))
     tree = Parser(text).parse()
     if tree is None:
-        return "TRUE", []
+        return "TRUE", [], False
     compiler = _Compiler(inline=count_key_terms(tree) <= INLINE_MAX)
     formula = compiler.expr(tree)
     if compiler.inline:
-        return formula, compiler.params
+        return formula, compiler.params, compiler.values
     hits, hit_params = compiler.hits()
     sql = (
         f"r.run_id IN (SELECT _wr.run_id FROM runs _wr LEFT JOIN ({hits}) _wh "
         f"ON _wh.run_id = _wr.run_id WHERE {formula})"
     )
-    return sql, hit_params + compiler.params
+    return sql, hit_params + compiler.params, compiler.values
 
 
 _ORDER_RE = re.compile(r"^\s*(?P<ident>.+?)(?:\s+(?P<dir>ASC|DESC))?\s*$", re.IGNORECASE | re.DOTALL)
@@ -315,7 +355,8 @@ def parse_order_by(order_by: str | list[str] | tuple[str, ...] | None) -> tuple[
     Returns
     -------
     tuple
-        ``(sql, params)`` for an ``ORDER BY`` list over ``runs r``.
+        ``(sql, params)`` for an ``ORDER BY`` list over ``runs r`` joined with their
+        ``run_values v`` (:data:`VALUES_JOIN`).
 
     Raises
     ------
@@ -323,6 +364,12 @@ def parse_order_by(order_by: str | list[str] | tuple[str, ...] | None) -> tuple[
         A clause names no valid identifier, has a direction other than ASC/DESC, or
         repeats a field; a :class:`FilterLimitError` for too many clauses.
     """
+    sql, params, _ = _compile_order(order_by)
+    return sql, params
+
+
+def _compile_order(order_by: str | list[str] | tuple[str, ...] | None) -> tuple[str, list[Any], bool]:
+    """:func:`parse_order_by`, and whether the SQL reads ``v``."""
     if order_by is None:
         clauses: list[Any] = []
     elif isinstance(order_by, str):
@@ -333,6 +380,7 @@ def parse_order_by(order_by: str | list[str] | tuple[str, ...] | None) -> tuple[
         raise FilterLimitError(str(order_by)[:200], "order_by clauses", MAX_ORDER_BY, len(clauses))
     parts: list[str] = []
     params: list[Any] = []
+    values = False
     seen: set[tuple[str, str]] = set()
     for clause in clauses:
         if not isinstance(clause, str):
@@ -359,16 +407,15 @@ def parse_order_by(order_by: str | list[str] | tuple[str, ...] | None) -> tuple[
             if name == "status":
                 expr = "r.status"
         else:
-            table = "latest_metrics" if entity == "metrics" else entity
-            expr = f"(SELECT value FROM {table} x WHERE x.run_id = r.run_id AND x.key = ?)"
+            expr, values = f"v.{entity}[?]", True
             params.append(name)
         parts.append(f"{expr} {direction} NULLS LAST")
     parts.extend(["r.start_time DESC", "r.run_id"])
-    return ", ".join(parts), params
+    return ", ".join(parts), params, values
 
 
 def build_query(filter: str | None = None, order_by: str | list[str] | None = None) -> Query:
     """Parse both a filter and an order_by into one :class:`Query`."""
-    where, wp = parse_filter(filter)
-    order, op = parse_order_by(order_by)
-    return Query(where, wp, order, op)
+    where, wp, wv = _compile_filter(filter)
+    order, op, ov = _compile_order(order_by)
+    return Query(where, wp, order, op, values=wv or ov)

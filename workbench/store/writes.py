@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import procs
+from . import run_values
 from .blocks import insert_blocks
 from .points import series_points
 from .records import CONTEXT_COLUMNS, Batch, now_ms
@@ -93,6 +94,7 @@ def apply(
     import duckdb
 
     con.execute("BEGIN")
+    run_values.begin(con)
     try:
         if batch_ids:
             try:
@@ -107,6 +109,7 @@ def apply(
             con.execute(
                 "INSERT INTO spool_applied SELECT unnest(?::VARCHAR[]), ?", [list(spool_names), now_ms()]
             )
+        run_values.settle(con)
         con.execute("COMMIT")
     except BaseException:
         _rollback(con)
@@ -119,6 +122,7 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
     # original error is the one to report.
     import duckdb
 
+    run_values.abandon(con)
     with contextlib.suppress(duckdb.Error):
         con.execute("ROLLBACK")
 
@@ -199,6 +203,7 @@ def _upsert_key_values(con: duckdb.DuckDBPyConnection, table: str, rows: list[tu
         "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
     )
     con.unregister("_kv")
+    run_values.touch(con, run_ids)
 
 
 def _insert_artifacts(con: duckdb.DuckDBPyConnection, artifacts: list[dict[str, Any]]) -> None:
@@ -261,9 +266,11 @@ def write_metrics(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
 
     con.register("_g", points.summary())
     try:
-        found = {(r, k): sid for r, k, sid in con.execute(_UPSERT_SERIES).fetchall()}
+        rows = con.execute(_UPSERT_SERIES).fetchall()
     finally:
         con.unregister("_g")
+    found = {(r, k): sid for r, k, sid, _ in rows}
+    run_values.touch_metrics(con, [(r, k, v) for r, k, _, v in rows])
     sids = np.array([found[s] for s in points.series], np.int64)
     con.register("_p", points.points_table(sids))
     try:
@@ -294,7 +301,7 @@ ON CONFLICT (run_id, key) DO UPDATE SET
     n = metric_series.n + excluded.n,
     min_ts = least(metric_series.min_ts, excluded.min_ts),
     max_ts = greatest(metric_series.max_ts, excluded.max_ts)
-RETURNING run_id, key, sid
+RETURNING run_id, key, sid, value
 """
 
 

@@ -138,7 +138,12 @@ def _selection(
 ) -> tuple[str, list[Any]]:
     """The SQL (and its parameters) of the runs a query finds, ``BASE_COLUMNS`` in order
     (then, with ``values``, their params, latest metrics and tags as three maps: the
-    columns of ``run_values``); prepares the session for it."""
+    columns of ``run_values``); prepares the session for it.
+
+    Ask for ``values`` only without a ``limit``: the join comes before the ORDER BY, so a
+    page of 200 of 100k runs would read the maps of all 100k (:func:`values_of` reads
+    those of a page's runs).
+    """
     where, params = _run_conditions(query, experiment, include_deleted)
     prepare_session(con, query)
     page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
@@ -221,6 +226,19 @@ def wide_runs_query(
     return sql, keys_params, names
 
 
+def values_of(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> list[tuple[Any, Any, Any]]:
+    """The ``run_values`` maps (params, metrics, tags) of these runs, in their order;
+    ``(None, None, None)`` for a run without a row."""
+    found = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "SELECT run_id, params, metrics, tags FROM run_values WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
+            [list(run_ids)],
+        ).fetchall()
+    }
+    return [found.get(r, (None, None, None)) for r in run_ids]
+
+
 def wide_runs_frame(
     con: duckdb.DuckDBPyConnection,
     query: Query,
@@ -232,10 +250,11 @@ def wide_runs_frame(
     """The runs a query finds, one row each in order, shaped as :func:`wide_frame`
     shapes :func:`wide_runs_query`'s result, for a caller that wants them all at once.
 
-    One query: the selection with each run's ``run_values`` maps, straight into Arrow;
-    the maps are spread into columns in Arrow (:mod:`.pivot`) and the DataFrame is made
-    once. Reading params, latest metrics and tags from their long tables (one scan of
-    each, joined to the selection) cost 8 ms more at 10k runs (issue 16).
+    One query: the selection with each run's ``run_values`` maps, straight into Arrow
+    (a page: its runs' maps in a second one); the maps are spread into columns in Arrow
+    (:mod:`.pivot`) and the DataFrame is made once. Reading params, latest metrics and
+    tags from their long tables (one scan of each, joined to the selection) cost 8 ms
+    more at 10k runs (issue 16).
     """
     import numpy as np
     import pyarrow as pa
@@ -243,11 +262,20 @@ def wide_runs_frame(
 
     from .pivot import spread
 
-    sql, params = _selection(con, query, experiment, include_deleted, limit, offset, values=True)
+    inline = limit is None
+    sql, params = _selection(con, query, experiment, include_deleted, limit, offset, values=inline)
     # ``con.sql``: Arrow from ``execute`` copies every row (DuckDB warns). The caller
     # leaves no unfetched result on ``con`` (``Store._wide_runs`` reaps with fetchall).
     base = con.sql(sql, params=params).to_arrow_table()
     n = base.num_rows
+    maps = base
+    if not inline:
+        ids = base.column("run_id").to_pylist()
+        maps = con.sql(
+            "SELECT run_id, params, metrics, tags FROM run_values WHERE run_id IN (SELECT unnest($ids::VARCHAR[]))",
+            params={"ids": ids},
+        ).to_arrow_table()
+        maps = maps.take(pc.index_in(base.column("run_id"), value_set=maps.column("run_id")))
     columns: dict[str, Any] = {}
     for name in BASE_COLUMNS:
         column = base.column(name)
@@ -255,13 +283,13 @@ def wide_runs_frame(
             column = column.cast(pa.timestamp("ms", tz="UTC")).cast(pa.timestamp("us", tz="UTC"))
         columns[name] = column
     for prefix, _ in _WIDE_SOURCES:
-        maps = base.column(prefix).combine_chunks()
+        column = maps.column(prefix).combine_chunks()
         # As a list of (key, value) structs, which Arrow's list kernels take.
-        maps = maps.cast(pa.list_(pa.struct([("key", pa.string()), ("value", maps.type.item_type)])))
-        entries = pc.list_flatten(maps)
+        column = column.cast(pa.list_(pa.struct([("key", pa.string()), ("value", column.type.item_type)])))
+        entries = pc.list_flatten(column)
         rows = pa.table(
             {
-                "_ord": pc.add(pc.list_parent_indices(maps), 1),
+                "_ord": pc.add(pc.list_parent_indices(column), 1),
                 "key": entries.field("key"),
                 "value": entries.field("value"),
             }

@@ -2,8 +2,8 @@
 pay for pandas (``workbench runs -n 20``: importing pandas alone took 0.3 s of 0.7 s).
 
 Same runs, order and columns as :func:`.queries.wide_runs_query` gives
-:meth:`Store.search_runs`; the pivot is done here, in Python, on the few long rows of
-the selected runs.
+:meth:`Store.search_runs`; the pivot is done here, in Python, on the ``run_values`` maps
+of the selected runs.
 """
 
 from __future__ import annotations
@@ -55,32 +55,22 @@ def wide_rows(
     ``params.*``, ``metrics.*`` and ``tags.*`` of the keys these runs have, each group
     sorted) and one tuple per run, None where a run lacks a key. Times are epoch ms.
 
-    One scan of each key/value table for all the selected runs, where the pivoted SQL
-    scans each twice (its keys, then its values).
+    The selection with each run's ``run_values`` maps (a page: its runs' maps in a second
+    query), spread here.
     """
-    queries._select(con, query, experiment, include_deleted, limit, offset)
-    try:
-        base = con.execute(f"SELECT {', '.join(BASE_COLUMNS)} FROM _sel ORDER BY _ord").fetchall()
-        long = con.execute(
-            " UNION ALL ".join(
-                f"SELECT {i} AS src, run_id, key, "
-                + ("value AS text, NULL::DOUBLE AS num" if table != "latest_metrics" else "NULL, value")
-                + f" FROM {table} JOIN _sel USING (run_id)"
-                for i, (_, table) in enumerate(_SOURCES)
-            )
-        ).fetchall()
-    finally:
-        con.execute("DROP TABLE _sel")
-    values: list[dict[tuple[str, str], Any]] = [{} for _ in _SOURCES]
-    for src, run_id, key, text, num in long:
-        values[src][(run_id, key)] = num if _SOURCES[src][1] == "latest_metrics" else text
+    inline = limit is None
+    sql, params = queries._selection(con, query, experiment, include_deleted, limit, offset, values=inline)
+    found = con.execute(sql, params).fetchall()
+    if not inline:
+        found = [(*r, *m) for r, m in zip(found, queries.values_of(con, [r[0] for r in found]))]
+    n = len(BASE_COLUMNS)
     names = list(BASE_COLUMNS)
     columns: list[tuple[int, str]] = []
     for i, (prefix, _) in enumerate(_SOURCES):
-        keys = sorted({k for _, k in values[i]})
+        keys = sorted({k for r in found if r[n + i] for k in r[n + i]})
         names += [f"{prefix}.{k}" for k in keys]
-        columns += [(i, k) for k in keys]
-    rows = [(*r, *(values[i].get((r[0], k)) for i, k in columns)) for r in base]
+        columns += [(n + i, k) for k in keys]
+    rows = [(*r[:n], *((r[i] or {}).get(k) for i, k in columns)) for r in found]
     return names, rows
 
 

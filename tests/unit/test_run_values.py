@@ -42,10 +42,10 @@ def test_rows_hold_each_runs_params_latest_metrics_and_tags():
     ids = _seed()
     rows = _rows(get_store())
     assert sorted(rows) == sorted(ids)  # "bare" has none
-    params, metrics, tags = rows[ids[1]]
-    assert params == [{"key": "i", "value": "1"}, {"key": "model", "value": "ridge"}]
-    assert metrics == [{"key": "loss", "value": 1.0 / (1 + 2 + 1)}]  # the latest step's value
-    assert tags == [{"key": "team", "value": "t1"}]
+    params, metrics, tags = ({e["key"]: e["value"] for e in m} for m in rows[ids[1]])
+    assert params == {"i": "1", "model": "ridge"}
+    assert metrics == {"loss": 1.0 / (1 + 2 + 1)}  # the latest step's value
+    assert tags == {"team": "t1"}
     assert rows[ids[0]][2] is None  # no tags
 
 
@@ -95,27 +95,39 @@ def test_a_rolled_back_import_leaves_run_values_as_it_was():
     assert _rows(store) == before
 
 
-def test_an_import_of_many_runs_recomputes_their_rows_once(monkeypatch):
-    """Inside a transaction the runs touched are collected and their rows recomputed
-    once before the COMMIT, not after each write (each recomputation scans the long
-    tables)."""
+def test_an_import_of_many_runs_merges_their_values_once(monkeypatch):
+    """Inside a transaction the values written are collected and merged into the rows
+    once per map before the COMMIT, not after each write, and nothing reads the long
+    tables; a deletion recomputes its run's row from them."""
     ids = _seed(4)
     store = get_store()
-    calls: list[list[str]] = []
-    real = run_values.refresh
+    merges: list[tuple[str, int]] = []
+    refreshes: list[list[str]] = []
+    real_merge, real_refresh = run_values._merge, run_values.refresh
     monkeypatch.setattr(
-        run_values, "refresh", lambda con, run_ids: calls.append(sorted(run_ids)) or real(con, run_ids)
+        run_values,
+        "_merge",
+        lambda con, column, values: merges.append((column, len(values))) or real_merge(con, column, values),
+    )
+    monkeypatch.setattr(
+        run_values,
+        "refresh",
+        lambda con, run_ids: refreshes.append(sorted(run_ids)) or real_refresh(con, run_ids),
     )
     with store.session() as con, imports.transaction(con):
         for rid in ids:
-            imports.upsert_key_values(con, "params", [(rid, "extra", "1")])
+            imports.upsert_key_values(con, "params", [(rid, "extra", "1"), (rid, "model", "lasso")])
+            imports.upsert_key_values(
+                con, "params", [(rid, "model", "kept")], replace=False
+            )  # MLflow's params
             imports.upsert_key_values(con, "tags", [(rid, "extra", "2")])
-    assert calls == [sorted(ids)]
-    assert set(wb.runs("params.extra = '1' and tags.extra = '2'")["run_id"]) == set(ids)
-    # Outside a transaction each write is its own, and recomputes at once.
+    assert sorted(merges) == [("params", 8), ("tags", 4)] and refreshes == []
+    found = wb.runs("params.extra = '1' and tags.extra = '2' and params.model = 'lasso'")
+    assert set(found["run_id"]) == set(ids)
+    # Outside a transaction each write is its own, applied at once.
     with store.session() as con:
         imports.delete_tag(con, ids[0], "extra")
-    assert calls[-1] == [ids[0]]
+    assert refreshes == [[ids[0]]]
     assert set(wb.runs("tags.extra = '2'")["run_id"]) == set(ids[1:])
 
 
@@ -136,7 +148,7 @@ def test_a_flush_of_metric_points_merges_latest_values_without_recomputing(monke
     wb.flush()
     run.end()
     wb.flush()
-    assert calls == []
+    assert calls == []  # nothing was recomputed from the long tables
     row = wb.runs("metrics.loss < 1")
     assert list(row["run_id"]) == [run.run_id]
     assert row["metrics.loss"][0] == 5.0 / 49 and row["metrics.acc"][0] == 49 / 50

@@ -277,9 +277,9 @@ def _merge_key_values(
             )
         added = con.execute(
             f"INSERT INTO {table} (run_id, key, value) SELECT b.run_id, b.key, b.value FROM _b_{table} b "
-            f"ANTI JOIN {table} s USING (run_id, key) RETURNING run_id"
+            f"ANTI JOIN {table} s USING (run_id, key) RETURNING run_id, key, value"
         ).fetchall()
-        run_values.touch(con, {r[0] for r in added})
+        run_values.touch_values(con, table, added)
         updated.update(r[0] for r in added if r[0] in existing)
 
 

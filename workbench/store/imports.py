@@ -238,14 +238,15 @@ def upsert_key_values(
     con.register("_imp_kv", pa.table({"run_id": run_ids, "key": keys, "value": values}))
     try:
         conflict = "DO UPDATE SET value = excluded.value" if replace else "DO NOTHING"
-        con.execute(
+        # RETURNING: the rows written (with DO NOTHING, a key kept is not among them).
+        written = con.execute(
             f"INSERT INTO {table} SELECT run_id, key, last(value ORDER BY rn) FROM "
             "(SELECT *, row_number() OVER () AS rn FROM _imp_kv) GROUP BY run_id, key "
-            f"ON CONFLICT (run_id, key) {conflict}"
-        )
+            f"ON CONFLICT (run_id, key) {conflict} RETURNING run_id, key, value"
+        ).fetchall()
     finally:
         con.unregister("_imp_kv")
-    run_values.touch(con, run_ids)
+    run_values.touch_values(con, table, written)
 
 
 def delete_tag(con: duckdb.DuckDBPyConnection, run_id: str, key: str) -> bool:

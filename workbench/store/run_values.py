@@ -6,21 +6,21 @@ A search reads one row per run from it instead of three long tables: filtering,
 ordering and spreading into columns then scan 10k rows, not 160k (issue 16: a
 filtered, ordered search at 10k runs went from 23 to about 13 ms).
 
-Every function that writes params, tags or metric series calls :func:`touch` with the
-runs it wrote. Outside a transaction begun with :func:`begin`, that recomputes their
-rows at once; inside one, the runs are collected and :func:`settle` recomputes them
-once, just before the COMMIT (an import writing a thousand runs scans each long table
-once, not a thousand times). A write of metric points, the one a training loop repeats,
-passes the latest values it left instead (:func:`touch_metrics`): they are merged into
-the rows' metric maps without reading the long tables, so a flush costs the same in a
-store of 100k runs as in an empty one. :func:`drift` lists the runs whose row differs from the
+A write that adds or changes values passes the values it left (:func:`touch_values`:
+the rows its upsert returned): they are merged into the runs' maps without reading the
+long tables, so tracking writes cost the same in a store of 100k runs as in an empty
+one. A write that deletes calls :func:`touch` with its runs, whose rows are then
+recomputed from the long tables. Outside a transaction begun with :func:`begin` either
+happens at once; inside one, both are collected and :func:`settle` applies them once,
+just before the COMMIT (an import of a thousand runs scans each long table once, not a
+thousand times). :func:`drift` lists the runs whose row differs from the
 long tables (tests check it after every kind of write); :func:`rebuild` recomputes all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import duckdb
@@ -34,7 +34,7 @@ __all__ = [
     "refresh",
     "settle",
     "touch",
-    "touch_metrics",
+    "touch_values",
 ]
 
 RUN_VALUES_DDL = """
@@ -66,12 +66,16 @@ _GIVEN = "SELECT DISTINCT unnest($ids::VARCHAR[]) AS run_id"
 _ANY = "SELECT run_id FROM params UNION SELECT run_id FROM metric_series UNION SELECT run_id FROM tags"
 
 
+#: The map columns of ``run_values`` and the type of their values.
+_COLUMNS = {"params": "VARCHAR", "metrics": "DOUBLE", "tags": "VARCHAR"}
+
+
 class _Pending:
-    """What a transaction touched: runs to recompute, and latest metric values to merge."""
+    """What a transaction touched: runs to recompute, and values to merge per column."""
 
     def __init__(self) -> None:
         self.runs: set[str] = set()
-        self.metrics: dict[tuple[str, str], float] = {}
+        self.values: dict[str, dict[tuple[str, str], Any]] = {c: {} for c in _COLUMNS}
 
 
 #: Connection (by id) -> what the transaction begun on it touched.
@@ -93,14 +97,15 @@ def touch(con: duckdb.DuckDBPyConnection, run_ids: Iterable[str]) -> None:
         pending.runs.update(run_ids)
 
 
-def touch_metrics(con: duckdb.DuckDBPyConnection, latest: Iterable[tuple[str, str, float]]) -> None:
-    """Say that these series were written on ``con`` and now have these latest values
-    (``(run_id, key, value)``, as ``metric_series`` holds them after the write)."""
+def touch_values(con: duckdb.DuckDBPyConnection, column: str, rows: Iterable[tuple[str, str, Any]]) -> None:
+    """Say that these keys were written on ``con`` and now hold these values
+    (``(run_id, key, value)`` as the table holds them after the write: a series' latest
+    value for ``metrics``). ``column``: ``params``, ``metrics`` or ``tags``."""
     pending = _open.get(id(con))
     if pending is None:
-        _merge_metrics(con, {(r, k): v for r, k, v in latest})
+        _merge(con, column, {(r, k): v for r, k, v in rows})
     else:
-        pending.metrics.update(((r, k), v) for r, k, v in latest)
+        pending.values[column].update(((r, k), v) for r, k, v in rows)
 
 
 def settle(con: duckdb.DuckDBPyConnection) -> None:
@@ -111,38 +116,44 @@ def settle(con: duckdb.DuckDBPyConnection) -> None:
         return
     if pending.runs:
         refresh(con, pending.runs)
-    rest = {rk: v for rk, v in pending.metrics.items() if rk[0] not in pending.runs}
-    if rest:
-        _merge_metrics(con, rest)
+    for column, values in pending.values.items():
+        # A recomputed run has these values already.
+        rest = {rk: v for rk, v in values.items() if rk[0] not in pending.runs}
+        if rest:
+            _merge(con, column, rest)
 
 
-def _merge_metrics(con: duckdb.DuckDBPyConnection, latest: dict[tuple[str, str], float]) -> None:
-    """Set these latest values in the runs' metric maps (a run without a row gets one)."""
+def _merge(con: duckdb.DuckDBPyConnection, column: str, values: dict[tuple[str, str], Any]) -> None:
+    """Set these values in the runs' ``column`` maps (a run without a row gets one)."""
     import pyarrow as pa
 
-    run_ids, keys = zip(*latest) if latest else ((), ())
+    if not values:
+        return
+    kind = _COLUMNS[column]  # one of three names, never input
+    run_ids, keys = zip(*values)
     con.register(
-        "_rv_latest",
+        "_rv_new",
         pa.table(
             {
                 "run_id": pa.array(run_ids, pa.string()),
                 "key": pa.array(keys, pa.string()),
-                "value": pa.array(list(latest.values()), pa.float64()),
+                "value": pa.array(list(values.values()), pa.float64() if kind == "DOUBLE" else pa.string()),
             }
         ),
     )
     try:
-        new = "(SELECT run_id, map(list(key), list(value)) AS m FROM _rv_latest GROUP BY run_id)"
+        new = "(SELECT run_id, map(list(key ORDER BY key), list(value ORDER BY key)) AS m FROM _rv_new GROUP BY run_id)"
         con.execute(
-            "UPDATE run_values SET metrics = "
-            "map_concat(coalesce(run_values.metrics, map()::MAP(VARCHAR, DOUBLE)), u.m) "
+            f"UPDATE run_values SET {column} = "
+            f"map_concat(coalesce(run_values.{column}, map()::MAP(VARCHAR, {kind})), u.m) "
             f"FROM {new} u WHERE run_values.run_id = u.run_id"
         )
+        cols = ", ".join("u.m" if c == column else "NULL" for c in _COLUMNS)
         con.execute(
-            f"INSERT INTO run_values SELECT u.run_id, NULL, u.m, NULL FROM {new} u ANTI JOIN run_values USING (run_id)"
+            f"INSERT INTO run_values SELECT u.run_id, {cols} FROM {new} u ANTI JOIN run_values USING (run_id)"
         )
     finally:
-        con.unregister("_rv_latest")
+        con.unregister("_rv_new")
 
 
 def abandon(con: duckdb.DuckDBPyConnection) -> None:

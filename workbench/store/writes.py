@@ -197,13 +197,13 @@ def _upsert_key_values(con: duckdb.DuckDBPyConnection, table: str, rows: list[tu
     con.register("_kv", pa.table({"run_id": run_ids, "key": keys, "value": values}))
     # Same key twice in one batch: the last one wins, as it would in order. ``table`` is
     # "params" or "tags", never input.
-    con.execute(
+    written = con.execute(
         f"INSERT INTO {table} SELECT run_id, key, last(value ORDER BY rn) FROM "
         "(SELECT *, row_number() OVER () AS rn FROM _kv) GROUP BY run_id, key "
-        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
-    )
+        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value RETURNING run_id, key, value"
+    ).fetchall()
     con.unregister("_kv")
-    run_values.touch(con, run_ids)
+    run_values.touch_values(con, table, written)
 
 
 def _insert_artifacts(con: duckdb.DuckDBPyConnection, artifacts: list[dict[str, Any]]) -> None:
@@ -270,7 +270,7 @@ def write_metrics(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
     finally:
         con.unregister("_g")
     found = {(r, k): sid for r, k, sid, _ in rows}
-    run_values.touch_metrics(con, [(r, k, v) for r, k, _, v in rows])
+    run_values.touch_values(con, "metrics", [(r, k, v) for r, k, _, v in rows])
     sids = np.array([found[s] for s in points.series], np.int64)
     con.register("_p", points.points_table(sids))
     try:

@@ -254,8 +254,10 @@ def run(design: str, target) -> dict:
     if design.startswith("workbench"):
         from workbench.store import get_store
 
-        with get_store(d / "wb").session():  # folds whatever is still spooled
+        store = get_store(d / "wb")
+        with store.session():  # folds whatever is still spooled
             pass
+        store.release()  # the check below opens the file itself
         db = d / "wb" / "workbench.duckdb"
     wall = time.perf_counter() - t
     wrong = stored_once(db, N_PROCS, N_BATCHES, BATCH)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AmbiguousRunError, InvalidInputError, RunNotFoundError
+from . import run_values
 from .blocks import block_buckets, blocks_layout, covered_sids
 from .points import POINT_VALUE
 from .records import CONTEXT_COLUMNS, RunRecord
@@ -229,13 +230,7 @@ def wide_runs_query(
 def values_of(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str]) -> list[tuple[Any, Any, Any]]:
     """The ``run_values`` maps (params, metrics, tags) of these runs, in their order;
     ``(None, None, None)`` for a run without a row."""
-    found = {
-        r[0]: r[1:]
-        for r in con.execute(
-            "SELECT run_id, params, metrics, tags FROM run_values WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
-            [list(run_ids)],
-        ).fetchall()
-    }
+    found = run_values.rows_of(con, run_ids)
     return [found.get(r, (None, None, None)) for r in run_ids]
 
 
@@ -271,10 +266,7 @@ def wide_runs_frame(
     maps = base
     if not inline:
         ids = base.column("run_id").to_pylist()
-        maps = con.sql(
-            "SELECT run_id, params, metrics, tags FROM run_values WHERE run_id IN (SELECT unnest($ids::VARCHAR[]))",
-            params={"ids": ids},
-        ).to_arrow_table()
+        maps = con.sql(run_values.BY_KEY_SQL, params=[ids]).to_arrow_table()
         maps = maps.take(pc.index_in(base.column("run_id"), value_set=maps.column("run_id")))
     columns: dict[str, Any] = {}
     for name in BASE_COLUMNS:
